@@ -1,0 +1,1 @@
+"""specanim's built-in reducers: ordinary plugins, each module registered through the 'specanim' entry points."""

@@ -1,0 +1,92 @@
+"""Every error specanim raises on purpose, in one hierarchy.
+
+SpecanimError
+├── UserError                 bad input: the CLI prints one line per problem and exits 2
+│   ├── SpecError             a problem at one place of a spec file (file, line, YAML path)
+│   ├── SpecErrors            several SpecErrors found in one validation pass
+│   ├── InputError            raised by a component about its own entry (a missing file, a bad
+│   │                         shape); the core turns it into a SpecError that names the entry
+│   └── PluginError           plugins that cannot be loaded together (a duplicate name, a bad hook)
+└── RenderError               rendering or encoding failed for a reason that is not the input's
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+class SpecanimError(Exception):
+    """Base of every error specanim raises on purpose."""
+
+    exit_code = 1
+
+
+class UserError(SpecanimError):
+    """The input is wrong; the message alone tells the user what to fix."""
+
+    exit_code = 2
+
+    def lines(self) -> list[str]:
+        """The lines to print for this error, one problem per line."""
+        return [str(self)]
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return `` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value stands in a spec: the file, its 1-based line and its YAML path."""
+
+    file: str
+    line: int | None
+    path: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.path}" if self.path else where
+
+
+class SpecError(UserError):
+    """One problem at one place of a spec file."""
+
+    def __init__(self, location: Location, message: str) -> None:
+        self.location = location
+        self.message = message
+        super().__init__(f"{location}: {message}")
+
+
+class SpecErrors(UserError):
+    """All the problems found in one spec, in the order of their lines."""
+
+    def __init__(self, errors: Sequence[SpecError]) -> None:
+        self.errors = sorted(errors, key=lambda e: (e.location.line or 0, e.location.path))
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+    def lines(self) -> list[str]:
+        return [str(e) for e in self.errors]
+
+
+class InputError(UserError):
+    """A component's complaint about its own spec entry.
+
+    ``key`` names the option at fault (``"path"``), so the located message points at its line.
+    """
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        self.message = message
+        self.key = key
+        super().__init__(message)
+
+
+class PluginError(UserError):
+    """Plugins that cannot work together, or one that breaks the plugin API."""
+
+
+class RenderError(SpecanimError):
+    """Rendering or encoding failed for a reason that is not the input's fault."""

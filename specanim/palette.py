@@ -1,0 +1,89 @@
+"""Palettes: Vega colour scheme names or lists of CSS colours, resolved to one colour per class.
+
+Scheme colours come from Vega itself (through vl-convert), so every scheme Vega knows looks
+exactly as it does in any other Vega chart.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+
+from PIL import ImageColor
+
+from specanim.errors import did_you_mean
+
+# The scheme names of vega-scale 5 (vega.github.io/vega/docs/schemes), for validation and hints.
+CATEGORICAL = (
+    "accent category10 category20 category20b category20c dark2 observable10 paired pastel1 "
+    "pastel2 set1 set2 set3 tableau10 tableau20"
+).split()
+CONTINUOUS = (
+    "blues tealblues teals greens browns oranges reds purples warmgreys greys viridis magma "
+    "inferno plasma cividis turbo bluegreen bluepurple goldgreen goldorange goldred greenblue "
+    "orangered purplebluegreen purpleblue purplered redpurple yellowgreenblue yellowgreen "
+    "yelloworangebrown yelloworangered darkblue darkgold darkgreen darkmulti darkred "
+    "lightgreyred lightgreyteal lightmulti lightorange lighttealblue blueorange brownbluegreen "
+    "purplegreen pinkyellowgreen purpleorange redblue redgrey redyellowblue redyellowgreen "
+    "spectral rainbow sinebow"
+).split()
+SCHEMES = frozenset(CATEGORICAL + CONTINUOUS)
+
+
+def check_scheme(name: str) -> str:
+    """Return the scheme's canonical (lower-case) name; ValueError for an unknown one."""
+    key = name.lower()
+    if key not in SCHEMES:
+        raise ValueError(f"unknown colour scheme '{name}'{did_you_mean(key, sorted(SCHEMES))}")
+    return key
+
+
+def check_color(color: str) -> str:
+    """Return color if CSS understands it; ValueError otherwise."""
+    try:
+        ImageColor.getrgb(color)
+    except ValueError:
+        raise ValueError(f"'{color}' is not a colour (use a CSS name or #rrggbb)") from None
+    return color
+
+
+def to_rgb(color: str) -> tuple[int, int, int]:
+    """A CSS colour as an (r, g, b) tuple of 0-255 ints."""
+    r, g, b = ImageColor.getrgb(color)[:3]
+    return r, g, b
+
+
+def resolve(palette: str | list[str], count: int) -> tuple[str, ...]:
+    """count colours: from a list (which must be long enough) or sampled from a Vega scheme."""
+    if isinstance(palette, list):
+        if len(palette) < count:
+            raise ValueError(f"{len(palette)} colours for {count} classes")
+        return tuple(palette[:count])
+    return _scheme_colors(check_scheme(palette), count)
+
+
+@functools.cache
+def _scheme_colors(scheme: str, count: int) -> tuple[str, ...]:
+    import vl_convert as vlc
+
+    # Vega-Lite maps an ordinal domain onto the scheme as any chart would; read back the fills.
+    spec = {
+        "data": {"values": [{"i": i} for i in range(count)]},
+        "mark": "rect",
+        "encoding": {
+            "x": {"field": "i", "type": "ordinal"},
+            "color": {"field": "i", "type": "ordinal", "scale": {"scheme": scheme}, "legend": None},
+        },
+    }
+    svg = vlc.vegalite_to_svg(json.dumps(spec))
+    fills = re.findall(r'<path[^>]*fill="(#[0-9a-fA-F]{6}|rgb\([^)]*\))"', svg)
+    colors = [_hex(f) for f in fills]
+    if len(colors) != count:
+        raise RuntimeError(f"scheme '{scheme}' gave {len(colors)} colours for {count} classes")
+    return tuple(colors)
+
+
+def _hex(color: str) -> str:
+    r, g, b = to_rgb(color)
+    return f"#{r:02x}{g:02x}{b:02x}"

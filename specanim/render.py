@@ -1,0 +1,49 @@
+"""Turning a Vega-Lite spec into pixels with vl-convert."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+
+def to_rgb(spec: dict[str, Any], scale: float = 1.0) -> np.ndarray:
+    """Render a complete Vega-Lite spec to a (height, width, 3) uint8 array."""
+    import vl_convert as vlc  # imported late: worker processes import it themselves
+
+    png = vlc.vegalite_to_png(json.dumps(spec, separators=(",", ":")), scale=scale)
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def fit_canvas(rgb: np.ndarray, width: int, height: int, background: tuple[int, int, int]) -> np.ndarray:
+    """Crop or pad (with background) an image to exactly width x height, anchored top left."""
+    if rgb.shape[:2] == (height, width):
+        return rgb
+    out = np.empty((height, width, 3), np.uint8)
+    out[:] = background
+    h, w = min(height, rgb.shape[0]), min(width, rgb.shape[1])
+    out[:h, :w] = rgb[:h, :w]
+    return out
+
+
+def standalone(view: dict[str, Any], background: str, font: str = "Liberation Sans") -> dict[str, Any]:
+    """A panel's view as a complete spec with the scene's look, for rendering it alone."""
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        **view,
+        **frame_config(background, font),
+    }
+
+
+def frame_config(background: str, font: str) -> dict[str, Any]:
+    """The top-level settings every frame uses: no padding, no view outline, the scene's font."""
+    return {
+        "background": background,
+        "padding": 0,
+        "autosize": {"type": "pad", "contains": "content"},
+        "config": {"view": {"stroke": None}, "font": font, "concat": {"spacing": 0}},
+    }

@@ -1,0 +1,136 @@
+"""The scene document: pydantic models for everything that is not a component's own options.
+
+Validation runs in two passes. This module's ``SceneSpec`` checks the document; each component
+entry (``dataset``, ``reducer``, ``panels[i]``, ``output``) keeps its other keys for the second
+pass, where the plugin's own ``Options`` model validates them (see ``validate.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from specanim.palette import check_color, check_scheme
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Entry(BaseModel):
+    """A component entry: ``type`` names the component, the rest are its options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str
+
+    def options(self) -> dict[str, Any]:
+        """The entry's keys other than those the core reads."""
+        return dict(self.model_extra or {})
+
+
+class PanelEntry(Entry):
+    """A panel entry; ``id`` names it in the layout (default: its type)."""
+
+    id: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.id or self.type
+
+
+class OutputEntry(BaseModel):
+    """Where the animation goes; the encoder is ``type`` or else chosen by the path's ending."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str | None = None
+    path: str | None = None
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Split(Strict):
+    """Panels side by side (``row``) or stacked (``column``); sizes are relative weights."""
+
+    row: list[LayoutNode] | None = None
+    column: list[LayoutNode] | None = None
+    sizes: list[Annotated[float, Field(gt=0)]] | None = None
+    title: bool = Field(False, description="carry the scene's title above this part")
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> Split:
+        if (self.row is None) == (self.column is None):
+            raise ValueError("a layout part needs exactly one of 'row' or 'column'")
+        if self.sizes is not None and len(self.sizes) != len(self.children):
+            raise ValueError(f"{len(self.sizes)} sizes for {len(self.children)} parts")
+        return self
+
+    @property
+    def children(self) -> list[LayoutNode]:
+        return self.row if self.row is not None else (self.column or [])
+
+    @property
+    def horizontal(self) -> bool:
+        return self.row is not None
+
+
+LayoutNode = Split | str
+Split.model_rebuild()
+
+
+class Timeline(Strict):
+    """Which snapshots become frames, and how fast they play."""
+
+    fps: float = Field(20, gt=0, le=240)
+    every: int = Field(1, ge=1, description="use every k-th snapshot (the last is always kept)")
+    hold_start: float = Field(0, ge=0, description="seconds the first frame stays")
+    hold_end: float = Field(0, ge=0, description="seconds the last frame stays")
+
+
+class SceneSpec(Strict):
+    """A whole scene: data, reducer, look, panels, timeline and output."""
+
+    version: Literal[1] = 1
+    title: str = ""
+    subtitle: str = ""
+    width: int = Field(1100, ge=64, le=8192)
+    height: int = Field(800, ge=64, le=8192)
+    background: str = "black"
+    foreground: str = "white"
+    font: str = "Liberation Sans"
+    title_size: float = Field(26, gt=0)
+    subtitle_size: float = Field(19, gt=0)
+    seed: int = Field(0, ge=0, description="seeds everything re-sampled per frame")
+    dataset: Entry
+    reducer: Entry
+    palette: str | list[str] = "tableau10"
+    panels: list[PanelEntry] = Field(min_length=1)
+    layout: LayoutNode | None = None
+    timeline: Timeline = Timeline()
+    output: OutputEntry = OutputEntry()
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError(f"must be even (video encoders need even sizes), got {v}")
+        return v
+
+    @field_validator("background", "foreground")
+    @classmethod
+    def _color(cls, v: str) -> str:
+        return check_color(v)
+
+    @field_validator("palette")
+    @classmethod
+    def _palette(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, str):
+            return check_scheme(v)
+        if not v:
+            raise ValueError("a palette list needs at least one colour")
+        return [check_color(c) for c in v]

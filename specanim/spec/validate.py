@@ -1,0 +1,288 @@
+"""Two-pass validation: the document against ``SceneSpec``, then each component entry against
+the ``Options`` model of the plugin its ``type:`` names. Every error is located in the file."""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from specanim.components import Component, Dataset, Encoder, Kind, Options, Panel, Reducer
+from specanim.errors import InputError, SpecError, SpecErrors, did_you_mean
+from specanim.plugins import Registry, UnknownComponent
+from specanim.spec.models import LayoutNode, OutputEntry, SceneSpec, Split
+from specanim.spec.source import PathKey, Source, read_source
+
+C = TypeVar("C", bound=Component)
+
+DEFAULT_ENCODER = "mp4"
+
+
+@dataclass(frozen=True)
+class Resolved(Generic[C]):
+    """A component entry after both passes: its class, its validated options, where it stands."""
+
+    cls: type[C]
+    options: Options
+    source: Source
+    path: PathKey
+
+    @contextmanager
+    def blame(self) -> Iterator[None]:
+        """Turn an InputError raised inside into a SpecError that names this entry."""
+        try:
+            yield
+        except InputError as exc:
+            path = (*self.path, exc.key) if exc.key else self.path
+            raise self.source.error(path, exc.message) from None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A valid scene: the document and every component it names, ready to build."""
+
+    source: Source
+    spec: SceneSpec
+    dataset: Resolved[Dataset]
+    reducer: Resolved[Reducer]
+    panels: dict[str, Resolved[Panel]]  # by layout key, in spec order
+    layout: LayoutNode
+    encoder: Resolved[Encoder]
+    output: Path
+
+
+def load_plan(file: Path, registry: Registry, output: Path | None = None) -> Plan:
+    """Read and validate a spec file; SpecErrors lists every problem found."""
+    return validate(read_source(file), registry, output)
+
+
+def validate(source: Source, registry: Registry, output: Path | None = None) -> Plan:
+    """Validate a parsed spec; output (from the command line) overrides ``output.path``."""
+    errors: list[SpecError] = []
+    spec: SceneSpec | None = None
+    try:
+        spec = SceneSpec.model_validate(source.data)
+    except ValidationError as exc:
+        errors += _located(exc, source, (), SceneSpec)
+    data = source.data if isinstance(source.data, dict) else {}
+
+    def entry(kind: Kind, path: PathKey, raw: Any, skip: tuple[str, ...]) -> Resolved[Any] | None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+            return None  # the first pass reported it
+        try:
+            cls = registry.get(kind, raw["type"])
+        except UnknownComponent as exc:
+            errors.append(source.error((*path, "type"), str(exc)))
+            return None
+        options = {k: v for k, v in raw.items() if k not in skip}
+        try:
+            return Resolved(cls, cls.Options.model_validate(options), source, path)
+        except ValidationError as exc:
+            errors.extend(_located(exc, source, path, cls.Options, extra_keys=skip))
+            return None
+
+    dataset = entry("dataset", ("dataset",), data.get("dataset"), ("type",))
+    reducer = entry("reducer", ("reducer",), data.get("reducer"), ("type",))
+    raw_panels = data.get("panels")
+    panels = [
+        entry("panel", ("panels", i), raw, ("type", "id"))
+        for i, raw in enumerate(raw_panels if isinstance(raw_panels, list) else [])
+    ]
+    encoder, output_path = _output(source, data.get("output"), registry, output, errors)
+    layout: LayoutNode | None = None
+    if spec is not None:
+        layout = _check_layout(spec, source, errors)
+
+    if errors or spec is None or dataset is None or reducer is None or encoder is None:
+        raise SpecErrors(errors)
+    assert layout is not None and output_path is not None
+    resolved_panels = {p.key: r for p, r in zip(spec.panels, panels, strict=True) if r}
+    return Plan(source, spec, dataset, reducer, resolved_panels, layout, encoder, output_path)
+
+
+def _output(
+    source: Source,
+    raw: Any,
+    registry: Registry,
+    override: Path | None,
+    errors: list[SpecError],
+) -> tuple[Resolved[Encoder] | None, Path | None]:
+    """The encoder and the output path: from the command line, else the spec, else defaults."""
+    raw = raw if isinstance(raw, dict) else {}
+    try:
+        entry = OutputEntry.model_validate(raw)
+    except ValidationError:
+        return None, None  # the first pass reported it
+    options = entry.options()
+    name = entry.type
+    path = Path(entry.path) if entry.path else None
+    if override is not None:
+        by_extension = registry.encoder_for_extension(override.suffix)
+        if by_extension is None and override.suffix:
+            errors.append(
+                SpecError(
+                    source.locate(("output",)),
+                    f"no encoder writes '{override.suffix}' files (given by -o {override})",
+                )
+            )
+            return None, None
+        if by_extension and by_extension != name:
+            name, options = by_extension, {}  # the spec's options were for another format
+        path = override
+    if name is None:
+        name = (path and registry.encoder_for_extension(path.suffix)) or DEFAULT_ENCODER
+    try:
+        cls = registry.encoder(name)
+    except UnknownComponent as exc:
+        errors.append(source.error(("output", "type"), str(exc)))
+        return None, None
+    try:
+        opts = cls.Options.model_validate(options)
+    except ValidationError as exc:
+        errors.extend(_located(exc, source, ("output",), cls.Options, ("type", "path")))
+        return None, None
+    if path is None:
+        path = Path(source.file.stem + (cls.extensions[0] if cls.extensions else ""))
+    return Resolved(cls, opts, source, ("output",)), path
+
+
+def _check_layout(spec: SceneSpec, source: Source, errors: list[SpecError]) -> LayoutNode:
+    """Every panel key must be unique and the layout must use each exactly once."""
+    keys = [p.key for p in spec.panels]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            errors.append(
+                source.error(
+                    ("panels", i),
+                    f"a second panel named '{key}': give one of them an 'id:' to tell them apart",
+                )
+            )
+    if spec.layout is None:
+        return Split(row=list(dict.fromkeys(keys)))
+    used: list[str] = []
+
+    def walk(node: LayoutNode, path: PathKey) -> None:
+        if isinstance(node, str):
+            if node not in keys:
+                errors.append(
+                    source.error(path, f"no panel '{node}' to place{did_you_mean(node, keys)}")
+                )
+            elif node in used:
+                errors.append(source.error(path, f"panel '{node}' is placed twice"))
+            used.append(node)
+            return
+        field = "row" if node.horizontal else "column"
+        for i, child in enumerate(node.children):
+            walk(child, (*path, field, i))
+
+    walk(spec.layout, ("layout",))
+    for i, key in enumerate(keys):
+        if key not in used:
+            errors.append(source.error(("panels", i), f"panel '{key}' is not placed in the layout"))
+    return spec.layout
+
+
+# --- pydantic errors as located one-liners ---------------------------------------------------
+
+
+def _located(
+    exc: ValidationError,
+    source: Source,
+    prefix: PathKey,
+    model: type[BaseModel],
+    extra_keys: tuple[str, ...] = (),
+) -> list[SpecError]:
+    seen: set[str] = set()
+    out: list[SpecError] = []
+    for err in exc.errors(include_url=False):
+        path = _data_path(source.data, prefix, err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            key = str(path[-1])
+            known = _fields_at(model, path[len(prefix) : -1], source.data, prefix) + list(
+                extra_keys if len(path) == len(prefix) + 1 else ()
+            )
+            error = source.error(path, f"unknown key '{key}'{did_you_mean(key, known)}", key=True)
+        elif kind == "missing":
+            error = source.error(path[:-1], f"missing required key '{path[-1]}'")
+        else:
+            error = source.error(path, _message(err))
+        if str(error.location) not in seen:  # a union reports each member: keep the first
+            seen.add(str(error.location))
+            out.append(error)
+    return out
+
+
+def _message(err: Any) -> str:
+    msg: str = err["msg"]
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, ") :]
+    msg = msg[0].lower() + msg[1:]
+    value = err.get("input")
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return f"{msg}, got {value!r}"
+    return f"{msg}, got a {type(value).__name__}"
+
+
+def _data_path(data: Any, prefix: PathKey, loc: tuple[Any, ...]) -> PathKey:
+    """Map a pydantic error location onto the document, dropping union member tags."""
+    node = data
+    for part in prefix:
+        node = node[part] if isinstance(node, (dict, list)) else None
+    path: list[str | int] = list(prefix)
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif isinstance(node, (dict, list)) or not isinstance(part, (str, int)):
+            if isinstance(node, dict) and isinstance(part, str) and not _is_tag(part):
+                path.append(part)  # a missing or extra key
+                node = None
+            continue
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def _is_tag(part: str) -> bool:
+    """Pydantic names union members in error locations: 'str', 'list[str]', 'Split'."""
+    return part[:1].isupper() or "[" in part or part in {"str", "int", "float", "bool"}
+
+
+def _fields_at(model: type[BaseModel], sub: PathKey, data: Any, prefix: PathKey) -> list[str]:
+    """The field names of the model that validates the mapping at prefix + sub."""
+    candidates: list[Any] = [model]
+    for part in sub:
+        nxt: list[Any] = []
+        for cand in candidates:
+            for t in _unwrap(cand):
+                if isinstance(t, type) and issubclass(t, BaseModel) and isinstance(part, str):
+                    field = t.model_fields.get(part)
+                    if field is not None:
+                        nxt.append(field.annotation)
+                elif isinstance(part, int) and typing.get_origin(t) is list:
+                    nxt.extend(typing.get_args(t))
+        candidates = nxt
+    names: list[str] = []
+    for cand in candidates:
+        for t in _unwrap(cand):
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                names += list(t.model_fields)
+    return names
+
+
+def _unwrap(t: Any) -> list[Any]:
+    if isinstance(t, types.UnionType) or typing.get_origin(t) is typing.Union:
+        return [u for arg in typing.get_args(t) for u in _unwrap(arg)]
+    if isinstance(t, typing.ForwardRef) or isinstance(t, str):
+        return []
+    alias = getattr(t, "__value__", None)
+    return _unwrap(alias) if alias is not None else [t]
