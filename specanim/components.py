@@ -123,8 +123,10 @@ class Frame:
     """One frame of the animation: where the points are and the values titles can show."""
 
     index: int
+    position: float  # where in the trajectory: snapshot index, fractional between snapshots
     coords: np.ndarray  # (n, 2) float32, in the reducer's units
-    values: Mapping[str, Any] = field(default_factory=dict)  # epoch, epochs, progress, phase...
+    # epoch, epochs, iteration, phase, progress (0..1), frame, frames: for titles and panels
+    values: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0  # a per-frame seed for anything re-sampled each frame
 
     def format(self, text: str) -> str:
