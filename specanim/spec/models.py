@@ -103,6 +103,8 @@ class SceneSpec(Strict):
     background: str = "black"
     foreground: str = "white"
     font: str = "Liberation Sans"
+    margin: int = Field(24, ge=0, description="pixels around the whole frame")
+    spacing: int = Field(16, ge=0, description="pixels between panels")
     title_size: float = Field(26, gt=0)
     subtitle_size: float = Field(19, gt=0)
     seed: int = Field(0, ge=0, description="seeds everything re-sampled per frame")

@@ -210,7 +210,7 @@ def _located(
             )
             error = source.error(path, f"unknown key '{key}'{did_you_mean(key, known)}", key=True)
         elif kind == "missing":
-            error = source.error(path[:-1], f"missing required key '{path[-1]}'")
+            error = source.error(path[:-1], f"missing required key '{path[-1]}'", key=True)
         else:
             error = source.error(path, _message(err))
         if str(error.location) not in seen:  # a union reports each member: keep the first

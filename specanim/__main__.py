@@ -1,0 +1,5 @@
+"""``python -m specanim``."""
+
+from specanim.cli import main
+
+main()

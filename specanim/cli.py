@@ -1,0 +1,140 @@
+"""The ``specanim`` command: parses arguments, calls the library, reports the outcome."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from specanim import __version__
+from specanim.errors import SpecanimError, UserError
+from specanim.output import atomic_path
+from specanim.plugins import default_registry
+from specanim.progress import reporter
+from specanim.spec.validate import load_plan
+
+
+def main() -> None:
+    """Run the CLI; expected errors print one line each, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail(["interrupted"], 130)
+    except KeyboardInterrupt:
+        _fail(["interrupted: no output was written"], 130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except UserError as exc:
+        _fail(exc.lines(), exc.exit_code)
+    except SpecanimError as exc:
+        _fail([f"error: {exc}"], exc.exit_code)
+
+
+def _fail(lines: list[str], code: int) -> NoReturn:
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(code)
+
+
+spec_argument = click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+cache_option = click.option(
+    "--cache",
+    type=click.Choice(["use", "refresh", "off"]),
+    default="use",
+    show_default=True,
+    help="Reuse a stored trajectory, recompute and store it, or neither read nor write.",
+)
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="Show no progress.")
+
+
+@click.group()
+@click.version_option(__version__, prog_name="specanim")
+def cli() -> None:
+    """Animate how a dimensionality reduction learns its layout, from a YAML scene spec."""
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+def validate(specs: tuple[Path, ...]) -> None:
+    """Check spec files; print every problem, one per line."""
+    problems: list[str] = []
+    for spec in specs:
+        try:
+            load_plan(spec, default_registry())
+        except UserError as exc:
+            problems += exc.lines()
+    if problems:
+        _fail(problems, UserError.exit_code)
+    for spec in specs:
+        click.echo(f"{spec}: valid")
+
+
+@cli.command()
+@spec_argument
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (its ending picks the format).")
+@click.option("--frames", "frames", metavar="A:B", help="Render only frames A to B-1 (Python slice).")
+@cache_option
+@quiet_option
+def render(spec: Path, output: Path | None, frames: str | None, cache: str, quiet: bool) -> None:
+    """Render SPEC to an animation."""
+    from specanim import engine
+    plan = load_plan(spec, default_registry(), output)
+    report = reporter(quiet)
+    started = time.perf_counter()
+    prepared = engine.prepare(plan, cache=cache, report=report)  # type: ignore[arg-type]
+    result = engine.render(prepared, frames=_slice(frames), report=report)
+    seconds = time.perf_counter() - started
+    if not quiet:
+        click.echo(
+            f"wrote {result.path}: {result.frames} frames, {result.width}x{result.height}, "
+            f"{result.fps:g} fps, in {seconds:.1f} s",
+            err=True,
+        )
+
+
+@cli.command()
+@spec_argument
+@click.option("--frame", "frame", type=int, default=-1, show_default=True, help="Frame number; -1 is the last.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="PNG file to write.")
+@cache_option
+@quiet_option
+def still(spec: Path, frame: int, output: Path, cache: str, quiet: bool) -> None:
+    """Render one frame of SPEC to a PNG, for a quick look."""
+    from PIL import Image
+
+    from specanim import engine
+
+    plan = load_plan(spec, default_registry())
+    prepared = engine.prepare(plan, cache=cache, report=reporter(quiet))  # type: ignore[arg-type]
+    if not -prepared.frames <= frame < prepared.frames:
+        raise UserError(f"--frame {frame}: the animation has {prepared.frames} frames (0 to {prepared.frames - 1})")
+    pixels = engine.still(prepared, frame)
+    with atomic_path(output) as tmp:
+        Image.fromarray(pixels).save(tmp, format="PNG")
+    if not quiet:
+        click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+def plugins() -> None:
+    """List every registered component with its kind and plugin."""
+    rows = [(r.kind, r.name, r.plugin, r.cls.summary()) for r in default_registry()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)] if rows else [0, 0, 0]
+    for kind, name, plugin, summary in rows:
+        click.echo(f"{kind:<{widths[0]}}  {name:<{widths[1]}}  {plugin:<{widths[2]}}  {summary}".rstrip())
+
+
+def _slice(text: str | None) -> slice | None:
+    if text is None:
+        return None
+    try:
+        parts = [int(p) if p.strip() else None for p in text.split(":")]
+    except ValueError:
+        parts = []
+    if len(parts) != 2:
+        raise UserError(f"--frames {text}: expected A:B, e.g. 0:50 or -10:")
+    return slice(parts[0], parts[1])

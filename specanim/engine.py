@@ -1,0 +1,142 @@
+"""Rendering a validated scene: load, fit (or reuse), compose every frame, encode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from specanim import palette, trajectories
+from specanim.components import Data, Frame, Panel, Scene, Trajectory
+from specanim.compose import Composer
+from specanim.errors import SpecError
+from specanim.output import atomic_path
+from specanim.progress import Quiet, Reporter
+from specanim.render import fit_canvas, to_rgb
+from specanim.spec.validate import Plan
+from specanim.timeline import Shot, frame_count, make_frame, plan_shots
+
+CacheMode = Literal["use", "refresh", "off"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a render wrote."""
+
+    path: Path
+    frames: int
+    width: int
+    height: int
+    fps: float
+
+
+@dataclass
+class Prepared:
+    """A scene ready to render any of its frames."""
+
+    plan: Plan
+    data: Data
+    trajectory: Trajectory
+    composer: Composer
+    shots: list[Shot]
+
+    @property
+    def frames(self) -> int:
+        return frame_count(self.shots)
+
+    def frame(self, shot_index: int) -> Frame:
+        """The frame that shot shot_index shows."""
+        first = sum(s.repeat for s in self.shots[:shot_index])
+        shot = self.shots[shot_index]
+        return make_frame(self.trajectory, shot, first, self.frames, self.plan.spec.seed)
+
+    def render(self, shot_index: int) -> np.ndarray:
+        """The pixels of one shot, exactly the scene's size."""
+        spec = self.plan.spec
+        rgb = to_rgb(self.composer.frame_spec(self.frame(shot_index)))
+        return fit_canvas(rgb, spec.width, spec.height, palette.to_rgb(spec.background))
+
+
+def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = None) -> Prepared:
+    """Load the data, obtain the trajectory and build the panels of a plan."""
+    report = report or Quiet()
+    spec = plan.spec
+    with plan.dataset.blame():
+        with report.stage(f"loading {plan.dataset.cls.name}", None):
+            data = plan.dataset.cls(plan.dataset.options, plan.source.base_dir).load()
+    with plan.reducer.blame():
+        reducer = plan.reducer.cls(plan.reducer.options, plan.source.base_dir)
+        with report.stage(f"fitting {reducer.name}", None, "steps") as task:
+            trajectory = trajectories.obtain(reducer, data, task, mode=cache)
+    try:
+        colors = palette.resolve(spec.palette, len(data.classes))
+    except ValueError as exc:
+        raise plan.source.error(("palette",), str(exc)) from None
+    scene = Scene(data, trajectory, colors, spec.background, spec.foreground, spec.font)
+    panels: dict[str, Panel] = {}
+    for key, entry in plan.panels.items():
+        with entry.blame():
+            panels[key] = entry.cls(entry.options, scene)
+    composer = Composer(spec, plan.layout, panels, scene)
+    shots = plan_shots(spec.timeline, trajectory)
+    prepared = Prepared(plan, data, trajectory, composer, shots)
+    composer.prerender_static(prepared.frame(0))
+    return prepared
+
+
+def select(prepared: Prepared, frames: slice | None) -> list[tuple[int, int]]:
+    """(shot index, repeat) pairs for the frames a slice of the animation asks for."""
+    if frames is None:
+        return [(i, s.repeat) for i, s in enumerate(prepared.shots)]
+    wanted = range(prepared.frames)[frames]
+    out: list[tuple[int, int]] = []
+    start = 0
+    for i, shot in enumerate(prepared.shots):
+        n = sum(1 for f in range(start, start + shot.repeat) if f in wanted)
+        if n:
+            out.append((i, n))
+        start += shot.repeat
+    return out
+
+
+def render(
+    prepared: Prepared,
+    *,
+    output: Path | None = None,
+    frames: slice | None = None,
+    report: Reporter | None = None,
+) -> Result:
+    """Render the frames (all, or a slice) and encode them to output (default: the plan's)."""
+    report = report or Quiet()
+    plan, spec = prepared.plan, prepared.plan.spec
+    target = output or plan.output
+    chosen = select(prepared, frames)
+    total = sum(n for _, n in chosen)
+    if total == 0:
+        raise SpecError(plan.source.locate(()), f"no frames in --frames (the animation has {prepared.frames})")
+    encoder = plan.encoder.cls(plan.encoder.options)
+    done = 0
+    with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
+        with plan.encoder.blame():
+            sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
+        with sink:
+            for shot_index, repeat in chosen:
+                rgb = prepared.render(shot_index)
+                for _ in range(repeat):
+                    sink.write(rgb)
+                done += repeat
+                task(done)
+    return Result(target, total, spec.width, spec.height, spec.timeline.fps)
+
+
+def still(prepared: Prepared, frame: int) -> np.ndarray:
+    """The pixels of frame number frame (negative counts from the end)."""
+    index = range(prepared.frames)[frame]
+    start = 0
+    for i, shot in enumerate(prepared.shots):
+        if index < start + shot.repeat:
+            return prepared.render(i)
+        start += shot.repeat
+    raise AssertionError("unreachable: the index is in range")
