@@ -1,1 +1,360 @@
-"""Placeholder until the plugin is written."""
+"""``file``: points from a table (CSV, TSV, Parquet) or an array file (.npy, .npz).
+
+A table has one column per pixel (``pixel1``, ``pixel2``, ...) and a label column. An array
+file holds pixels when they are images (n x h x w) or ``image_shape`` is given, else features
+that are used as they are.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow
+import pyarrow.parquet
+from pydantic import Field, PositiveInt
+
+from specanim import hookimpl
+from specanim.components import Data, Dataset, Options
+from specanim.errors import InputError, did_you_mean
+
+from ._common import Limit, encode_labels, existing_file, resolve, scale_pixels, take
+
+TABLES = (".csv", ".tsv", ".parquet")
+SUFFIXES = (*TABLES, ".npy", ".npz")
+LABEL_COLUMNS = ("digit", "label")  # the default label column: the first one the table has
+FEATURE_KEYS = ("X", "data")  # the default arrays of an .npz file, likewise
+LABEL_KEYS = ("y", "labels")
+IMAGE_KEYS = ("images",)
+# Options that only some file types read: setting one for another type is a mistake.
+APPLIES_TO: dict[str, tuple[str, ...]] = {
+    "label": TABLES,
+    "pixels": TABLES,
+    "labels": (".npy",),
+    "features_key": (".npz",),
+    "labels_key": (".npz",),
+    "images_key": (".npz",),
+}
+
+
+class TableFileOptions(Options):
+    """Options of the ``file`` dataset."""
+
+    path: Path = Field(
+        description="The file, relative to the spec file: a table (.csv, .tsv, .parquet) with a "
+        "column per pixel and a label column, or an array file (.npy, .npz)."
+    )
+    label: str | None = Field(
+        None,
+        description="Tables: the label column (default: 'digit' if there is one, else 'label').",
+    )
+    pixels: str = Field(
+        "pixel",
+        description="Tables: the prefix of the pixel columns, each followed by its number "
+        "(pixel1, pixel2, ...); the pixels are ordered by that number.",
+    )
+    image_shape: tuple[PositiveInt, PositiveInt] | None = Field(
+        None,
+        description="[height, width] of the images. Tables default to a square when the pixel "
+        "count is a square number, else no images; a 2-D array is pixels only when this is set.",
+    )
+    labels: Path | None = Field(
+        None,
+        description=".npy files: a file with one label per row: a .npy, or a text file with one "
+        "label a line.",
+    )
+    features_key: str | None = Field(
+        None, description=".npz files: the array of features or pixels (default: 'X' or 'data')."
+    )
+    labels_key: str | None = Field(
+        None, description=".npz files: the array of labels (default: 'y' or 'labels')."
+    )
+    images_key: str | None = Field(
+        None, description=".npz files: an array of images, n x h x w (default: 'images', if any)."
+    )
+    limit: Limit = None
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a file holds, before limiting, scaling and shaping."""
+
+    values: np.ndarray  # (n, d) or (n, h, w)
+    labels: np.ndarray  # (n,), any dtype
+    pixels: bool  # values are pixel intensities, 0..1 or 0..255
+    images: np.ndarray | None = None  # (n, h, w) images beside features, from an .npz
+
+
+class TableFile(Dataset):
+    """Points and labels from a CSV, TSV or Parquet table, or a .npy or .npz array file."""
+
+    name = "file"
+    Options = TableFileOptions
+    options: TableFileOptions
+
+    def load(self) -> Data:
+        """The first ``limit`` rows of the file, labels' classes sorted naturally."""
+        path = existing_file(resolve(self.base_dir, self.options.path), key="path")
+        suffix = path.suffix.lower()
+        readers: dict[str, Callable[[Path], Content]] = {
+            ".csv": self._read_table,
+            ".tsv": self._read_table,
+            ".parquet": self._read_table,
+            ".npy": self._read_npy,
+            ".npz": self._read_npz,
+        }
+        if suffix not in readers:
+            raise InputError(
+                f"unsupported file type '{suffix or path.name}': "
+                f"expected one of {', '.join(SUFFIXES)}",
+                key="path",
+            )
+        for key, suffixes in APPLIES_TO.items():
+            if key in self.options.model_fields_set and suffix not in suffixes:
+                raise InputError(
+                    f"'{key}' applies to {', '.join(suffixes)} files only, not {suffix}", key=key
+                )
+        return self._data(readers[suffix](path))
+
+    # --- tables ----------------------------------------------------------------------------
+
+    def _read_table(self, path: Path) -> Content:
+        """The label and pixel columns of a CSV, TSV or Parquet table."""
+        parquet = path.suffix.lower() == ".parquet"
+        sep = "\t" if path.suffix.lower() == ".tsv" else ","
+        with _reading(path):
+            if parquet:
+                columns = pyarrow.parquet.read_schema(path).names
+            else:
+                columns = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+        label = self._label_column(path, columns)
+        pixels = self._pixel_columns(path, columns)
+        wanted = [label, *pixels]
+        with _reading(path):
+            if parquet:
+                table = pd.read_parquet(path, columns=wanted)
+            else:
+                table = pd.read_csv(path, sep=sep, usecols=wanted, nrows=self.options.limit)
+        try:
+            values = table[pixels].to_numpy(np.float32)
+        except (ValueError, TypeError):
+            bad = next(c for c in pixels if not pd.api.types.is_numeric_dtype(table[c]))
+            raise InputError(
+                f"pixel column '{bad}' of {path.name} holds text, expected numbers", key="path"
+            ) from None
+        return Content(values, table[label].to_numpy(), pixels=True)
+
+    def _label_column(self, path: Path, columns: Sequence[str]) -> str:
+        """The label column: the one the options name, else the first default the table has."""
+        if self.options.label is not None:
+            if self.options.label not in columns:
+                raise InputError(
+                    f"{path.name} has no column '{self.options.label}'"
+                    f"{did_you_mean(self.options.label, columns)}",
+                    key="label",
+                )
+            return self.options.label
+        for name in LABEL_COLUMNS:
+            if name in columns:
+                return name
+        raise InputError(
+            f"{path.name} has no label column 'digit' or 'label'{did_you_mean('label', columns)}: "
+            f"set 'label' to the column that holds the classes ({_some(columns)})",
+            key="label",
+        )
+
+    def _pixel_columns(self, path: Path, columns: Sequence[str]) -> list[str]:
+        """The pixel columns, ordered by the number after their prefix."""
+        prefix = self.options.pixels
+        pattern = re.compile(re.escape(prefix) + r"(\d+)")
+        numbered = [(int(m[1]), c) for c in columns if (m := pattern.fullmatch(str(c)))]
+        if not numbered:
+            raise InputError(
+                f"{path.name} has no pixel columns {prefix}1, {prefix}2, ...: its columns are "
+                f"{_some(columns)}; set 'pixels' to the prefix of the pixel columns",
+                key="pixels",
+            )
+        return [column for _, column in sorted(numbered)]
+
+    # --- arrays ------------------------------------------------------------------------------
+
+    def _read_npy(self, path: Path) -> Content:
+        """The features or pixels of a .npy file, with labels from the ``labels`` file."""
+        if self.options.labels is None:
+            raise InputError(
+                f"{path.name} holds no labels: set 'labels' to a .npy or .txt file "
+                "with one label per row",
+                key="labels",
+            )
+        values = _load_npy(path, key="path")
+        labels_path = existing_file(resolve(self.base_dir, self.options.labels), key="labels")
+        if labels_path.suffix.lower() == ".npy":
+            labels = _load_npy(labels_path, key="labels")
+        else:
+            with _reading(labels_path, key="labels"):
+                labels = np.array(labels_path.read_text(encoding="utf-8").splitlines())
+        _check_rows(path.name, values, labels_path.name, labels, key="labels")
+        pixels = values.ndim == 3 or self.options.image_shape is not None
+        return Content(values, labels, pixels=pixels)
+
+    def _read_npz(self, path: Path) -> Content:
+        """Features (or pixels), labels and maybe images from the arrays of an .npz file."""
+        if not zipfile.is_zipfile(path):
+            raise InputError(f"{path} is not an .npz file (a zip archive of arrays)", key="path")
+        with _reading(path), np.load(path, allow_pickle=False) as npz:
+            names = list(npz.files)
+            images_name = self._array_name(path, names, "images_key", IMAGE_KEYS, required=False)
+            features_name = self._array_name(
+                path, names, "features_key", FEATURE_KEYS, required=images_name is None
+            )
+            labels_name = self._array_name(path, names, "labels_key", LABEL_KEYS)
+            images = npz[images_name] if images_name else None
+            labels = npz[labels_name]
+            values = npz[features_name] if features_name else None
+        if values is None:  # images alone: their pixels are the features
+            assert images is not None
+            values, images = images, None
+            pixels = True
+        else:
+            pixels = values.ndim == 3 or self.options.image_shape is not None
+        name = f"'{features_name or images_name}' in {path.name}"
+        _check_rows(name, values, f"'{labels_name}'", labels, key="path")
+        if images is not None and (images.ndim != 3 or len(images) != len(values)):
+            raise InputError(
+                f"{name} has {len(values)} rows, so '{images_name}' must be {len(values)} "
+                f"images (n x height x width), but it has shape {images.shape}",
+                key="images_key",
+            )
+        return Content(values, labels, pixels=pixels, images=images)
+
+    def _array_name(
+        self,
+        path: Path,
+        names: list[str],
+        key: str,
+        defaults: tuple[str, ...],
+        required: bool = True,
+    ) -> str | None:
+        """The array that option key names, else the first default the file has."""
+        given: str | None = getattr(self.options, key)
+        if given is not None:
+            if given not in names:
+                raise InputError(
+                    f"{path.name} has no array '{given}'{did_you_mean(given, names)}: "
+                    f"its arrays are {_some(names)}",
+                    key=key,
+                )
+            return given
+        found = next((name for name in defaults if name in names), None)
+        if found is None and required:
+            raise InputError(
+                f"{path.name} has no array {' or '.join(map(repr, defaults))}: its arrays are "
+                f"{_some(names)}; set '{key}' to the one to use",
+                key=key,
+            )
+        return found
+
+    # --- the points ---------------------------------------------------------------------------
+
+    def _data(self, content: Content) -> Data:
+        """Data from a file's content: the first limit rows, scaled and shaped."""
+        if len(content.values) == 0:
+            raise InputError(f"{self.options.path} holds no rows", key="path")
+        n = take(len(content.values), self.options.limit)
+        values = content.values[:n].reshape(n, -1)
+        labels = content.labels[:n]
+        empty = int(pd.isna(labels).sum()) if labels.dtype.kind in "fO" else 0
+        if empty:
+            raise InputError(
+                f"{empty} of the {n} labels are empty: every row needs a label", key="path"
+            )
+        indices, classes = encode_labels(labels)
+        images = None
+        if content.pixels:
+            features, pixels = scale_pixels(values, key="path")
+            shape = self._image_shape(content.values.shape)
+            if shape is not None:
+                images = pixels.reshape(n, *shape)
+        else:
+            features = values.astype(np.float32)
+            if not np.isfinite(features).all():
+                raise InputError("features must be numbers, found empty or NaN values", key="path")
+            if content.images is not None:
+                images = scale_pixels(content.images[:n], key="images_key")[1]
+        return Data(features=features, labels=indices, classes=classes, images=images)
+
+    def _image_shape(self, shape: tuple[int, ...]) -> tuple[int, int] | None:
+        """(height, width) for pixels read as shape: from the options, the array, or a square."""
+        pixels = math.prod(shape[1:])
+        if self.options.image_shape is not None:
+            height, width = self.options.image_shape
+            if height * width != pixels:
+                raise InputError(
+                    f"an image of {height} x {width} has {height * width} pixels, "
+                    f"but the file has {pixels} per row",
+                    key="image_shape",
+                )
+            return height, width
+        if len(shape) == 3:
+            return shape[1], shape[2]
+        side = math.isqrt(pixels)
+        return (side, side) if side * side == pixels else None
+
+
+def _check_rows(
+    name: str, values: np.ndarray, labels_name: str, labels: np.ndarray, key: str
+) -> None:
+    """InputError unless values are rows (2-D) or images (3-D) with one label per row."""
+    if values.ndim not in (2, 3):
+        raise InputError(
+            f"{name} must be a 2-D array of features or a 3-D array of images, "
+            f"found shape {values.shape}",
+            key="path",
+        )
+    if labels.ndim != 1:
+        raise InputError(
+            f"{labels_name} must hold one label per row (1-D), found shape {labels.shape}", key=key
+        )
+    if len(labels) != len(values):
+        raise InputError(
+            f"{name} has {len(values)} rows but {labels_name} has {len(labels)} labels", key=key
+        )
+
+
+def _load_npy(path: Path, key: str) -> np.ndarray:
+    """The array in a .npy file; InputError at key if it is not one."""
+    with _reading(path, key=key):
+        with path.open("rb") as file:
+            if file.read(6) != b"\x93NUMPY":
+                raise InputError(f"{path} is not a .npy file", key=key)
+        array: np.ndarray = np.load(path, allow_pickle=False)
+        return array
+
+
+def _some(names: Sequence[str], most: int = 8) -> str:
+    """The first few names, quoted, for a message."""
+    shown = ", ".join(f"'{name}'" for name in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "") or "none"
+
+
+@contextmanager
+def _reading(path: Path, key: str = "path") -> Iterator[None]:
+    """Turn a reader's complaint about a broken file into a one-line InputError at key."""
+    try:
+        yield
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, pyarrow.ArrowException) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read {path}: {detail}", key=key) from None
+
+
+@hookimpl
+def register_datasets(register: Callable[[type[Dataset]], None]) -> None:
+    """Register the file dataset."""
+    register(TableFile)
