@@ -2,4 +2,5 @@
 
 from specanim.cli import main
 
-main()
+if __name__ == "__main__":  # spawned render workers import this module too
+    main()

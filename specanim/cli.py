@@ -77,16 +77,28 @@ def validate(specs: tuple[Path, ...]) -> None:
 @spec_argument
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (its ending picks the format).")
 @click.option("--frames", "frames", metavar="A:B", help="Render only frames A to B-1 (Python slice).")
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Processes rendering frames at once.  [default: all cores]",
+)
 @cache_option
 @quiet_option
-def render(spec: Path, output: Path | None, frames: str | None, cache: str, quiet: bool) -> None:
+def render(
+    spec: Path, output: Path | None, frames: str | None, workers: int | None, cache: str, quiet: bool
+) -> None:
     """Render SPEC to an animation."""
     from specanim import engine
     plan = load_plan(spec, default_registry(), output)
     report = reporter(quiet)
     started = time.perf_counter()
     prepared = engine.prepare(plan, cache=cache, report=report)  # type: ignore[arg-type]
-    result = engine.render(prepared, frames=_slice(frames), report=report)
+    from specanim.workers import default_workers
+
+    result = engine.render(
+        prepared, frames=_slice(frames), workers=workers or default_workers(), report=report
+    )
     seconds = time.perf_counter() - started
     if not quiet:
         click.echo(

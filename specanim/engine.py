@@ -17,6 +17,7 @@ from specanim.progress import Quiet, Reporter
 from specanim.render import fit_canvas, to_rgb
 from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots
+from specanim.workers import render_in_order
 
 CacheMode = Literal["use", "refresh", "off"]
 
@@ -106,9 +107,11 @@ def render(
     *,
     output: Path | None = None,
     frames: slice | None = None,
+    workers: int = 1,
     report: Reporter | None = None,
 ) -> Result:
-    """Render the frames (all, or a slice) and encode them to output (default: the plan's)."""
+    """Render the frames (all, or a slice) with workers processes and encode them to output
+    (default: the plan's) as they arrive."""
     report = report or Quiet()
     plan, spec = prepared.plan, prepared.plan.spec
     target = output or plan.output
@@ -121,9 +124,9 @@ def render(
     with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
         with plan.encoder.blame():
             sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
+        pictures = render_in_order(prepared.render, [i for i, _ in chosen], workers)
         with sink:
-            for shot_index, repeat in chosen:
-                rgb = prepared.render(shot_index)
+            for (_, repeat), rgb in zip(chosen, pictures, strict=True):
                 for _ in range(repeat):
                     sink.write(rgb)
                 done += repeat
