@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,13 +20,18 @@ class Shot:
     repeat: int = 1
 
 
+EASINGS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "linear": lambda u: u,
+    "ease-in": lambda u: u * u,
+    "ease-out": lambda u: 1 - (1 - u) ** 2,
+    "ease-in-out": lambda u: u * u * (3 - 2 * u),
+}
+MOTION_SAMPLE = 4096  # points used to measure motion; enough for a stable average
+
+
 def plan_shots(timeline: Timeline, trajectory: Trajectory) -> list[Shot]:
     """The pictures of the animation in order, with holds on the first and last."""
-    last = len(trajectory) - 1
-    positions = list(range(0, last + 1, timeline.every))
-    if positions[-1] != last:
-        positions.append(last)
-    shots = [Shot(float(p)) for p in positions]
+    shots = [Shot(float(p)) for p in positions(timeline, trajectory)]
     start = int(round(timeline.hold_start * timeline.fps))
     end = int(round(timeline.hold_end * timeline.fps))
     if len(shots) == 1:
@@ -33,6 +39,42 @@ def plan_shots(timeline: Timeline, trajectory: Trajectory) -> list[Shot]:
     shots[0] = Shot(shots[0].position, 1 + start)
     shots[-1] = Shot(shots[-1].position, 1 + end)
     return shots
+
+
+def positions(timeline: Timeline, trajectory: Trajectory) -> np.ndarray:
+    """Where in the trajectory each frame stands (fractional: between two snapshots)."""
+    last = len(trajectory) - 1
+    if timeline.duration is None:
+        steps = np.arange(0, last + 1, timeline.every, dtype=float)
+        steps = steps if steps[-1] == last else np.append(steps, last)
+        if timeline.select == "all" and timeline.easing == "linear":
+            return steps
+        count = len(steps)
+    else:
+        count = max(int(round(timeline.fps * timeline.duration)), 1)
+    if count == 1 or last == 0:
+        return np.full(count, float(last))
+    eased = EASINGS[timeline.easing](np.linspace(0.0, 1.0, count))
+    if timeline.select == "all":
+        return eased * last
+    travelled = np.concatenate([[0.0], np.cumsum(motion(trajectory))])
+    if travelled[-1] <= 0:
+        return eased * last
+    # Invert the travelled-distance curve: equal motion between consecutive frames.
+    return np.interp(eased * travelled[-1], travelled, np.arange(last + 1, dtype=float))
+
+
+def motion(trajectory: Trajectory) -> np.ndarray:
+    """How far the points move between consecutive snapshots, each snapshot scaled to unit
+    spread first so a layout that grows (t-SNE) does not count growth as motion."""
+    snaps = trajectory.snapshots
+    n = snaps.shape[1]
+    pick = np.random.default_rng(0).choice(n, MOTION_SAMPLE, replace=False) if n > MOTION_SAMPLE else slice(None)
+    sample = np.asarray(snaps[:, pick], dtype=np.float64)
+    sample -= sample.mean(axis=1, keepdims=True)
+    spread = np.sqrt((sample**2).sum(axis=2).mean(axis=1))
+    sample /= np.where(spread > 0, spread, 1.0)[:, None, None]
+    return np.linalg.norm(np.diff(sample, axis=0), axis=2).mean(axis=1)
 
 
 def frame_count(shots: list[Shot]) -> int:

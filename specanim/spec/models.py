@@ -84,12 +84,27 @@ Split.model_rebuild()
 
 
 class Timeline(Strict):
-    """Which snapshots become frames, and how fast they play."""
+    """Which snapshots become frames, how they are spaced, and how fast they play."""
 
     fps: float = Field(20, gt=0, le=240)
-    every: int = Field(1, ge=1, description="use every k-th snapshot (the last is always kept)")
+    select: Literal["all", "even-motion"] = Field(
+        "all",
+        description="all: frames evenly spaced in snapshots; even-motion: evenly spaced in how "
+        "far the points move, so fast phases get many frames and slow ones few",
+    )
+    every: int = Field(1, ge=1, description="without duration: every k-th snapshot (and the last)")
+    duration: float | None = Field(
+        None, gt=0, description="seconds of animation (before holds); frames interpolate snapshots"
+    )
+    easing: Literal["linear", "ease-in", "ease-out", "ease-in-out"] = "linear"
     hold_start: float = Field(0, ge=0, description="seconds the first frame stays")
     hold_end: float = Field(0, ge=0, description="seconds the last frame stays")
+
+    @model_validator(mode="after")
+    def _every_or_duration(self) -> Timeline:
+        if self.duration is not None and "every" in self.model_fields_set:
+            raise ValueError("'every' and 'duration' do not go together: duration spaces the frames")
+        return self
 
 
 class SceneSpec(Strict):
