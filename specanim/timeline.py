@@ -65,16 +65,19 @@ def positions(timeline: Timeline, trajectory: Trajectory) -> np.ndarray:
 
 
 def motion(trajectory: Trajectory) -> np.ndarray:
-    """How far the points move between consecutive snapshots, each snapshot scaled to unit
-    spread first so a layout that grows (t-SNE) does not count growth as motion."""
+    """How far the points move between consecutive snapshots, in units of the layout's spread,
+    so a layout that grows (t-SNE) does not count its growth as motion."""
     snaps = trajectory.snapshots
     n = snaps.shape[1]
     pick = np.random.default_rng(0).choice(n, MOTION_SAMPLE, replace=False) if n > MOTION_SAMPLE else slice(None)
     sample = np.asarray(snaps[:, pick], dtype=np.float64)
-    sample -= sample.mean(axis=1, keepdims=True)
+    centre = sample.mean(axis=1, keepdims=True)
+    sample -= centre
     spread = np.sqrt((sample**2).sum(axis=2).mean(axis=1))
-    sample /= np.where(spread > 0, spread, 1.0)[:, None, None]
-    return np.linalg.norm(np.diff(sample, axis=0), axis=2).mean(axis=1)
+    spread = np.where(spread > 0, spread, 1.0)
+    shape = np.linalg.norm(np.diff(sample / spread[:, None, None], axis=0), axis=2).mean(axis=1)
+    shift = np.linalg.norm(np.diff(centre[:, 0], axis=0), axis=1) / ((spread[1:] + spread[:-1]) / 2)
+    return shape + shift
 
 
 def frame_count(shots: list[Shot]) -> int:
