@@ -1,0 +1,60 @@
+"""What the built-in reducers share: option types, library versions, input checks, snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field
+
+from specanim import __version__
+from specanim.components import Data, Step, Trajectory
+from specanim.errors import InputError
+
+RandomState = Annotated[
+    int | None,
+    Field(
+        ge=0,
+        description="Seed of the random number generator: the same seed gives the same frames. "
+        "null: a new layout every run.",
+    ),
+]
+
+# Input metrics that umap-learn and openTSNE both accept on dense features without extra
+# parameters, whether the neighbours are exact (openTSNE below 1,000 points uses scikit-learn's,
+# which lacks "correlation") or approximate.
+MetricName = Literal["euclidean", "manhattan", "chebyshev", "cosine", "braycurtis", "canberra"]
+METRIC_DESCRIPTION = "How distances between input points are measured."
+Metric = Annotated[MetricName, Field(description=METRIC_DESCRIPTION)]
+
+
+def library_versions(*distributions: str) -> dict[str, str]:
+    """The installed versions of the named distributions, plus specanim's own."""
+    found = {"specanim": __version__}
+    for name in distributions:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def require_points(data: Data, needed: int, key: str | None, why: str) -> None:
+    """An InputError at key (None: the whole entry) unless data has at least needed points."""
+    if len(data) < needed:
+        raise InputError(f"{why} needs at least {needed} points; the data has {len(data)}", key=key)
+
+
+def features(data: Data) -> np.ndarray:
+    """The features as the C-contiguous float32 array every reducer library accepts."""
+    return np.ascontiguousarray(data.features, dtype=np.float32)
+
+
+def trajectory(snapshots: Sequence[np.ndarray], steps: Sequence[Step], total: int) -> Trajectory:
+    """A trajectory of the snapshots, stacked into one float32 (S, n, 2) array."""
+    stacked = np.empty((len(snapshots), *snapshots[0].shape), np.float32)
+    for target, snapshot in zip(stacked, snapshots, strict=True):
+        target[...] = snapshot  # one copy each, converted on the way: no float64 stack first
+    return Trajectory(stacked, tuple(steps), total)

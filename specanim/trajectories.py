@@ -1,0 +1,213 @@
+"""The trajectory cache: a reducer's fit is kept on disk and reused while nothing it depends on
+changes.
+
+An entry's key is a SHA-256 over the data's fingerprint, the reducer's name, its validated options,
+the versions of the libraries it uses (``Reducer.versions()``) and this file format's version.
+Entries live in ``specanim.paths.cache_dir("trajectories")``, one file each, written atomically.
+
+A reducer whose result depends on more than that (``precomputed`` reads a file) sets the class
+attribute ``cacheable = False`` and is always fitted.
+
+File layout (little-endian), made so that the snapshots can be memory-mapped in place::
+
+    b"SPECTRAJ"                          magic
+    uint64                               length of the header
+    32 bytes                             SHA-256 of the header
+    header                               UTF-8 JSON, padded with spaces to a multiple of 64 bytes
+    snapshots                            float32, C order, shape header["shape"]
+
+The header holds the key, shape, steps, total, the SHA-256 of the snapshot bytes and, for people
+looking at the cache, what the key was made from. A damaged entry fails a check when read, is
+logged, deleted and fitted again: it is never returned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import numpy as np
+
+from specanim.components import Data, Progress, Reducer, Step, Trajectory
+from specanim.paths import cache_dir
+
+CacheMode = Literal["use", "refresh", "off"]
+
+FORMAT = 1  # bump when the layout or the meaning of a key changes: old entries are then ignored
+SUFFIX = ".traj"
+MAGIC = b"SPECTRAJ"
+_PREFIX = struct.Struct("<8sQ32s")  # magic, header length, header SHA-256
+_ALIGN = 64  # snapshot bytes start on a multiple of this, for memory mapping
+_DTYPE = np.dtype("<f4")
+_MAX_HEADER = 1 << 30  # a larger length is a damaged prefix, not a real header
+
+log = logging.getLogger(__name__)
+
+
+class DamagedEntry(Exception):
+    """A cache file that is truncated, fails a checksum or cannot be parsed."""
+
+
+def obtain(
+    reducer: Reducer,
+    data: Data,
+    progress: Progress,
+    mode: CacheMode = "use",
+    cache: Path | None = None,
+) -> Trajectory:
+    """The reducer's trajectory for data: from the cache when ``mode="use"`` finds a sound entry,
+    else fitted (and stored unless ``mode="off"``). ``cache`` overrides the cache folder.
+
+    The snapshots are read-only; a cached trajectory's are memory-mapped from its entry file.
+    """
+    if mode not in ("use", "refresh", "off"):
+        raise ValueError(f"unknown cache mode {mode!r}")
+    if mode == "off" or not getattr(reducer, "cacheable", True):
+        return _fit(reducer, data, progress)
+    about = describe(reducer, data)
+    key = _key(about)
+    path = (cache or cache_dir("trajectories")) / f"{_file_safe(reducer.name)}-{key}{SUFFIX}"
+    if mode == "use":
+        try:
+            trajectory = read_entry(path, key)
+        except FileNotFoundError:
+            pass
+        except (DamagedEntry, OSError) as exc:
+            log.warning("damaged trajectory cache entry %s (%s): fitting again", path, exc)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+        else:
+            log.info("using the cached trajectory %s", path)
+            done = max(trajectory.total, 1)
+            progress(done, done)
+            return trajectory
+    trajectory = _fit(reducer, data, progress)
+    try:
+        write_entry(path, trajectory, key, about)
+    except OSError as exc:  # a cache that cannot be written must not fail the render
+        log.warning("cannot write the trajectory cache entry %s: %s", path, exc)
+    return trajectory
+
+
+def describe(reducer: Reducer, data: Data) -> dict[str, Any]:
+    """Everything a cache key is made from, as JSON-ready values."""
+    return {
+        "format": FORMAT,
+        "data": data.fingerprint(),
+        "reducer": reducer.name,
+        "options": reducer.options.model_dump(mode="json"),
+        "versions": dict(reducer.versions()),
+    }
+
+
+def cache_key(reducer: Reducer, data: Data) -> str:
+    """The hex SHA-256 that names the cache entry of this reducer, with its options, on data."""
+    return _key(describe(reducer, data))
+
+
+def _key(about: dict[str, Any]) -> str:
+    text = json.dumps(about, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _file_safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def _fit(reducer: Reducer, data: Data, progress: Progress) -> Trajectory:
+    fitted = reducer.fit(data, progress)
+    snapshots = np.ascontiguousarray(fitted.snapshots, dtype=np.float32)
+    snapshots.flags.writeable = False  # the same contract as a memory-mapped cache entry
+    return Trajectory(snapshots, fitted.steps, fitted.total)
+
+
+def write_entry(path: Path, trajectory: Trajectory, key: str, about: dict[str, Any]) -> None:
+    """Store trajectory at path atomically: a reader sees the old file or the whole new one."""
+    snapshots = np.ascontiguousarray(trajectory.snapshots, dtype=_DTYPE)
+    header = {
+        **about,
+        "format": FORMAT,
+        "key": key,
+        "shape": list(snapshots.shape),
+        "dtype": _DTYPE.str,
+        "sha256": hashlib.sha256(memoryview(snapshots).cast("B")).hexdigest(),
+        "total": trajectory.total,
+        "steps": [[s.epoch, s.iteration, s.phase] for s in trajectory.steps],
+    }
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-(_PREFIX.size + len(raw)) % _ALIGN)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(_PREFIX.pack(MAGIC, len(raw), hashlib.sha256(raw).digest()))
+            out.write(raw)
+            out.write(memoryview(snapshots).cast("B"))
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, 0o644)  # mkstemp's 0600 would hide entries in a cache folder shared by a team
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def read_entry(path: Path, key: str | None = None, verify: bool = True) -> Trajectory:
+    """The trajectory stored at path, its snapshots memory-mapped read-only.
+
+    Raises FileNotFoundError if there is no entry, DamagedEntry if it fails a check: the key (when
+    given), the size, and with verify the snapshots' checksum (which reads every byte once).
+    """
+    with open(path, "rb") as f:
+        header, offset = _read_header(f)
+        size = os.fstat(f.fileno()).st_size
+    try:
+        shape = tuple(int(d) for d in header["shape"])
+        steps = tuple(Step(int(e), int(i), str(p)) for e, i, p in header["steps"])
+        total = int(header["total"])
+        if key is not None and header["key"] != key:
+            raise DamagedEntry("it belongs to another key")
+        if header["format"] != FORMAT or header["dtype"] != _DTYPE.str:
+            raise DamagedEntry("it is of another format")
+        if len(shape) != 3 or shape[2] != 2 or len(steps) != shape[0]:
+            raise DamagedEntry(f"inconsistent shape {shape} for {len(steps)} steps")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DamagedEntry(f"bad header: {exc!r}") from None
+    nbytes = int(np.prod(shape)) * _DTYPE.itemsize
+    if size != offset + nbytes:
+        raise DamagedEntry(f"{size} bytes instead of {offset + nbytes}")
+    if nbytes:
+        snapshots: np.ndarray = np.memmap(path, _DTYPE, "r", offset=offset, shape=shape)
+    else:
+        snapshots = np.zeros(shape, _DTYPE)
+    if verify and hashlib.sha256(memoryview(snapshots).cast("B")).hexdigest() != header["sha256"]:
+        raise DamagedEntry("the snapshots fail their checksum")
+    return Trajectory(snapshots, steps, total)
+
+
+def _read_header(f: BinaryIO) -> tuple[dict[str, Any], int]:
+    """The parsed header and the offset of the snapshot bytes."""
+    prefix = f.read(_PREFIX.size)
+    if len(prefix) != _PREFIX.size:
+        raise DamagedEntry("shorter than its prefix")
+    magic, length, digest = _PREFIX.unpack(prefix)
+    if magic != MAGIC or length > _MAX_HEADER:
+        raise DamagedEntry("not a trajectory cache entry")
+    raw = f.read(length)
+    if len(raw) != length or hashlib.sha256(raw).digest() != digest:
+        raise DamagedEntry("the header fails its checksum")
+    try:
+        header = json.loads(raw)
+    except ValueError as exc:
+        raise DamagedEntry(f"unreadable header: {exc}") from None
+    if not isinstance(header, dict):
+        raise DamagedEntry("unreadable header")
+    return header, _PREFIX.size + length
