@@ -21,9 +21,7 @@ def main() -> None:
     """Run the CLI; expected errors print one line each, never a traceback."""
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        _fail(["interrupted"], 130)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
         _fail(["interrupted: no output was written"], 130)
     except click.ClickException as exc:
         exc.show()

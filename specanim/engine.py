@@ -105,16 +105,15 @@ def select(prepared: Prepared, frames: slice | None) -> list[tuple[int, int]]:
 def render(
     prepared: Prepared,
     *,
-    output: Path | None = None,
     frames: slice | None = None,
     workers: int = 1,
     report: Reporter | None = None,
 ) -> Result:
-    """Render the frames (all, or a slice) with workers processes and encode them to output
-    (default: the plan's) as they arrive."""
+    """Render the frames (all, or a slice) with workers processes and encode them to the
+    plan's output as they arrive."""
     report = report or Quiet()
     plan, spec = prepared.plan, prepared.plan.spec
-    target = output or plan.output
+    target = plan.output
     chosen = select(prepared, frames)
     total = sum(n for _, n in chosen)
     if total == 0:

@@ -140,7 +140,8 @@ def plugin_manager(extra: Iterable[tuple[str, object]] = ()) -> pluggy.PluginMan
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin '{exc.plugin}' implements an unknown hook: {exc}") from exc
+        name = manager.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginError(f"plugin '{name}' implements an unknown hook: {exc}") from exc
     return manager
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from specanim.errors import SpecErrors
+from specanim.errors import UserError
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
 
@@ -29,7 +29,7 @@ output:
 
 
 def errors_of(path: Path, output: Path | None = None) -> list[str]:
-    with pytest.raises(SpecErrors) as info:
+    with pytest.raises(UserError) as info:
         load_plan(path, default_registry(), output)
     return info.value.lines()
 
@@ -114,7 +114,8 @@ def test_the_output_format_follows_the_output_ending(write_spec: Callable[..., P
     path = write_spec(VALID.replace("output:\n  type: mp4\n", ""))
     assert load_plan(path, default_registry(), Path("x.mp4")).encoder.cls.name == "mp4"
     assert errors_of(path, Path("x.xyz")) == [
-        f"{path}: output: no encoder writes '.xyz' files (given by -o x.xyz)"
+        "x.xyz: no encoder writes '.xyz' files "
+        "(known: .apng, .gif, .mp4, .webm, .webp; no ending: a folder of PNG frames)"
     ]
 
 

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from specanim.components import Component, Dataset, Encoder, Kind, Options, Panel, Reducer
-from specanim.errors import InputError, SpecError, SpecErrors, did_you_mean
+from specanim.errors import InputError, SpecError, SpecErrors, UserError, did_you_mean
 from specanim.plugins import Registry, UnknownComponent
 from specanim.spec.models import LayoutNode, OutputEntry, SceneSpec, Split
 from specanim.spec.source import PathKey, Source, read_source
@@ -96,7 +96,7 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     ]
     encoder, output_path = _output(source, data.get("output"), registry, output, errors)
     layout: LayoutNode | None = None
-    if spec is not None:
+    if spec is not None and all(panels):  # an unknown panel type would only echo in the layout
         layout = _check_layout(spec, source, errors)
 
     if errors or spec is None or dataset is None or reducer is None or encoder is None:
@@ -125,13 +125,11 @@ def _output(
     if override is not None:
         by_extension = registry.encoder_for_extension(override.suffix)
         if by_extension is None and override.suffix:
-            errors.append(
-                SpecError(
-                    source.locate(("output",)),
-                    f"no encoder writes '{override.suffix}' files (given by -o {override})",
-                )
+            endings = sorted(e for n in registry.names("encoder") for e in registry.encoder(n).extensions if e)
+            raise UserError(
+                f"{override}: no encoder writes '{override.suffix}' files "
+                f"(known: {', '.join(endings)}; no ending: a folder of PNG frames)"
             )
-            return None, None
         if by_extension and by_extension != name:
             name, options = by_extension, {}  # the spec's options were for another format
         path = override

@@ -1,0 +1,192 @@
+"""End to end: specs rendered through the real plugins, vl-convert and encoders, then decoded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from specanim import engine
+from specanim.palette import resolve, to_rgb
+from specanim.plugins import default_registry
+from specanim.spec.validate import load_plan
+
+from .conftest import Run
+
+SCENE = """
+title: "Digits, epoch {{epoch}} of {{epochs}}"
+subtitle: Each point is a handwritten digit
+width: 320
+height: 200
+margin: 8
+palette: paired
+dataset: {{type: sklearn-digits, limit: {points}}}
+reducer: {reducer}
+panels:
+  - type: progress-bar
+  - type: scatter
+  - type: digit-grid
+layout:
+  row:
+    - column: [progress-bar, scatter]
+      sizes: [1, 12]
+      title: true
+    - digit-grid
+  sizes: [3, 1]
+timeline: {{fps: 10, hold_end: 0.3}}
+"""
+UMAP = "{type: umap, epochs: 12, random_state: 7}"
+PCA = "{type: pca}"
+
+
+def scene(reducer: str = UMAP, points: int = 300) -> str:
+    return SCENE.format(reducer=reducer, points=points)
+
+
+def decode(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def png_folder(path: Path) -> list[np.ndarray]:
+    return [np.asarray(Image.open(p).convert("RGB")) for p in sorted(path.glob("*.png"))]
+
+
+@pytest.fixture(scope="module")
+def umap_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, engine.Prepared]:
+    """The small UMAP scene rendered once to mp4, with two workers."""
+    folder = tmp_path_factory.mktemp("umap")
+    spec = folder / "scene.yaml"
+    spec.write_text(scene(), encoding="utf-8")
+    prepared = engine.prepare(load_plan(spec, default_registry(), folder / "out.mp4"))
+    result = engine.render(prepared, workers=2)
+    return result.path, prepared
+
+
+def test_a_video_has_one_frame_per_epoch_plus_holds(umap_video: tuple[Path, engine.Prepared]) -> None:
+    path, prepared = umap_video
+    frames = decode(path)
+    assert len(prepared.trajectory) == 12
+    assert len(frames) == 12 + 3  # 0.3 s hold at 10 fps
+    assert {f.shape for f in frames} == {(200, 320, 3)}
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.average_rate == 10
+    moving = [np.abs(a.astype(int) - b).mean() for a, b in zip(frames[:11], frames[1:12], strict=True)]
+    assert min(moving) > 0.05  # the embedding moves in every epoch
+    assert np.abs(frames[-1].astype(int) - frames[-2]).mean() < 0.5  # the hold repeats the last
+
+
+def test_the_last_frame_shows_every_class_colour(umap_video: tuple[Path, engine.Prepared]) -> None:
+    path, _ = umap_video
+    last = decode(path)[-1].astype(int)
+    scatter = last[40:, :230]  # below the title, left of the digit grid
+    for color in resolve("paired", 10):
+        distance = np.abs(scatter - to_rgb(color)).sum(axis=2)
+        assert (distance < 60).sum() >= 3, f"no point of colour {color}"
+
+
+def test_still_matches_the_frame_in_the_video(
+    write_spec: Callable[..., Path], specanim: Run, tmp_path: Path
+) -> None:
+    spec = write_spec(scene(PCA))
+    assert specanim("render", spec, "-o", "frames", "-q").returncode == 0
+    result = specanim("still", spec, "--frame", "-1", "-o", "last.png", "-q")
+    assert result.returncode == 0, result.stderr
+    frames = png_folder(tmp_path / "frames")
+    assert len(frames) == 1 + 3
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "last.png").convert("RGB")), frames[-1])
+
+
+def test_the_same_spec_gives_the_same_frames_with_any_number_of_workers(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    text = scene("{type: precomputed, path: traj.npz}", points=200)
+    rng = np.random.default_rng(1)
+    walk = np.cumsum(rng.normal(size=(6, 200, 2)), axis=0).astype(np.float32)
+    np.savez(tmp_path / "traj.npz", walk)
+    spec = write_spec(text)
+    outputs = []
+    for workers in (1, 2, 2):
+        out = tmp_path / f"w{workers}-{len(outputs)}"
+        plan = load_plan(spec, default_registry(), out)
+        engine.render(engine.prepare(plan, cache="off"), workers=workers)
+        outputs.append(png_folder(out))
+    assert len(outputs[0]) == 6 + 3
+    for other in outputs[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(outputs[0], other, strict=True))
+    assert not np.array_equal(outputs[0][0], outputs[0][5])
+
+
+def test_frames_selects_a_slice(write_spec: Callable[..., Path], specanim: Run, tmp_path: Path) -> None:
+    spec = write_spec(scene(PCA).replace("hold_end: 0.3", "hold_end: 2"))
+    result = specanim("render", spec, "-o", "part.gif", "--frames", "5:12", "-q")
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "part.gif") as gif:
+        assert gif.n_frames == 7
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("type: scatter", "type: scater"), ":11: panels[1].type: unknown panel 'scater' (did you mean 'scatter'?)"),
+        (("margin: 8", "margin: eight"), ":5: margin: input should be a valid integer"),
+        (("type: progress-bar", "type: progress-bar\n    colour: red"), ":11: panels[0].colour: unknown key 'colour' (did you mean 'color'?)"),
+        (("{type: sklearn-digits, limit: 300}", "{type: file, path: nowhere.npz}"), ":7: dataset.path: file not found"),
+    ],
+    ids=["unknown-panel", "wrong-type", "misspelled-key", "missing-data-file"],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    write_spec: Callable[..., Path],
+    specanim: Run,
+    tmp_path: Path,
+    change: tuple[str, str],
+    message: str,
+) -> None:
+    spec = write_spec(scene(PCA).replace(*change))
+    (tmp_path / "out.mp4").write_bytes(b"an older render")
+    result = specanim("render", spec, "-o", "out.mp4")
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith(str(spec)) and message in lines[0]
+    assert (tmp_path / "out.mp4").read_bytes() == b"an older render"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "scene.yaml"]
+
+
+def test_ctrl_c_stops_the_workers_and_leaves_no_output(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+    spec = write_spec(scene(PCA, points=1797).replace("hold_end: 0.3", "hold_end: 60"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "specanim", "render", str(spec), "-o", "out.mp4", "--workers", "2", "-q"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not any(p.name.startswith(".out.mp4.") for p in tmp_path.iterdir()):  # encoding began
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.strip() == "interrupted: no output was written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.yaml"]
+    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
+    assert children.stdout == ""
+
+
+def test_the_readme_test_command_is_what_ci_runs() -> None:
+    root = Path(__file__).resolve().parents[1]
+    ci = (root / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci in (root / "README.md").read_text()
+    assert os.access(root / ".ci" / "run", os.X_OK)
