@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import NoReturn
 
@@ -15,10 +17,12 @@ from specanim.output import atomic_path
 from specanim.plugins import default_registry
 from specanim.progress import reporter
 from specanim.spec.validate import load_plan
+from specanim.trajectories import CacheMode
 
 
 def main() -> None:
     """Run the CLI; expected errors print one line each, never a traceback."""
+    _one_line_warnings()
     try:
         cli.main(standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
@@ -30,6 +34,16 @@ def main() -> None:
         _fail(exc.lines(), exc.exit_code)
     except SpecanimError as exc:
         _fail([f"error: {exc}"], exc.exit_code)
+
+
+def _one_line_warnings() -> None:
+    """Warnings and logged warnings print as ``warning: ...``, without source lines."""
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+
+    def show(message: Warning | str, *_: object, **__: object) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+    warnings.showwarning = show
 
 
 def _fail(lines: list[str], code: int) -> NoReturn:
@@ -73,8 +87,15 @@ def validate(specs: tuple[Path, ...]) -> None:
 
 @cli.command()
 @spec_argument
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (its ending picks the format).")
-@click.option("--frames", "frames", metavar="A:B", help="Render only frames A to B-1 (Python slice).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output file (its ending picks the format).",
+)
+@click.option(
+    "--frames", "frames", metavar="A:B", help="Render only frames A to B-1 (Python slice)."
+)
 @click.option(
     "-w",
     "--workers",
@@ -84,14 +105,20 @@ def validate(specs: tuple[Path, ...]) -> None:
 @cache_option
 @quiet_option
 def render(
-    spec: Path, output: Path | None, frames: str | None, workers: int | None, cache: str, quiet: bool
+    spec: Path,
+    output: Path | None,
+    frames: str | None,
+    workers: int | None,
+    cache: CacheMode,
+    quiet: bool,
 ) -> None:
     """Render SPEC to an animation."""
     from specanim import engine
+
     plan = load_plan(spec, default_registry(), output)
     report = reporter(quiet)
     started = time.perf_counter()
-    prepared = engine.prepare(plan, cache=cache, report=report)  # type: ignore[arg-type]
+    prepared = engine.prepare(plan, cache=cache, report=report)
     from specanim.workers import default_workers
 
     result = engine.render(
@@ -108,20 +135,30 @@ def render(
 
 @cli.command()
 @spec_argument
-@click.option("--frame", "frame", type=int, default=-1, show_default=True, help="Frame number; -1 is the last.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="PNG file to write.")
+@click.option(
+    "--frame",
+    "frame",
+    type=int,
+    default=-1,
+    show_default=True,
+    help="Frame number; -1 is the last.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), required=True, help="PNG file to write."
+)
 @cache_option
 @quiet_option
-def still(spec: Path, frame: int, output: Path, cache: str, quiet: bool) -> None:
+def still(spec: Path, frame: int, output: Path, cache: CacheMode, quiet: bool) -> None:
     """Render one frame of SPEC to a PNG, for a quick look."""
     from PIL import Image
 
     from specanim import engine
 
     plan = load_plan(spec, default_registry())
-    prepared = engine.prepare(plan, cache=cache, report=reporter(quiet))  # type: ignore[arg-type]
+    prepared = engine.prepare(plan, cache=cache, report=reporter(quiet))
     if not -prepared.frames <= frame < prepared.frames:
-        raise UserError(f"--frame {frame}: the animation has {prepared.frames} frames (0 to {prepared.frames - 1})")
+        last = prepared.frames - 1
+        raise UserError(f"--frame {frame}: the animation has {last + 1} frames (0 to {last})")
     pixels = engine.still(prepared, frame)
     with atomic_path(output) as tmp:
         Image.fromarray(pixels).save(tmp, format="PNG")
@@ -135,7 +172,9 @@ def plugins() -> None:
     rows = [(r.kind, r.name, r.plugin, r.cls.summary()) for r in default_registry()]
     widths = [max(len(row[i]) for row in rows) for i in range(3)] if rows else [0, 0, 0]
     for kind, name, plugin, summary in rows:
-        click.echo(f"{kind:<{widths[0]}}  {name:<{widths[1]}}  {plugin:<{widths[2]}}  {summary}".rstrip())
+        click.echo(
+            f"{kind:<{widths[0]}}  {name:<{widths[1]}}  {plugin:<{widths[2]}}  {summary}".rstrip()
+        )
 
 
 def _slice(text: str | None) -> slice | None:

@@ -125,7 +125,7 @@ class Frame:
     index: int
     position: float  # where in the trajectory: snapshot index, fractional between snapshots
     coords: np.ndarray  # (n, 2) float32, in the reducer's units
-    # epoch, epochs, iteration, phase, progress (0..1), frame, frames: for titles and panels
+    # template.FRAME_FIELDS: epoch, epochs, iteration, phase, progress (0..1), frame, frames
     values: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0  # a per-frame seed for anything re-sampled each frame
 
@@ -158,6 +158,7 @@ class Reducer(Component):
     """Fits an embedding and captures its layout as it learns."""
 
     kind: ClassVar[Kind] = "reducer"
+    cacheable: ClassVar[bool] = True  # False: the result depends on more than data and options
 
     def __init__(self, options: Any, base_dir: Path) -> None:
         self.options = options
@@ -176,7 +177,7 @@ class Panel(Component):
     """Draws one part of every frame as a Vega-Lite view."""
 
     kind: ClassVar[Kind] = "panel"
-    dynamic: ClassVar[bool] = True  # False: the view is the same in every frame
+    dynamic: bool = True  # False: the view is the same in every frame (may be set per instance)
 
     def __init__(self, options: Any, scene: Scene) -> None:
         self.options = options

@@ -7,14 +7,14 @@ no ``{fields}``) are rendered once and embedded as images from then on.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from specanim.components import Frame, Panel, Scene
-from specanim.render import frame_config, standalone, to_rgb
+from specanim.raster import png_data_url
+from specanim.render import frame_config, image_view, standalone, to_rgb
 from specanim.spec.models import LayoutNode, SceneSpec, Split
 
 TITLE_GAP = 1.35  # line height as a multiple of the font size
@@ -62,7 +62,7 @@ class Composer:
         """Render the parts that never change once, to reuse them as images in every frame."""
         for leaf in _leaves(self.tree):
             panel = self.panels[leaf.key]
-            if not getattr(panel, "dynamic", True):
+            if not panel.dynamic:
                 view = panel.view(frame, leaf.box.width, leaf.box.height)
                 self._static[leaf.key] = self._as_image(view, leaf.box)
 
@@ -143,37 +143,8 @@ def split_sizes(total: int, weights: list[float], spacing: int) -> list[int]:
     return [int(b - a) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
-def image_view(url: str, width: int, height: int) -> dict[str, Any]:
-    """A view that shows one image (a URL, usually a PNG data URL) filling width x height."""
-    return {
-        "width": width,
-        "height": height,
-        "data": {"values": [{"url": url}]},
-        "mark": {
-            "type": "image",
-            "width": width,
-            "height": height,
-            "aspect": False,
-            "align": "left",
-            "baseline": "top",
-        },
-        "encoding": {"url": {"field": "url", "type": "nominal"}, "x": {"value": 0}, "y": {"value": 0}},
-    }
-
-
-def png_data_url(pixels: np.ndarray) -> str:
-    """An RGB or RGBA uint8 array as a PNG data URL."""
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def _title_node(layout: LayoutNode) -> LayoutNode:
-    """The layout part that carries the scene title: the one marked ``title: true``, else the root."""
+    """The layout part that carries the title: the one marked ``title: true``, else the root."""
 
     def find(node: LayoutNode) -> LayoutNode | None:
         if isinstance(node, Split):

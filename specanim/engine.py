@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -17,9 +16,8 @@ from specanim.progress import Quiet, Reporter
 from specanim.render import fit_canvas, to_rgb
 from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots
+from specanim.trajectories import CacheMode
 from specanim.workers import render_in_order
-
-CacheMode = Literal["use", "refresh", "off"]
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,9 @@ def render(
     chosen = select(prepared, frames)
     total = sum(n for _, n in chosen)
     if total == 0:
-        raise SpecError(plan.source.locate(()), f"no frames in --frames (the animation has {prepared.frames})")
+        raise SpecError(
+            plan.source.locate(()), f"no frames in --frames (the animation has {prepared.frames})"
+        )
     encoder = plan.encoder.cls(plan.encoder.options)
     done = 0
     with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:

@@ -21,7 +21,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"{target}: the folder '{folder}' does not exist")
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".partial{target.suffix}", dir=folder)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=f".partial{target.suffix}", dir=folder
+    )
     os.close(fd)
     tmp = Path(name)
     tmp.unlink()  # the encoder creates it, as a file or as a folder of frames

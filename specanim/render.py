@@ -19,7 +19,9 @@ def to_rgb(spec: dict[str, Any], scale: float = 1.0) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def fit_canvas(rgb: np.ndarray, width: int, height: int, background: tuple[int, int, int]) -> np.ndarray:
+def fit_canvas(
+    rgb: np.ndarray, width: int, height: int, background: tuple[int, int, int]
+) -> np.ndarray:
     """Crop or pad (with background) an image to exactly width x height, anchored top left."""
     if rgb.shape[:2] == (height, width):
         return rgb
@@ -30,7 +32,9 @@ def fit_canvas(rgb: np.ndarray, width: int, height: int, background: tuple[int, 
     return out
 
 
-def standalone(view: dict[str, Any], background: str, font: str = "Liberation Sans") -> dict[str, Any]:
+def standalone(
+    view: dict[str, Any], background: str, font: str = "Liberation Sans"
+) -> dict[str, Any]:
     """A panel's view as a complete spec with the scene's look, for rendering it alone."""
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
@@ -46,4 +50,26 @@ def frame_config(background: str, font: str) -> dict[str, Any]:
         "padding": 0,
         "autosize": {"type": "pad", "contains": "content"},
         "config": {"view": {"stroke": None}, "font": font, "concat": {"spacing": 0}},
+    }
+
+
+def image_view(url: str, width: int, height: int) -> dict[str, Any]:
+    """A view that shows one image (a URL, usually a PNG data URL) filling width x height."""
+    return {
+        "width": width,
+        "height": height,
+        "data": {"values": [{"url": url}]},
+        "mark": {
+            "type": "image",
+            "width": width,
+            "height": height,
+            "aspect": False,
+            "align": "left",
+            "baseline": "top",
+        },
+        "encoding": {
+            "url": {"field": "url", "type": "nominal"},
+            "x": {"value": 0},
+            "y": {"value": 0},
+        },
     }

@@ -69,7 +69,11 @@ def motion(trajectory: Trajectory) -> np.ndarray:
     so a layout that grows (t-SNE) does not count its growth as motion."""
     snaps = trajectory.snapshots
     n = snaps.shape[1]
-    pick = np.random.default_rng(0).choice(n, MOTION_SAMPLE, replace=False) if n > MOTION_SAMPLE else slice(None)
+    pick = (
+        np.random.default_rng(0).choice(n, MOTION_SAMPLE, replace=False)
+        if n > MOTION_SAMPLE
+        else slice(None)
+    )
     sample = np.asarray(snaps[:, pick], dtype=np.float64)
     centre = sample.mean(axis=1, keepdims=True)
     sample -= centre

@@ -70,7 +70,7 @@ def obtain(
     """
     if mode not in ("use", "refresh", "off"):
         raise ValueError(f"unknown cache mode {mode!r}")
-    if mode == "off" or not getattr(reducer, "cacheable", True):
+    if mode == "off" or not reducer.cacheable:
         return _fit(reducer, data, progress)
     about = describe(reducer, data)
     key = _key(about)
@@ -153,7 +153,9 @@ def write_entry(path: Path, trajectory: Trajectory, key: str, about: dict[str, A
             out.write(memoryview(snapshots).cast("B"))
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temp, 0o644)  # mkstemp's 0600 would hide entries in a cache folder shared by a team
+        os.chmod(
+            temp, 0o644
+        )  # mkstemp's 0600 would hide entries in a cache folder shared by a team
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -27,9 +27,7 @@ IN_FLIGHT_PER_WORKER = 2
 Render = Callable[[int], np.ndarray]
 
 
-def render_in_order(
-    render: Render, shots: Sequence[int], workers: int
-) -> Iterator[np.ndarray]:
+def render_in_order(render: Render, shots: Sequence[int], workers: int) -> Iterator[np.ndarray]:
     """Yield render(shot) for every shot in order, using up to workers processes."""
     if workers <= 1 or len(shots) <= 1:
         for shot in shots:
@@ -109,4 +107,3 @@ class _MappingPickler(pickle.Pickler):
             np.save(path, np.ascontiguousarray(obj))
             self.saved[id(obj)] = path
         return _load_mapped, (path,)
-

@@ -257,9 +257,9 @@ def test_progress_line_align(align: str, rows: tuple[int, int]) -> None:
 
 
 def test_progress_label_fields_are_checked() -> None:
-    with pytest.raises(InputError, match="did you mean 'epochs'") as caught:
-        ProgressBar(ProgressBarOptions(label="{epoch}/{epoks}"), scene())
-    assert caught.value.key == "label"
+    with pytest.raises(ValidationError, match="did you mean 'epochs'") as caught:
+        ProgressBarOptions(label="{epoch}/{epoks}")
+    assert caught.value.errors()[0]["loc"] == ("label",)
     with pytest.raises(ValidationError):
         ProgressBarOptions(color="not-a-colour")
 

@@ -67,7 +67,9 @@ def test_every_built_in_is_registered_through_its_entry_point() -> None:
 
 
 def test_a_third_party_panel_is_usable_in_a_spec(write_spec: Callable[..., Path]) -> None:
-    registry = load_registry([("specanim-legend", plugin(register_panels=lambda register: register(Legend)))])
+    registry = load_registry(
+        [("specanim-legend", plugin(register_panels=lambda register: register(Legend)))]
+    )
     spec = write_spec(
         """
         dataset: {type: sklearn-digits}

@@ -213,7 +213,9 @@ def synthetic(data: Data, phases: bool) -> Trajectory:
     snapshots = (rng.standard_normal((4, len(data), 2)) * [1e-6, 3e4]).astype(np.float32)
     if phases:
         phase = ("exaggeration", "exaggeration", "embedding", "embedding")
-        steps = tuple(Step(e, i, p) for e, i, p in zip((0, 1, 2, 5), (0, 1, 0, 3), phase, strict=True))
+        steps = tuple(
+            Step(e, i, p) for e, i, p in zip((0, 1, 2, 5), (0, 1, 0, 3), phase, strict=True)
+        )
     else:
         steps = tuple(Step(e, e) for e in (0, 1, 2, 5))
     return Trajectory(snapshots, steps, 5)

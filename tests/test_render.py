@@ -72,7 +72,9 @@ def umap_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, engine.P
     return result.path, prepared
 
 
-def test_a_video_has_one_frame_per_epoch_plus_holds(umap_video: tuple[Path, engine.Prepared]) -> None:
+def test_a_video_has_one_frame_per_epoch_plus_holds(
+    umap_video: tuple[Path, engine.Prepared],
+) -> None:
     path, prepared = umap_video
     frames = decode(path)
     assert len(prepared.trajectory) == 12
@@ -82,7 +84,9 @@ def test_a_video_has_one_frame_per_epoch_plus_holds(umap_video: tuple[Path, engi
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
         assert stream.average_rate == 10
-    moving = [np.abs(a.astype(int) - b).mean() for a, b in zip(frames[:11], frames[1:12], strict=True)]
+    moving = [
+        np.abs(a.astype(int) - b).mean() for a, b in zip(frames[:11], frames[1:12], strict=True)
+    ]
     assert min(moving) > 0.05  # the embedding moves in every epoch
     assert np.abs(frames[-1].astype(int) - frames[-2]).mean() < 0.5  # the hold repeats the last
 
@@ -128,7 +132,9 @@ def test_the_same_spec_gives_the_same_frames_with_any_number_of_workers(
     assert not np.array_equal(outputs[0][0], outputs[0][5])
 
 
-def test_frames_selects_a_slice(write_spec: Callable[..., Path], specanim: Run, tmp_path: Path) -> None:
+def test_frames_selects_a_slice(
+    write_spec: Callable[..., Path], specanim: Run, tmp_path: Path
+) -> None:
     spec = write_spec(scene(PCA).replace("hold_end: 0.3", "hold_end: 2"))
     result = specanim("render", spec, "-o", "part.gif", "--frames", "5:12", "-q")
     assert result.returncode == 0, result.stderr
@@ -139,10 +145,19 @@ def test_frames_selects_a_slice(write_spec: Callable[..., Path], specanim: Run, 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("type: scatter", "type: scater"), ":11: panels[1].type: unknown panel 'scater' (did you mean 'scatter'?)"),
+        (
+            ("type: scatter", "type: scater"),
+            ":11: panels[1].type: unknown panel 'scater' (did you mean 'scatter'?)",
+        ),
         (("margin: 8", "margin: eight"), ":5: margin: input should be a valid integer"),
-        (("type: progress-bar", "type: progress-bar\n    colour: red"), ":11: panels[0].colour: unknown key 'colour' (did you mean 'color'?)"),
-        (("{type: sklearn-digits, limit: 300}", "{type: file, path: nowhere.npz}"), ":7: dataset.path: file not found"),
+        (
+            ("type: progress-bar", "type: progress-bar\n    colour: red"),
+            ":11: panels[0].colour: unknown key 'colour' (did you mean 'color'?)",
+        ),
+        (
+            ("{type: sklearn-digits, limit: 300}", "{type: file, path: nowhere.npz}"),
+            ":7: dataset.path: file not found",
+        ),
     ],
     ids=["unknown-panel", "wrong-type", "misspelled-key", "missing-data-file"],
 )
@@ -164,10 +179,23 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "scene.yaml"]
 
 
-def test_ctrl_c_stops_the_workers_and_leaves_no_output(write_spec: Callable[..., Path], tmp_path: Path) -> None:
+def test_ctrl_c_stops_the_workers_and_leaves_no_output(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
     spec = write_spec(scene(PCA, points=1797).replace("hold_end: 0.3", "hold_end: 60"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "specanim", "render", str(spec), "-o", "out.mp4", "--workers", "2", "-q"],
+        [
+            sys.executable,
+            "-m",
+            "specanim",
+            "render",
+            str(spec),
+            "-o",
+            "out.mp4",
+            "--workers",
+            "2",
+            "-q",
+        ],
         cwd=tmp_path,
         stderr=subprocess.PIPE,
         text=True,

@@ -105,7 +105,8 @@ def test_the_layout_must_place_every_panel_once(write_spec: Callable[..., Path])
     path = write_spec(VALID + "layout:\n  column: [scatter, progres-bar, scatter]\n")
     assert errors_of(path) == [
         f"{path}:7: panels[0]: panel 'progress-bar' is not placed in the layout",
-        f"{path}:13: layout.column[1]: no panel 'progres-bar' to place (did you mean 'progress-bar'?)",
+        f"{path}:13: layout.column[1]: no panel 'progres-bar' to place"
+        " (did you mean 'progress-bar'?)",
         f"{path}:13: layout.column[2]: panel 'scatter' is placed twice",
     ]
 

@@ -63,7 +63,12 @@ def test_even_motion_spends_frames_where_points_move() -> None:
     moving = trajectory(np.array([0, 10, 20, 30, 30.1, 30.2, 30.3, 30.4, 30.5, 30.6]))
     pos = positions(Timeline(select="even-motion", fps=10, duration=3), moving)
     assert (pos < 3).sum() > 0.9 * len(pos)
-    frames = [make_frame(moving, s, i, 30, 0) for i, s in enumerate(plan_shots(Timeline(select="even-motion", fps=10, duration=3), moving))]
+    frames = [
+        make_frame(moving, s, i, 30, 0)
+        for i, s in enumerate(
+            plan_shots(Timeline(select="even-motion", fps=10, duration=3), moving)
+        )
+    ]
     centres = np.array([f.coords[:, 0].mean() for f in frames])
     steps = np.abs(np.diff(centres))
     assert steps.max() < 1.5 * steps.mean()

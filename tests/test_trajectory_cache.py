@@ -17,7 +17,6 @@ from specanim_reducers.pca import Pca
 
 from .reducer_fixtures import Calls, digits, make
 
-
 FITS: list[str] = []  # the class name of every reducer fitted, in order
 
 

@@ -1,1 +1,1 @@
-"""specanim's built-in datasets: ordinary plugins, each module registered through the 'specanim' entry points."""
+"""specanim's built-in datasets: ordinary plugins, one module per entry point."""

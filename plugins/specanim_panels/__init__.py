@@ -1,1 +1,1 @@
-"""specanim's built-in panels: ordinary plugins, each module registered through the 'specanim' entry points."""
+"""specanim's built-in panels: ordinary plugins, one module per entry point."""

@@ -11,10 +11,10 @@ from pydantic import Field
 
 from specanim import hookimpl
 from specanim.components import Frame, Options, Panel, Scene
-from specanim.compose import image_view
 from specanim.errors import InputError
 from specanim.palette import to_rgb
 from specanim.raster import png_data_url
+from specanim.render import image_view
 from specanim_panels._common import ONE_ROW, text_mark
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels
@@ -54,7 +54,7 @@ class DigitGrid(Panel):
         self.members = [np.flatnonzero(labels == k) for k in range(len(scene.data.classes))]
         self.colors = [to_rgb(c) for c in scene.colors]
         # Fixed samples make every frame the same: the core may render this panel once.
-        self.dynamic = options.resample  # type: ignore[misc]
+        self.dynamic = options.resample
         self._fixed: dict[tuple[int, int], dict[str, Any]] = {}
 
     def view(self, frame: Frame, width: int, height: int) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -10,12 +9,10 @@ from pydantic import Field, field_validator
 
 from specanim import hookimpl
 from specanim.components import Frame, Options, Panel, Scene
-from specanim.errors import InputError, did_you_mean
 from specanim.palette import check_color
+from specanim.template import check_template
 from specanim_panels._common import ONE_ROW, text_mark
 
-# The fields a frame's values carry (see specanim.components.Frame), for checking label templates.
-FIELDS = ("epoch", "epochs", "iteration", "phase", "progress", "frame", "frames")
 TRACK_OPACITY = 0.25
 
 
@@ -49,6 +46,11 @@ class ProgressBarOptions(Options):
     def _color(cls, v: str | None) -> str | None:
         return None if v is None else check_color(v)
 
+    @field_validator("label")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        return check_template(v)
+
 
 class ProgressBar(Panel):
     """How far the optimisation has got, as a growing line or bar."""
@@ -59,14 +61,6 @@ class ProgressBar(Panel):
     def __init__(self, options: ProgressBarOptions, scene: Scene) -> None:
         super().__init__(options, scene)
         self.options: ProgressBarOptions = options
-        for _, field, _, _ in string.Formatter().parse(options.label):
-            name = (field or "").split(".")[0].split("[")[0]
-            if field is not None and name not in FIELDS:
-                raise InputError(
-                    f"unknown field '{{{field}}}' in label{did_you_mean(name, FIELDS)}; "
-                    f"known: {', '.join(FIELDS)}",
-                    key="label",
-                )
         bar = options.style == "bar"
         self.thickness = options.thickness or (10.0 if bar else 2.0)
         self.track = bar if options.track is None else options.track

@@ -10,9 +10,9 @@ from pydantic import Field
 
 from specanim import hookimpl
 from specanim.components import Frame, Options, Panel, Scene
-from specanim.compose import image_view
 from specanim.palette import to_rgb
 from specanim.raster import PointRasterizer, png_data_url
+from specanim.render import image_view
 from specanim.view import Camera, ViewOptions
 
 SHUFFLE_SEED = 0  # the draw order is random but the same in every run

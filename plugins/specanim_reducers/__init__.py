@@ -1,1 +1,1 @@
-"""specanim's built-in reducers: ordinary plugins, each module registered through the 'specanim' entry points."""
+"""specanim's built-in reducers: ordinary plugins, one module per entry point."""

@@ -10,7 +10,6 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from specanim import hookimpl
 from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
-from specanim.errors import InputError
 
 from ._common import (
     METRIC_DESCRIPTION,
@@ -30,9 +29,7 @@ class UmapOptions(Options):
     random_state: RandomState = 42
     n_neighbors: int = Field(15, ge=2, description="Size of the local neighbourhood.")
     spread: float = Field(1.0, gt=0, description="The scale of the embedded points.")
-    min_dist: float = Field(
-        0.1, ge=0, description="How tightly points may pack; at most spread."
-    )
+    min_dist: float = Field(0.1, ge=0, description="How tightly points may pack; at most spread.")
     metric: Literal[MetricName, "correlation"] = Field("euclidean", description=METRIC_DESCRIPTION)
     init: Literal["spectral", "pca", "random", "tswspectral"] = Field(
         "spectral", description="How the starting layout is made (always scaled to [0, 10]^2)."

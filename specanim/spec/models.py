@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from specanim.palette import check_color, check_scheme
+from specanim.template import check_template
 
 
 class Strict(BaseModel):
@@ -103,7 +104,9 @@ class Timeline(Strict):
     @model_validator(mode="after")
     def _every_or_duration(self) -> Timeline:
         if self.duration is not None and "every" in self.model_fields_set:
-            raise ValueError("'every' and 'duration' do not go together: duration spaces the frames")
+            raise ValueError(
+                "'every' and 'duration' do not go together: duration spaces the frames"
+            )
         return self
 
 
@@ -137,6 +140,11 @@ class SceneSpec(Strict):
         if v % 2:
             raise ValueError(f"must be even (video encoders need even sizes), got {v}")
         return v
+
+    @field_validator("title", "subtitle")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        return check_template(v)
 
     @field_validator("background", "foreground")
     @classmethod

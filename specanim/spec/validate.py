@@ -125,7 +125,9 @@ def _output(
     if override is not None:
         by_extension = registry.encoder_for_extension(override.suffix)
         if by_extension is None and override.suffix:
-            endings = sorted(e for n in registry.names("encoder") for e in registry.encoder(n).extensions if e)
+            endings = sorted(
+                e for n in registry.names("encoder") for e in registry.encoder(n).extensions if e
+            )
             raise UserError(
                 f"{override}: no encoder writes '{override.suffix}' files "
                 f"(known: {', '.join(endings)}; no ending: a folder of PNG frames)"
