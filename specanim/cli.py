@@ -22,7 +22,7 @@ from specanim.trajectories import CacheMode
 
 def main() -> None:
     """Run the CLI; expected errors print one line each, never a traceback."""
-    _one_line_warnings()
+    _one_line_messages()
     try:
         cli.main(standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
@@ -36,9 +36,16 @@ def main() -> None:
         _fail([f"error: {exc}"], exc.exit_code)
 
 
-def _one_line_warnings() -> None:
-    """Warnings and logged warnings print as ``warning: ...``, without source lines."""
-    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+class _Lower(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _one_line_messages() -> None:
+    """Warnings and log records print as ``warning: ...`` lines, without source lines."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Lower())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
     def show(message: Warning | str, *_: object, **__: object) -> None:
         click.echo(f"warning: {message}", err=True)
@@ -61,6 +68,23 @@ cache_option = click.option(
     help="Reuse a stored trajectory, recompute and store it, or neither read nor write.",
 )
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Show no progress.")
+
+
+def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:  # specanim's own loggers and its built-in plugins', not every library's
+        for name in ("specanim", "specanim_datasets", "specanim_reducers", "specanim_panels"):
+            logging.getLogger(name).setLevel(logging.INFO)
+    return value
+
+
+verbose_option = click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    expose_value=False,
+    callback=_verbose,
+    help="Say what is reused and what is computed.",
+)
 
 
 @click.group()
@@ -104,6 +128,7 @@ def validate(specs: tuple[Path, ...]) -> None:
 )
 @cache_option
 @quiet_option
+@verbose_option
 def render(
     spec: Path,
     output: Path | None,
@@ -148,6 +173,7 @@ def render(
 )
 @cache_option
 @quiet_option
+@verbose_option
 def still(spec: Path, frame: int, output: Path, cache: CacheMode, quiet: bool) -> None:
     """Render one frame of SPEC to a PNG, for a quick look."""
     from PIL import Image

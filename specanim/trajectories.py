@@ -90,6 +90,7 @@ def obtain(
             progress(done, done)
             return trajectory
     trajectory = _fit(reducer, data, progress)
+    log.info("fitted %s; storing the trajectory as %s", reducer.name, path)
     try:
         write_entry(path, trajectory, key, about)
     except OSError as exc:  # a cache that cannot be written must not fail the render

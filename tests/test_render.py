@@ -218,3 +218,76 @@ def test_the_readme_test_command_is_what_ci_runs() -> None:
     ci = (root / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert ci in (root / "README.md").read_text()
     assert os.access(root / ".ci" / "run", os.X_OK)
+
+
+TSNE = "{type: tsne, early_exaggeration_iter: 30, n_iter: 40, every: 5, perplexity: 10}"
+
+
+def test_a_trajectory_is_fitted_once_and_refitted_when_it_must_be(
+    write_spec: Callable[..., Path], specanim: Run, tmp_path: Path
+) -> None:
+    spec = write_spec(scene(TSNE, points=150))
+
+    def render(*flags: str) -> str:
+        result = specanim(
+            "render", spec, "-o", "out.gif", "-q", "-v", "-w", "1", "--frames", ":2", *flags
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    assert "fitted tsne" in render()
+    assert "using the cached trajectory" in render()
+    assert "fitted tsne" in render("--cache", "refresh")
+    assert "using the cached trajectory" not in render("--cache", "off")
+    spec.write_text(scene(TSNE.replace("}", ", random_state: 3}"), points=150))
+    assert "fitted tsne" in render()
+    cache = Path(os.environ["SPECANIM_CACHE_DIR"]) / "trajectories"
+    (entry,) = [
+        p
+        for p in cache.iterdir()
+        if p.stat().st_mtime == max(q.stat().st_mtime for q in cache.iterdir())
+    ]
+    entry.write_bytes(entry.read_bytes()[:-100])  # a damaged entry
+    log = render()
+    assert "damaged trajectory cache entry" in log and "fitted tsne" in log
+
+
+def texts(view: object) -> list[str]:
+    """Every text value in a Vega-Lite spec."""
+    if isinstance(view, dict):
+        own = [view["text"]["value"]] if isinstance(view.get("text"), dict) else []
+        return own + [t for v in view.values() for t in texts(v)]
+    return [t for v in view for t in texts(v)] if isinstance(view, list) else []
+
+
+def test_tsne_frames_show_both_phases(write_spec: Callable[..., Path]) -> None:
+    text = scene(TSNE, points=150).replace(
+        "Digits, epoch {epoch} of {epochs}", "{phase} {iteration}"
+    )
+    prepared = engine.prepare(load_plan(write_spec(text), default_registry()))
+    frames = [prepared.frame(i) for i in range(len(prepared.shots))]
+    phases = [f.values["phase"] for f in frames]
+    assert phases[0] == "exaggeration" and phases[-1] == "embedding"
+    assert frames[-1].values["progress"] == 1.0
+    middle = phases.index("embedding")
+    title = texts(prepared.composer.frame_spec(frames[middle]))[0]
+    assert title == f"embedding {frames[middle].values['iteration']}"
+
+
+def test_an_exported_long_table_renders_the_same_frames_as_the_cache(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    from specanim_reducers.precomputed import write_long_table
+
+    fitted = load_plan(
+        write_spec(scene(TSNE, points=150), "fit.yaml"), default_registry(), tmp_path / "a"
+    )
+    prepared = engine.prepare(fitted)
+    write_long_table(prepared.trajectory, prepared.data, tmp_path / "epochs.parquet")
+    text = scene("{type: precomputed, path: epochs.parquet}", points=150)
+    table = load_plan(write_spec(text, "table.yaml"), default_registry(), tmp_path / "b")
+    engine.render(prepared)
+    engine.render(engine.prepare(table))
+    a, b = png_folder(tmp_path / "a"), png_folder(tmp_path / "b")
+    assert len(a) == len(b) == len(prepared.trajectory) + 3
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
