@@ -13,7 +13,7 @@ import click
 
 from specanim import __version__
 from specanim.errors import SpecanimError, UserError
-from specanim.output import atomic_path
+from specanim.output import atomic_path, check_target
 from specanim.plugins import default_registry
 from specanim.progress import reporter
 from specanim.spec.validate import load_plan
@@ -141,6 +141,7 @@ def render(
     from specanim import engine
 
     plan = load_plan(spec, default_registry(), output)
+    check_target(plan.output)
     report = reporter(quiet)
     started = time.perf_counter()
     prepared = engine.prepare(plan, cache=cache, report=report)
@@ -181,6 +182,7 @@ def still(spec: Path, frame: int, output: Path, cache: CacheMode, quiet: bool) -
     from specanim import engine
 
     plan = load_plan(spec, default_registry())
+    check_target(output)
     prepared = engine.prepare(plan, cache=cache, report=reporter(quiet))
     if not -prepared.frames <= frame < prepared.frames:
         last = prepared.frames - 1

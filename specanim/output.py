@@ -18,9 +18,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
     On any error, or Ctrl-C, the temporary file or folder is removed and target is untouched.
     """
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"{target}: the folder '{folder}' does not exist")
+    folder = check_target(target)
     fd, name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=f".partial{target.suffix}", dir=folder
     )
@@ -32,6 +30,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
         _replace(tmp, target)
     finally:
         _remove(tmp)
+
+
+def check_target(target: Path) -> Path:
+    """The folder target goes into; UserError if it does not exist (checked before long work)."""
+    folder = target.parent
+    if not folder.is_dir():
+        raise UserError(f"{target}: the folder '{folder}' does not exist")
+    return folder
 
 
 def _replace(tmp: Path, target: Path) -> None:
