@@ -57,6 +57,7 @@ class Composer:
         self._titled = _title_node(layout) if has_title else None
         self.tree = self._place(layout, spec.width - 2 * spec.margin, spec.height - 2 * spec.margin)
         self._static: dict[str, dict[str, Any]] = {}  # pre-rendered views, by leaf key
+        self._static_title: dict[str, Any] | None = None
 
     def prerender_static(self, frame: Frame) -> None:
         """Render the parts that never change once, to reuse them as images in every frame."""
@@ -65,6 +66,9 @@ class Composer:
             if not panel.dynamic:
                 view = panel.view(frame, leaf.box.width, leaf.box.height)
                 self._static[leaf.key] = self._as_image(view, leaf.box)
+        title = _title_box(self.tree)
+        if title is not None and "{" not in self.spec.title + self.spec.subtitle:
+            self._static_title = self._as_image(self._title_view(frame, title), title)
 
     def frame_spec(self, frame: Frame) -> dict[str, Any]:
         """The complete Vega-Lite spec of one frame."""
@@ -104,7 +108,8 @@ class Composer:
         }
         if part.title is None:
             return body
-        return {"vconcat": [self._title_view(frame, part.title), body], "spacing": 0}
+        title = self._static_title or self._title_view(frame, part.title)
+        return {"vconcat": [title, body], "spacing": 0}
 
     # --- title and static parts ----------------------------------------------------------------
 
@@ -130,6 +135,14 @@ class Composer:
     def _as_image(self, view: dict[str, Any], box: Box) -> dict[str, Any]:
         rgb = to_rgb(standalone(view, self.spec.background, self.spec.font))
         return image_view(png_data_url(rgb), box.width, box.height)
+
+
+def _title_box(part: Leaf | Stack) -> Box | None:
+    if isinstance(part, Leaf):
+        return None
+    if part.title is not None:
+        return part.title
+    return next((box for p in part.parts if (box := _title_box(p)) is not None), None)
 
 
 def _leaves(part: Leaf | Stack) -> list[Leaf]:
