@@ -108,7 +108,8 @@ class Trajectory:
 
 @dataclass(frozen=True, eq=False)
 class Scene:
-    """What every panel may draw from: the data, its trajectory and the scene's look."""
+    """What every panel may draw from: the data (labels, classes, images; the features are
+    released after the fit), its trajectory and the scene's look."""
 
     data: Data
     trajectory: Trajectory

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,9 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
         reducer = plan.reducer.cls(plan.reducer.options, plan.source.base_dir)
         with report.stage(f"fitting {reducer.name}", None, "steps") as task:
             trajectory = trajectories.obtain(reducer, data, task, mode=cache)
+    # Panels draw labels and images; the features (70,000 x 784 floats for MNIST) would only
+    # be copied into every render worker.
+    data = dataclasses.replace(data, features=np.empty((len(data), 0), np.float32))
     try:
         colors = palette.resolve(spec.palette, len(data.classes))
     except ValueError as exc:
