@@ -205,8 +205,8 @@ def test_mp4_at_full_size_is_tagged_bt709_and_starts_fast(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("options", "settings"),
     [
-        ({}, [b"crf=18.0", b"subme=7"]),
-        ({"crf": 30, "preset": "veryfast"}, [b"crf=30.0", b"subme=2"]),
+        ({}, [b"crf=18.0", b"subme=2"]),  # the default preset: veryfast
+        ({"crf": 30, "preset": "medium"}, [b"crf=30.0", b"subme=7"]),
     ],
 )
 def test_mp4_options_reach_x264(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from sklearn.datasets import load_digits
 
 from specanim import hookimpl
 from specanim.components import Data, Dataset, Options
@@ -29,6 +28,8 @@ class SklearnDigits(Dataset):
 
     def load(self) -> Data:
         """The digits in scikit-learn's order, images scaled from 0..16 to 0..255."""
+        from sklearn.datasets import load_digits  # a 1.3 s import: only when used
+
         digits = load_digits()
         n = take(len(digits.target), self.options.limit)
         ink = digits.images[:n] / _INK_MAX
