@@ -1,0 +1,103 @@
+"""Run the ``specanim`` command unchanged, recording how long each of its phases takes.
+
+    python benchmarks/timed_specanim.py TIMES.json render SPEC [options]
+
+is ``specanim render SPEC [options]`` with timers around ``engine.prepare`` (load the data, read
+or fit the trajectory, build the panels), ``engine.render`` (render every frame and encode it)
+and the frame stream inside it: when the first frame arrived, how long the main process waited
+for frames and how long it spent on everything else (writing them to the encoder). The times
+are written to TIMES.json when the command ends; specanim's code is not changed.
+
+With the environment variable ``SPECANIM_BENCH_PROFILE=FILE``, the render phase alone runs under
+cProfile and its statistics go to FILE (use ``--workers 1`` so that the frames are rendered in
+this process).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+STARTED = time.perf_counter()  # before specanim's imports, so that they count
+
+from specanim import cli, engine  # noqa: E402
+
+times: dict[str, Any] = {}
+
+
+def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """function, recording when it started and how long it ran under name."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        times[f"{name}_start"] = start - STARTED
+        try:
+            return function(*args, **kwargs)
+        finally:
+            times[name] = time.perf_counter() - start
+
+    return wrapper
+
+
+def stream(function: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+    """A frame stream that records the first frame's arrival and the time spent waiting."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        start = time.perf_counter()
+        waited, count = 0.0, 0
+        frames = function(*args, **kwargs)
+        while True:
+            before = time.perf_counter()
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            waited += time.perf_counter() - before
+            count += 1
+            if count == 1:
+                times["first_frame"] = time.perf_counter() - start
+            times["waiting"], times["pictures"] = waited, count
+            yield frame
+        times["stream"] = time.perf_counter() - start
+
+    return wrapper
+
+
+def profiled(function: Callable[..., Any], stats_file: str) -> Callable[..., Any]:
+    """function, run under cProfile; its statistics are written to stats_file."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        profile = cProfile.Profile()
+        try:
+            return profile.runcall(function, *args, **kwargs)
+        finally:
+            profile.dump_stats(stats_file)
+
+    return wrapper
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    engine.prepare = timed("prepare", engine.prepare)
+    render = engine.render
+    if os.environ.get("SPECANIM_BENCH_PROFILE"):
+        render = profiled(render, os.environ["SPECANIM_BENCH_PROFILE"])
+    engine.render = timed("render", render)
+    if hasattr(engine, "render_in_order"):  # the frame stream engine.render consumes
+        engine.render_in_order = stream(engine.render_in_order)
+    sys.argv = ["specanim", *sys.argv[2:]]
+    try:
+        cli.main()
+    finally:
+        times["total"] = time.perf_counter() - STARTED
+        out.write_text(json.dumps(times, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
