@@ -11,11 +11,12 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Self
 
 import numpy as np
+
+from specanim.versions import installed
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -303,13 +304,7 @@ LIBRARIES = (
 
 def versions() -> dict[str, str]:
     """Installed versions of the libraries the benchmark exercises."""
-    found = {}
-    for name in LIBRARIES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "-"
-    return found
+    return installed(*LIBRARIES, missing="-")
 
 
 def ffmpeg_version(exe: str) -> str:

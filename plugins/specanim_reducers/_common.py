@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib import metadata
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
 
-from specanim import __version__
 from specanim.components import Data, Step, Trajectory
 from specanim.errors import InputError
 
@@ -28,17 +26,6 @@ RandomState = Annotated[
 MetricName = Literal["euclidean", "manhattan", "chebyshev", "cosine", "braycurtis", "canberra"]
 METRIC_DESCRIPTION = "How distances between input points are measured."
 Metric = Annotated[MetricName, Field(description=METRIC_DESCRIPTION)]
-
-
-def library_versions(*distributions: str) -> dict[str, str]:
-    """The installed versions of the named distributions, plus specanim's own."""
-    found = {"specanim": __version__}
-    for name in distributions:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
 
 
 def require_points(data: Data, needed: int, key: str | None, why: str) -> None:
