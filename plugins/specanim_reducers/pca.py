@@ -9,8 +9,9 @@ from pydantic import Field
 from specanim import hookimpl
 from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
 from specanim.errors import InputError
+from specanim.versions import installed
 
-from ._common import RandomState, features, library_versions, require_points, trajectory
+from ._common import RandomState, features, require_points, trajectory
 
 
 class PcaOptions(Options):
@@ -44,7 +45,7 @@ class Pca(Reducer):
 
     def versions(self) -> Mapping[str, str]:
         """scikit-learn and the libraries its PCA depends on."""
-        return library_versions("scikit-learn", "numpy", "scipy")
+        return installed("scikit-learn", "numpy", "scipy")
 
 
 @hookimpl

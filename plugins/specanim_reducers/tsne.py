@@ -10,8 +10,9 @@ from pydantic import Field, PositiveFloat, field_validator
 
 from specanim import hookimpl
 from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
+from specanim.versions import installed
 
-from ._common import Metric, RandomState, features, library_versions, require_points
+from ._common import Metric, RandomState, features, require_points
 
 EXAGGERATION, EMBEDDING = "exaggeration", "embedding"
 AUTO_FFT_FROM = 10_000  # openTSNE's "auto" picks FFT from this many points on, else Barnes-Hut
@@ -162,7 +163,7 @@ class Tsne(Reducer):
 
     def versions(self) -> Mapping[str, str]:
         """openTSNE and the libraries its layout depends on."""
-        return library_versions("openTSNE", "numpy", "scipy", "scikit-learn", "pynndescent")
+        return installed("openTSNE", "numpy", "scipy", "scikit-learn", "pynndescent")
 
 
 @hookimpl

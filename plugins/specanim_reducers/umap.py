@@ -10,13 +10,13 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from specanim import hookimpl
 from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
+from specanim.versions import installed
 
 from ._common import (
     METRIC_DESCRIPTION,
     MetricName,
     RandomState,
     features,
-    library_versions,
     require_points,
     trajectory,
 )
@@ -145,9 +145,7 @@ class Umap(Reducer):
 
     def versions(self) -> Mapping[str, str]:
         """umap-learn and the libraries its layout depends on."""
-        return library_versions(
-            "umap-learn", "numba", "numpy", "scipy", "scikit-learn", "pynndescent"
-        )
+        return installed("umap-learn", "numba", "numpy", "scipy", "scikit-learn", "pynndescent")
 
 
 @hookimpl
