@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
+import collections
 import dataclasses
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +14,7 @@ import numpy as np
 from specanim import palette, trajectories
 from specanim.components import Data, Frame, Panel, Scene, Trajectory
 from specanim.compose import Composer
-from specanim.errors import SpecError
+from specanim.errors import UserError
 from specanim.output import atomic_path
 from specanim.progress import Quiet, Reporter
 from specanim.render import fit_canvas, to_rgb
@@ -41,16 +44,22 @@ class Prepared:
     trajectory: Trajectory
     composer: Composer
     shots: list[Shot]
+    frames: int = field(init=False)
+    starts: list[int] = field(init=False)
 
-    @property
-    def frames(self) -> int:
-        return frame_count(self.shots)
+    def __post_init__(self) -> None:
+        self.frames = frame_count(self.shots)
+        # The number of the first frame each shot shows (a held shot shows several).
+        self.starts = list(itertools.accumulate((s.repeat for s in self.shots[:-1]), initial=0))
 
     def frame(self, shot_index: int) -> Frame:
         """The frame that shot shot_index shows."""
-        first = sum(s.repeat for s in self.shots[:shot_index])
-        shot = self.shots[shot_index]
-        return make_frame(self.trajectory, shot, first, self.frames, self.plan.spec.seed)
+        start, shot = self.starts[shot_index], self.shots[shot_index]
+        return make_frame(self.trajectory, shot, start, self.frames, self.plan.spec.seed)
+
+    def shot_of(self, frame: int) -> int:
+        """The shot that frame number frame (negative: from the end) shows."""
+        return bisect.bisect_right(self.starts, range(self.frames)[frame]) - 1
 
     def render(self, shot_index: int) -> np.ndarray:
         """The pixels of one shot, exactly the scene's size."""
@@ -91,17 +100,9 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
 
 def select(prepared: Prepared, frames: slice | None) -> list[tuple[int, int]]:
     """(shot index, repeat) pairs for the frames a slice of the animation asks for."""
-    if frames is None:
-        return [(i, s.repeat) for i, s in enumerate(prepared.shots)]
-    wanted = range(prepared.frames)[frames]
-    out: list[tuple[int, int]] = []
-    start = 0
-    for i, shot in enumerate(prepared.shots):
-        n = sum(1 for f in range(start, start + shot.repeat) if f in wanted)
-        if n:
-            out.append((i, n))
-        start += shot.repeat
-    return out
+    wanted = range(prepared.frames)[frames or slice(None)]
+    counts = collections.Counter(prepared.shot_of(f) for f in wanted)
+    return sorted(counts.items())
 
 
 def render(
@@ -119,9 +120,7 @@ def render(
     chosen = select(prepared, frames)
     total = sum(n for _, n in chosen)
     if total == 0:
-        raise SpecError(
-            plan.source.locate(()), f"no frames in --frames (the animation has {prepared.frames})"
-        )
+        raise UserError(f"--frames selects no frame: the animation has {prepared.frames}")
     encoder = plan.encoder.cls(plan.encoder.options)
     done = 0
     with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
@@ -139,10 +138,4 @@ def render(
 
 def still(prepared: Prepared, frame: int) -> np.ndarray:
     """The pixels of frame number frame (negative counts from the end)."""
-    index = range(prepared.frames)[frame]
-    start = 0
-    for i, shot in enumerate(prepared.shots):
-        if index < start + shot.repeat:
-            return prepared.render(i)
-        start += shot.repeat
-    raise AssertionError("unreachable: the index is in range")
+    return prepared.render(prepared.shot_of(frame))

@@ -39,9 +39,8 @@ def render_in_order(render: Render, shots: Sequence[int], workers: int) -> Itera
         pool = context.Pool(min(workers, len(shots)), initializer=_init, initargs=(payload,))
         try:
             pending: deque[Any] = deque()
-            todo = iter(shots)
             limit = workers * IN_FLIGHT_PER_WORKER
-            for shot in todo:
+            for shot in shots:
                 pending.append(pool.apply_async(_render, (shot,)))
                 if len(pending) >= limit:
                     yield pending.popleft().get()
