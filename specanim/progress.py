@@ -68,11 +68,11 @@ class Live:
         with Progress(*columns, console=self.console, transient=False) as progress:
             task_id = progress.add_task(description, total=total, rate="")
 
-            def update(done: int, new_total: int | None = None) -> None:
+            def update(done: int, total: int | None = None) -> None:
                 task = progress.tasks[0]
                 rate = f"{task.speed:.1f} {unit}/s" if unit and task.speed else ""
-                if new_total is not None:
-                    progress.update(task_id, total=new_total)
+                if total is not None:
+                    progress.update(task_id, total=total)
                 progress.update(task_id, completed=done, rate=rate)
 
             yield update

@@ -141,7 +141,7 @@ def write_entry(path: Path, trajectory: Trajectory, key: str, about: dict[str, A
         "key": key,
         "shape": list(snapshots.shape),
         "dtype": _DTYPE.str,
-        "sha256": hashlib.sha256(memoryview(snapshots).cast("B")).hexdigest(),
+        "sha256": hashlib.sha256(snapshots.data.cast("B")).hexdigest(),
         "total": trajectory.total,
         "steps": [[s.epoch, s.iteration, s.phase] for s in trajectory.steps],
     }
@@ -153,7 +153,7 @@ def write_entry(path: Path, trajectory: Trajectory, key: str, about: dict[str, A
         with os.fdopen(fd, "wb") as out:
             out.write(_PREFIX.pack(MAGIC, len(raw), hashlib.sha256(raw).digest()))
             out.write(raw)
-            out.write(memoryview(snapshots).cast("B"))
+            out.write(snapshots.data.cast("B"))
             out.flush()
             os.fsync(out.fileno())
         os.chmod(
@@ -195,7 +195,7 @@ def read_entry(path: Path, key: str | None = None, verify: bool = True) -> Traje
         snapshots: np.ndarray = mapped.view(np.ndarray)
     else:
         snapshots = np.zeros(shape, _DTYPE)
-    if verify and hashlib.sha256(memoryview(snapshots).cast("B")).hexdigest() != header["sha256"]:
+    if verify and hashlib.sha256(snapshots.data.cast("B")).hexdigest() != header["sha256"]:
         raise DamagedEntry("the snapshots fail their checksum")
     return Trajectory(snapshots, steps, total)
 

@@ -234,7 +234,12 @@ def _data_path(data: Any, prefix: PathKey, loc: tuple[Any, ...]) -> PathKey:
     """Map a pydantic error location onto the document, dropping union member tags."""
     node = data
     for part in prefix:
-        node = node[part] if isinstance(node, (dict, list)) else None
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int):
+            node = node[part]
+        else:
+            node = None
     path: list[str | int] = list(prefix)
     for part in loc:
         if isinstance(node, dict) and part in node:
