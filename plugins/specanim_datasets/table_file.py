@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import pyarrow
-import pyarrow.parquet
 from pydantic import Field, PositiveInt
 
 from specanim import hookimpl
@@ -127,6 +124,9 @@ class TableFile(Dataset):
 
     def _read_table(self, path: Path) -> Content:
         """The label and pixel columns of a CSV, TSV or Parquet table."""
+        import pandas as pd  # imported when used: it costs every command 0.7 s otherwise
+        import pyarrow.parquet
+
         parquet = path.suffix.lower() == ".parquet"
         sep = "\t" if path.suffix.lower() == ".tsv" else ","
         with _reading(path):
@@ -270,7 +270,7 @@ class TableFile(Dataset):
         n = take(len(content.values), self.options.limit)
         values = content.values[:n].reshape(n, -1)
         labels = content.labels[:n]
-        empty = int(pd.isna(labels).sum()) if labels.dtype.kind in "fO" else 0
+        empty = int(_missing(labels).sum()) if labels.dtype.kind in "fO" else 0
         if empty:
             raise InputError(
                 f"{empty} of the {n} labels are empty: every row needs a label", key="path"
@@ -344,12 +344,25 @@ def _some(names: Sequence[str], most: int = 8) -> str:
     return shown + (f" and {len(names) - most} more" if len(names) > most else "") or "none"
 
 
+def _missing(labels: np.ndarray) -> np.ndarray:
+    """Where labels are empty (NaN, None)."""
+    import pandas as pd
+
+    return np.asarray(pd.isna(labels))
+
+
+def _broken_file_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow  # only asked for once a reader has failed
+
+    return (ValueError, OSError, EOFError, zipfile.BadZipFile, pyarrow.ArrowException)
+
+
 @contextmanager
 def _reading(path: Path, key: str = "path") -> Iterator[None]:
     """Turn a reader's complaint about a broken file into a one-line InputError at key."""
     try:
         yield
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, pyarrow.ArrowException) as exc:
+    except _broken_file_errors() as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"cannot read {path}: {detail}", key=key) from None
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from specanim import hookimpl
 from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
 from specanim.errors import InputError, did_you_mean
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
 ARCHIVE_SUFFIX = ".npz"
@@ -97,6 +100,8 @@ class Precomputed(Reducer):
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd  # imported when used: it costs every command 0.7 s otherwise
+
     try:
         if path.suffix.lower() == ".csv":
             return pd.read_csv(path)
@@ -243,6 +248,8 @@ def _same_count(points: int, data: Data, where: str) -> None:
 def write_long_table(trajectory: Trajectory, data: Data, path: Path, label: str = "digit") -> None:
     """Write trajectory as a long table (parquet or CSV, by path's extension) that the
     ``precomputed`` reducer reads back exactly."""
+    import pandas as pd
+
     count, n, _ = trajectory.snapshots.shape
     xy = np.asarray(trajectory.snapshots).reshape(-1, 2)
     names = np.asarray(data.classes)[data.labels]
