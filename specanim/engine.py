@@ -5,13 +5,15 @@ from __future__ import annotations
 import bisect
 import collections
 import dataclasses
+import hashlib
 import itertools
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from specanim import palette, trajectories
+from specanim import palette, trajectories, versions
 from specanim.components import Data, Frame, Panel, Scene, Trajectory
 from specanim.compose import Composer
 from specanim.errors import UserError
@@ -21,6 +23,7 @@ from specanim.render import fit_canvas, to_rgb
 from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots
 from specanim.trajectories import CacheMode
+from specanim.workdir import FrameStore, Keeping
 from specanim.workers import render_in_order
 
 
@@ -111,9 +114,16 @@ def render(
     frames: slice | None = None,
     workers: int = 1,
     report: Reporter | None = None,
+    resume: bool = False,
 ) -> Result:
     """Render the frames (all, or a slice) with workers processes and encode them to the
-    plan's output as they arrive."""
+    plan's output as they arrive.
+
+    With resume, every picture is kept in a work folder beside the output (see workdir) and
+    read from there when an earlier, interrupted render made it; the folder goes when the
+    output is complete, and stays when the render fails or is interrupted (a note on the
+    exception says how much is kept).
+    """
     report = report or Quiet()
     plan, spec = prepared.plan, prepared.plan.spec
     target = plan.output
@@ -122,18 +132,48 @@ def render(
     if total == 0:
         raise UserError(f"--frames selects no frame: the animation has {prepared.frames}")
     encoder = plan.encoder.cls(plan.encoder.options)
+    store = FrameStore.open(target, fingerprint(prepared)) if resume else None
+    draw = prepared.render if store is None else Keeping(prepared.render, store)
     done = 0
-    with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
-        with plan.encoder.blame():
-            sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
-        pictures = render_in_order(prepared.render, [i for i, _ in chosen], workers)
-        with sink:
-            for (_, repeat), rgb in zip(chosen, pictures, strict=True):
-                for _ in range(repeat):
-                    sink.write(rgb)
-                done += repeat
-                task(done)
+    try:
+        with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
+            with plan.encoder.blame():
+                sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
+            pictures = render_in_order(
+                draw, [i for i, _ in chosen], workers, lambda i: f"frame {prepared.starts[i]}"
+            )
+            # closing: an error in the encoder ends the workers now, not at garbage collection.
+            with sink, closing(pictures):
+                for (_, repeat), rgb in zip(chosen, pictures, strict=True):
+                    for _ in range(repeat):
+                        sink.write(rgb)
+                    done += repeat
+                    task(done)
+    except BaseException as exc:
+        if store is not None:
+            have = store.kept(i for i, _ in chosen)
+            kept = sum(n for i, n in chosen if i in have)
+            exc.add_note(f"{kept} of {total} frames kept; run again with --resume")
+        raise
+    if store is not None:
+        store.remove()
     return Result(target, total, spec.width, spec.height, spec.timeline.fps)
+
+
+def fingerprint(prepared: Prepared) -> str:
+    """A SHA-256 of everything that decides a scene's pixels: the spec (its output aside), the
+    data drawn, the trajectory and the versions of the libraries that draw."""
+    h = hashlib.sha256()
+    h.update(prepared.plan.spec.model_dump_json(exclude={"output"}).encode())
+    data, trajectory = prepared.data, prepared.trajectory
+    h.update(repr((data.classes, trajectory.steps, trajectory.total)).encode())
+    for array in (data.labels, data.images, trajectory.snapshots):
+        if array is not None:
+            array = np.ascontiguousarray(array)
+            h.update(f"{array.dtype.str}{array.shape}".encode())
+            h.update(array.data.cast("B"))
+    h.update(repr(versions.installed("vl-convert-python", "numpy", "pillow")).encode())
+    return h.hexdigest()
 
 
 def still(prepared: Prepared, frame: int) -> np.ndarray:
