@@ -253,9 +253,17 @@ class _MappingPickler(pickle.Pickler):
         path = self.saved.get(id(obj))
         if path is None:
             path = str(self.folder / f"array{len(self.saved)}.npy")
-            np.save(path, np.ascontiguousarray(obj))
+            _save(path, np.ascontiguousarray(obj))
             self.saved[id(obj)] = path
         return _load_mapped, (path,)
+
+
+def _save(path: str, array: np.ndarray) -> None:
+    """np.save, through Python's own writes: numpy's tofile reports a full disk as a short
+    write with no errno, which nothing downstream could tell from any other failure."""
+    with open(path, "wb") as file:
+        np.lib.format.write_array_header_1_0(file, np.lib.format.header_data_from_array_1_0(array))
+        file.write(memoryview(array).cast("B"))
 
 
 def _whole_file_map(obj: np.ndarray) -> np.memmap | None:
