@@ -5,6 +5,10 @@ they must be spawned, not forked (a process forked after vl-convert ran hung; NO
 worker gets the prepared scene once; its large arrays travel as memory-mapped files rather than
 copies, so a million-point trajectory is in memory once however many workers there are.
 
+Workers hand their pixels back as files in the temporary folder and send only the file's name
+through the result pipe: a message that small is written to the pipe in one piece, so a worker
+killed at any moment never leaves half a message that the pool's reader would wait on forever.
+
 A worker that dies (killed, out of memory) fails the render at once with a RenderError naming
 the frame it was rendering: concurrent.futures marks the whole pool broken when a worker's
 process ends, where multiprocessing.Pool would wait for its result forever. An exception raised
@@ -62,11 +66,11 @@ def render_in_order(
         # Which shot each worker is rendering: (pid, shot) per worker, -1 when idle.
         board = context.Array("q", [-1] * (2 * count), lock=False)
         claimed = context.Value("i", 0)
-        start = Start(_dumps(render, Path(folder)), board, claimed)
+        start = Start(_dumps(render, Path(folder)), folder, board, claimed)
         executor = ProcessPoolExecutor(count, context, initializer=_init, initargs=(start,))
         finished = False
         try:
-            pending: deque[tuple[int, Future[np.ndarray]]] = deque()
+            pending: deque[tuple[int, Future[str]]] = deque()
             limit = count * IN_FLIGHT_PER_WORKER
             for shot in shots:
                 with _ctrl_c_held():
@@ -116,15 +120,20 @@ def _processes(executor: ProcessPoolExecutor) -> list[BaseProcess]:
 def _result(
     executor: ProcessPoolExecutor,
     shot: int,
-    future: Future[np.ndarray],
+    future: Future[str],
     board: Any,
     name: Callable[[int], str],
 ) -> np.ndarray:
     """The pixels of shot, or RenderError naming what the worker that died was rendering."""
     try:
-        return future.result()
+        path = future.result()
     except BrokenProcessPool:
         pass
+    else:
+        try:
+            return np.load(path)
+        finally:
+            os.unlink(path)
     processes = _processes(executor)
     for process in processes:
         process.join(5)  # the executor ends the others when one dies; wait for their codes
@@ -153,18 +162,21 @@ class Start:
     """What every worker gets once, when it starts."""
 
     payload: bytes  # the render callable, pickled by _MappingPickler
+    folder: str  # where results go
     board: Any  # shared int64 array: (pid, shot being rendered or -1) per worker
     claimed: Any  # shared int: how many workers have taken their place on the board
 
 
 _render_fn: Render | None = None
+_folder = ""
 _failure: BaseException | None = None
 _board: Any = None
 _slot = -1
 
 
 def _init(start: Start) -> None:
-    global _render_fn, _failure, _board, _slot
+    global _render_fn, _folder, _failure, _board, _slot
+    _folder = start.folder
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
     with start.claimed.get_lock():
         _slot = start.claimed.value
@@ -179,13 +191,16 @@ def _init(start: Start) -> None:
         _failure = portable(exc)
 
 
-def _render(shot: int) -> np.ndarray:
+def _render(shot: int) -> str:
+    """Render shot into a file; its name is the result."""
     if _failure is not None:
         raise _failure
     assert _render_fn is not None, "worker used before its initialiser ran"
     _board[2 * _slot + 1] = shot
     try:
-        return _render_fn(shot)
+        path = os.path.join(_folder, f"shot{shot}.npy")
+        _save(path, np.ascontiguousarray(_render_fn(shot)))
+        return path
     except BaseException as exc:
         stand_in = portable(exc)
         if stand_in is exc:
