@@ -31,7 +31,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         yield tmp
         _replace(tmp, target)
     except Exception as exc:
-        reason = _no_space(exc)
+        reason = _no_space(exc, tmp)
         if reason is None:
             raise
         raise RenderError(f"no space left writing {target}: {reason}") from exc
@@ -42,16 +42,20 @@ def atomic_path(target: Path) -> Iterator[Path]:
 _FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
-def _no_space(exc: BaseException) -> str | None:
-    """Why exc, or an exception it came from, is a full disk or a file-size limit; else None."""
+def _no_space(exc: BaseException, tmp: Path) -> str | None:
+    """Why exc, or an exception it came from, is a full disk or a file-size limit (naming the
+    file when it is not the output's own temporary one); None if it is not."""
     seen: set[int] = set()
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
-        if isinstance(cause, OSError) and cause.errno in _FULL:
-            return os.strerror(cause.errno)
-        if isinstance(cause, OSError) and cause.errno == errno.EFBIG:
-            return "the file grew past this process's file-size limit (ulimit -f)"
+        if isinstance(cause, OSError) and cause.errno in (*_FULL, errno.EFBIG):
+            if cause.errno == errno.EFBIG:
+                reason = "the file grew past this process's file-size limit (ulimit -f)"
+            else:
+                reason = os.strerror(cause.errno)
+            name = str(cause.filename or "")
+            return f"{reason} ({name})" if name and not name.startswith(str(tmp)) else reason
         cause = cause.__cause__ or cause.__context__
     return None
 

@@ -25,7 +25,7 @@ import pickle
 import signal
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -49,7 +49,7 @@ def render_in_order(
     shots: Sequence[int],
     workers: int,
     name: Callable[[int], str] = lambda shot: f"shot {shot}",
-) -> Iterator[np.ndarray]:
+) -> Generator[np.ndarray, None, None]:
     """Yield render(shot) for every shot in order, using up to workers processes.
 
     name(shot) says what a shot is to the user ("frame 12"), for the error if a worker dies.
@@ -276,9 +276,13 @@ class _MappingPickler(pickle.Pickler):
 def _save(path: str, array: np.ndarray) -> None:
     """np.save, through Python's own writes: numpy's tofile reports a full disk as a short
     write with no errno, which nothing downstream could tell from any other failure."""
-    with open(path, "wb") as file:
-        np.lib.format.write_array_header_1_0(file, np.lib.format.header_data_from_array_1_0(array))
-        file.write(memoryview(array).cast("B"))
+    try:
+        with open(path, "wb") as file:
+            header = np.lib.format.header_data_from_array_1_0(array)
+            np.lib.format.write_array_header_1_0(file, header)
+            file.write(array.data.cast("B"))
+    except OSError as exc:  # a failed write names no file
+        raise OSError(exc.errno, exc.strerror, path) from None
 
 
 def _whole_file_map(obj: np.ndarray) -> np.memmap | None:
