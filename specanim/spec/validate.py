@@ -16,8 +16,9 @@ from pydantic import BaseModel, ValidationError
 from specanim.components import Component, Dataset, Encoder, Kind, Options, Panel, Reducer
 from specanim.errors import InputError, SpecError, SpecErrors, UserError, did_you_mean
 from specanim.plugins import Registry, UnknownComponent
-from specanim.spec.models import LayoutNode, OutputEntry, SceneSpec, Split
-from specanim.spec.source import PathKey, Source, read_source
+from specanim.spec.models import Layer, LayoutNode, OutputEntry, SceneSpec, Split
+from specanim.spec.source import PathKey, Source, format_path, read_source
+from specanim.template import FIELDS_CONTEXT, FRAME_FIELDS
 
 C = TypeVar("C", bound=Component)
 
@@ -66,11 +67,12 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     """Validate a parsed spec; output (from the command line) overrides ``output.path``."""
     errors: list[SpecError] = []
     spec: SceneSpec | None = None
+    data = source.data if isinstance(source.data, dict) else {}
+    context = {FIELDS_CONTEXT: _frame_fields(data.get("reducer"), registry)}
     try:
-        spec = SceneSpec.model_validate(source.data)
+        spec = SceneSpec.model_validate(source.data, context=context)
     except ValidationError as exc:
         errors += _located(exc, source, (), SceneSpec)
-    data = source.data if isinstance(source.data, dict) else {}
 
     def entry(kind: Kind, path: PathKey, raw: Any, skip: tuple[str, ...]) -> Resolved[Any] | None:
         if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
@@ -82,7 +84,7 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
             return None
         options = {k: v for k, v in raw.items() if k not in skip}
         try:
-            return Resolved(cls, cls.Options.model_validate(options), source, path)
+            return Resolved(cls, cls.Options.model_validate(options, context=context), source, path)
         except ValidationError as exc:
             errors.extend(_located(exc, source, path, cls.Options, extra_keys=skip))
             return None
@@ -104,6 +106,21 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     assert layout is not None and output_path is not None
     resolved_panels = {p.key: r for p, r in zip(spec.panels, panels, strict=True) if r}
     return Plan(source, spec, dataset, reducer, resolved_panels, layout, encoder, output_path)
+
+
+def _frame_fields(raw: Any, registry: Registry) -> tuple[str, ...]:
+    """The fields templates may use: every frame's, and those the spec's reducer declares."""
+    try:
+        cls = registry.reducer(raw["type"])
+        declared = cls.frame_values(cls.Options.model_validate(raw_options(raw)))
+    except (KeyError, TypeError, UnknownComponent, ValidationError):
+        return FRAME_FIELDS  # the reducer entry's own errors are reported where it stands
+    return FRAME_FIELDS + tuple(k for k in declared if k not in FRAME_FIELDS)
+
+
+def raw_options(raw: dict[str, Any]) -> dict[str, Any]:
+    """The keys of a component entry other than ``type``."""
+    return {k: v for k, v in raw.items() if k != "type"}
 
 
 def _output(
@@ -177,6 +194,12 @@ def _check_layout(spec: SceneSpec, source: Source, errors: list[SpecError]) -> L
                 errors.append(source.error(path, f"panel '{node}' is placed twice"))
             used.append(node)
             return
+        if isinstance(node, Layer):
+            for i, key in enumerate(node.layer):
+                walk(key, (*path, "layer", i))
+            if node.view is None:
+                _check_shared_view(spec, node, path, source, errors)
+            return
         field = "row" if node.horizontal else "column"
         for i, child in enumerate(node.children):
             walk(child, (*path, field, i))
@@ -186,6 +209,26 @@ def _check_layout(spec: SceneSpec, source: Source, errors: list[SpecError]) -> L
         if key not in used:
             errors.append(source.error(("panels", i), f"panel '{key}' is not placed in the layout"))
     return spec.layout
+
+
+def _check_shared_view(
+    spec: SceneSpec, layer: Layer, path: PathKey, source: Source, errors: list[SpecError]
+) -> None:
+    """The panels of a layer share one camera: at most one of them may set its ``view``."""
+    setting = [
+        (i, p.key)
+        for i, p in enumerate(spec.panels)
+        if p.key in layer.layer and isinstance(p.model_extra, dict) and "view" in p.model_extra
+    ]
+    if len(setting) > 1:
+        names = " and ".join(f"'{key}'" for _, key in setting)
+        errors.append(
+            source.error(
+                ("panels", setting[1][0], "view"),
+                f"panels {names} share one box in {format_path(path)} and so one camera: "
+                f"set 'view:' on the layer instead of on each panel",
+            )
+        )
 
 
 # --- pydantic errors as located one-liners ---------------------------------------------------
