@@ -19,6 +19,7 @@ import numpy as np
 from specanim.components import Box, Frame, Panel, RasterLayer, Scene, View
 from specanim.raster import png_data_url
 from specanim.render import frame_config, image_view, rasterize, standalone
+from specanim.spec import vega_lite
 from specanim.spec.models import Layer, LayoutNode, SceneSpec, Split
 from specanim.view import Camera, ViewOptions
 
@@ -73,6 +74,7 @@ class Composer:
         self.panels = panels
         self.scene = scene
         self.entries = entries or {}
+        self.styles = {p.key: p.vega_lite for p in spec.panels if p.vega_lite}  # by panel key
         self._config = {**frame_config(spec.background, spec.font), "padding": spec.margin}
         has_title = bool(spec.title or spec.subtitle)
         self._titled = _title_node(layout) if has_title else None
@@ -103,7 +105,8 @@ class Composer:
         """The complete Vega-Lite spec of one frame."""
         datasets: dict[str, Any] = {}
         body = self._view(self.tree, frame, datasets)
-        return {**self._config, **body, **({"datasets": datasets} if datasets else {})}
+        out = {**self._config, **body, **({"datasets": datasets} if datasets else {})}
+        return vega_lite.merge(out, self.spec.vega_lite) if self.spec.vega_lite else out
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -171,7 +174,9 @@ class Composer:
         """One panel's view of a frame as Vega-Lite; its errors name its spec entry."""
         entry = self.entries.get(key)
         with entry.blame() if entry is not None else nullcontext():
-            return to_vega_lite(self.panels[key].view(frame, box), box.width, box.height, datasets)
+            view = to_vega_lite(self.panels[key].view(frame, box), box.width, box.height, datasets)
+        style = self.styles.get(key)
+        return vega_lite.merge_into_view(view, style) if style else view
 
     # --- title and static parts ----------------------------------------------------------------
 
@@ -200,7 +205,11 @@ class Composer:
         }
 
     def _as_image(self, view: dict[str, Any], size: Size) -> dict[str, Any]:
-        rgb = rasterize(standalone(view, self.spec.background, self.spec.font))
+        alone = standalone(view, self.spec.background, self.spec.font)
+        config = (self.spec.vega_lite or {}).get("config")
+        if config:  # the frame's config styles this part too; its padding and the rest do not
+            alone = vega_lite.merge(alone, {"config": config})
+        rgb = rasterize(alone)
         return image_view(png_data_url(rgb), size.width, size.height)
 
 

@@ -38,6 +38,11 @@ class PanelEntry(Entry):
     """A panel entry; ``id`` names it in the layout (default: its type)."""
 
     id: str | None = None
+    vega_lite: dict[str, Any] | None = Field(
+        None,
+        description="Vega-Lite merged into this panel's view (mark, encoding, transform), "
+        "into each of its unit views",
+    )
 
     @property
     def key(self) -> str:
@@ -146,6 +151,11 @@ class SceneSpec(Strict):
     layout: LayoutNode | None = None
     timeline: Timeline = Timeline()
     output: OutputEntry = OutputEntry()
+    vega_lite: dict[str, Any] | None = Field(
+        None,
+        description="Vega-Lite merged into every frame's spec (config, background, padding, "
+        "autosize, params, usermeta)",
+    )
 
     @field_validator("width", "height")
     @classmethod

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from specanim.components import Component, Dataset, Encoder, Kind, Options, Panel, Reducer
 from specanim.errors import InputError, SpecError, SpecErrors, UserError, did_you_mean
 from specanim.plugins import Registry, UnknownComponent
+from specanim.spec import vega_lite
 from specanim.spec.models import Layer, LayoutNode, OutputEntry, SceneSpec, Split
 from specanim.spec.source import PathKey, Source, format_path, read_source
 from specanim.template import FIELDS_CONTEXT, FRAME_FIELDS
@@ -93,9 +94,10 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     reducer = entry("reducer", ("reducer",), data.get("reducer"), ("type",))
     raw_panels = data.get("panels")
     panels = [
-        entry("panel", ("panels", i), raw, ("type", "id"))
+        entry("panel", ("panels", i), raw, ("type", "id", "vega_lite"))
         for i, raw in enumerate(raw_panels if isinstance(raw_panels, list) else [])
     ]
+    errors += _check_vega_lite(source, data)
     encoder, output_path = _output(source, data.get("output"), registry, output, errors)
     layout: LayoutNode | None = None
     if spec is not None and all(panels):  # an unknown panel type would only echo in the layout
@@ -106,6 +108,21 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     assert layout is not None and output_path is not None
     resolved_panels = {p.key: r for p, r in zip(spec.panels, panels, strict=True) if r}
     return Plan(source, spec, dataset, reducer, resolved_panels, layout, encoder, output_path)
+
+
+def _check_vega_lite(source: Source, data: dict[str, Any]) -> list[SpecError]:
+    """The ``vega_lite:`` of the frame and of each panel, checked against Vega-Lite's schema."""
+    places: list[tuple[PathKey, Any, vega_lite.Where]] = []
+    if data.get("vega_lite") is not None:
+        places.append((("vega_lite",), data["vega_lite"], "frame"))
+    for i, raw in enumerate(data.get("panels") if isinstance(data.get("panels"), list) else []):
+        if isinstance(raw, dict) and raw.get("vega_lite") is not None:
+            places.append((("panels", i, "vega_lite"), raw["vega_lite"], "panel"))
+    return [
+        source.error((*path, *sub), message)
+        for path, fragment, where in places
+        for sub, message in vega_lite.check(fragment, where)
+    ]
 
 
 def _frame_fields(raw: Any, registry: Registry) -> tuple[str, ...]:
