@@ -115,7 +115,8 @@ def _check_vega_lite(source: Source, data: dict[str, Any]) -> list[SpecError]:
     places: list[tuple[PathKey, Any, vega_lite.Where]] = []
     if data.get("vega_lite") is not None:
         places.append((("vega_lite",), data["vega_lite"], "frame"))
-    for i, raw in enumerate(data.get("panels") if isinstance(data.get("panels"), list) else []):
+    panels = data.get("panels")
+    for i, raw in enumerate(panels if isinstance(panels, list) else []):
         if isinstance(raw, dict) and raw.get("vega_lite") is not None:
             places.append((("panels", i, "vega_lite"), raw["vega_lite"], "panel"))
     return [
