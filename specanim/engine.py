@@ -74,9 +74,9 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     spec = plan.spec
     with plan.dataset.blame():
         with report.stage(f"loading {plan.dataset.cls.name}", None):
-            data = plan.dataset.cls(plan.dataset.options, plan.source.base_dir).load()
+            data = plan.dataset.cls(plan.dataset.options, plan.dataset.base_dir).load()
     with plan.reducer.blame():
-        reducer = plan.reducer.cls(plan.reducer.options, plan.source.base_dir)
+        reducer = plan.reducer.cls(plan.reducer.options, plan.reducer.base_dir)
         with report.stage(f"fitting {reducer.name}", None, "steps") as task:
             trajectory = trajectories.obtain(reducer, data, task, mode=cache)
     # Panels draw labels and images; the features (70,000 x 784 floats for MNIST) would only
