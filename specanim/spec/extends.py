@@ -1,8 +1,8 @@
 """``extends: base.yaml``: a spec written as the changes to another.
 
 The base is read (and itself may extend another), then the spec is merged over it: mappings key
-by key, lists replaced, except ``panels``, merged by panel key (``id:``, else ``type:``), a new
-key appended. ``null`` is an ordinary value, not a deletion. Every merged value keeps the origin
+by key, lists and the ``layout`` (a tree, meaningless half merged) replaced, except ``panels``,
+merged by panel key (``id:``, else ``type:``), a new key appended. ``null`` is an ordinary value, not a deletion. Every merged value keeps the origin
 it had in its own file, so errors name the file and line it came from.
 """
 
@@ -14,6 +14,9 @@ from typing import Any
 
 from specanim.spec.migrations import upgrade
 from specanim.spec.source import PathKey, Source, read_source
+
+
+REPLACED = {("layout",)}  # mappings a child replaces as a whole
 
 
 def read_spec(file: Path) -> Source:
@@ -64,7 +67,7 @@ def _merge(
     out: Source,
     opath: PathKey,
 ) -> Any:
-    if isinstance(bval, dict) and isinstance(cval, dict):
+    if isinstance(bval, dict) and isinstance(cval, dict) and opath not in REPLACED:
         out.origins[opath] = child.origin(cpath)
         merged: dict[str, Any] = {}
         for key in [*bval, *(k for k in cval if k not in bval)]:

@@ -1,6 +1,6 @@
 """``--set path=value``: change one value of a spec without editing it.
 
-A path is keys joined by dots, with ``[i]`` for a list index (``panels[1].point_size``); under
+A path is keys joined by dots, with ``[i]`` for a list index (``panels[1].point_size``, and one past the end appends); under
 ``panels`` a key names a panel by its ``id`` (else its ``type``): ``panels.scatter.point_size``.
 The value is YAML (``3``, ``null``, ``[1, 2]``, ``{type: pca}``). Overrides apply after
 ``extends:`` and before validation; what they set is located to the option, so a bad value reads
@@ -81,8 +81,10 @@ def _apply(source: Source, override: Override) -> None:
     at: PathKey = ()
     for n, part in enumerate(override.path):
         inner = n < len(override.path) - 1
-        step = _step(node, at, part, override)
-        if isinstance(node, dict) and step not in node:
+        step = _step(node, at, part, override, inner)
+        if isinstance(node, list) and step == len(node):
+            node.append(None)
+        elif isinstance(node, dict) and step not in node:
             source.key_origins[(*at, step)] = origin
             if inner:  # a mapping on the way that is not there yet
                 node[step] = {}
@@ -97,8 +99,8 @@ def _apply(source: Source, override: Override) -> None:
     _mark(source, at, override.value, origin)
 
 
-def _step(node: Any, at: PathKey, part: str | int, override: Override) -> Any:
-    """The key or index that part names in node."""
+def _step(node: Any, at: PathKey, part: str | int, override: Override, inner: bool) -> Any:
+    """The key or index that part names in node; the index just past a list's end appends."""
     if isinstance(node, list):
         if isinstance(part, str) and at == ("panels",):
             keys = [panel_key(entry) for entry in node]
@@ -106,7 +108,7 @@ def _step(node: Any, at: PathKey, part: str | int, override: Override) -> Any:
                 return keys.index(part)
             known = [k for k in keys if isinstance(k, str)]
             raise _error(override, (*at, part), f"no panel '{part}'{did_you_mean(part, known)}")
-        if isinstance(part, int) and part < len(node):
+        if isinstance(part, int) and (part < len(node) or (part == len(node) and not inner)):
             return part
         raise _error(
             override, (*at, part), f"no item [{part}]: {format_path(at)} has {len(node)} items"
