@@ -174,7 +174,7 @@ def test_an_error_in_a_base_names_the_base_file_and_line(
             f"{base}:15: panels[1].pointsize: unknown key 'pointsize' (did you mean 'point_size'?)",
             f"{base}:17: timeline.fps: input should be a valid number, unable to parse string "
             "as a number, got 'fast'",
-            f"child.yaml:9: panels[1].opacity: input should be less than or equal to 1, got 5",
+            "child.yaml:9: panels[1].opacity: input should be less than or equal to 1, got 5",
         ]
     )
 

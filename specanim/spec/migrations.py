@@ -108,18 +108,31 @@ def migrate_file(file: Path) -> tuple[str, list[Migration]]:
     pending = _pending(version) if version is not None else []
     if not pending or not isinstance(source.data, dict):
         return text, []
-    document, indent, block_seq_indent = load_yaml_guess_indent(text)
+    yaml = YAML()  # round-trip: comments, key order, flow style and quotes survive
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # keep long lines as written
+    document, sequence, offset = load_yaml_guess_indent(text, yaml=yaml)
     for migration in pending:
         migration.apply(document)
     if "version" in document:
         document["version"] = current_version()
     else:
         document.insert(0, "version", current_version())
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # keep long lines as written
-    offset = block_seq_indent or 0  # where a list's dash stands under its key
-    yaml.indent(mapping=indent or 2, sequence=offset + 2, offset=offset)
+    mapping = _mapping_indent(text)
+    yaml.indent(mapping=mapping, sequence=sequence or mapping, offset=offset or 0)
     out = io.StringIO()
     yaml.dump(document, out)
     return out.getvalue(), pending
+
+
+def _mapping_indent(text: str) -> int:
+    """How far this file indents a mapping under its key (2 if it never does)."""
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    for line, after in zip(lines, lines[1:], strict=False):
+        if line.rstrip().endswith(":") and not after.lstrip().startswith("- "):
+            step = (len(after) - len(after.lstrip())) - (len(line) - len(line.lstrip()))
+            if step > 0:
+                return step
+    return 2
