@@ -1,9 +1,10 @@
 """``extends: base.yaml``: a spec written as the changes to another.
 
 The base is read (and itself may extend another), then the spec is merged over it: mappings key
-by key, lists and the ``layout`` (a tree, meaningless half merged) replaced, except ``panels``,
-merged by panel key (``id:``, else ``type:``), a new key appended. ``null`` is an ordinary value, not a deletion. Every merged value keeps the origin
-it had in its own file, so errors name the file and line it came from.
+by key; lists, and the ``layout`` (a tree that means nothing half merged), replaced; except
+``panels``, merged by panel key (``id:``, else ``type:``), a new key appended. ``null`` is an
+ordinary value, not a deletion. Every merged value keeps the origin it had in its own file, so
+errors name the file and line it came from.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 from specanim.spec.migrations import upgrade
 from specanim.spec.source import PathKey, Source, read_source
-
 
 REPLACED = {("layout",)}  # mappings a child replaces as a whole
 

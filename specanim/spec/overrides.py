@@ -1,7 +1,8 @@
 """``--set path=value``: change one value of a spec without editing it.
 
-A path is keys joined by dots, with ``[i]`` for a list index (``panels[1].point_size``, and one past the end appends); under
-``panels`` a key names a panel by its ``id`` (else its ``type``): ``panels.scatter.point_size``.
+A path is keys joined by dots, with ``[i]`` for a list index (``panels[1].point_size``; the
+index one past the end appends); under ``panels`` a key names a panel by its ``id`` (else its
+``type``): ``panels.scatter.point_size``.
 The value is YAML (``3``, ``null``, ``[1, 2]``, ``{type: pca}``). Overrides apply after
 ``extends:`` and before validation; what they set is located to the option, so a bad value reads
 ``--set timeline.fps=0: timeline.fps: ...``. Missing mappings on the way are created, so a path
