@@ -2,7 +2,7 @@
 
 It is generated from the document model and from every registered component's ``Options``, so
 descriptions and defaults are the models' own. Each component entry is a choice of one branch
-per registered name: the branch's ``type`` is that name and its other keys are the component's
+per registered name (mutually exclusive): the branch's ``type`` is that name and its other keys are the component's
 options, unknown keys rejected.
 """
 
@@ -47,6 +47,9 @@ def json_schema(registry: Registry) -> dict[str, Any]:
     scene = take(SceneSpec)
     core = {model: take(model) for model in (Entry, PanelEntry, OutputEntry)}
     options: dict[type[BaseModel], dict[str, Any]] = {}  # components may share one model
+    # A spec that extends another holds only changes: what a whole spec must have is required
+    # only of one that does not.
+    whole: dict[str, Any] = {"required": scene.pop("required", []), "properties": {}}
     for key, (kind, model, many) in _ENTRIES.items():
         branches: list[dict[str, Any]] = []
         for reg in components:
@@ -56,9 +59,12 @@ def json_schema(registry: Registry) -> dict[str, Any]:
             name = f"{kind}.{reg.name}"
             defs[name] = _branch(reg.name, reg.cls.summary(), own, core[model])
             branches.append({"$ref": f"#/$defs/{name}"})
-        # Without ``type:`` an output's encoder follows the path's ending: no branch then
-        # requires ``type``, and one that fits is enough.
-        choice = {"anyOf": branches} if model is OutputEntry else {"oneOf": branches}
+        # anyOf, not oneOf: yaml-language-server merges the property completions of anyOf
+        # branches, which the values of ``type`` keep apart.
+        choice = {"anyOf": branches}
+        if "type" in core[model].get("required", []):
+            needs_type = {"required": ["type"]}
+            whole["properties"][key] = {"items": needs_type} if many else needs_type
         field = scene["properties"][key]
         description = SceneSpec.model_fields[key].description
         target = field.setdefault("items", {}) if many else field
@@ -71,6 +77,8 @@ def json_schema(registry: Registry) -> dict[str, Any]:
     return {
         "$schema": DIALECT,
         **scene,
+        "if": {"required": ["extends"]},
+        "else": whole,
         "title": "specanim scene spec",
         "$defs": dict(sorted(defs.items())),
     }
@@ -79,9 +87,12 @@ def json_schema(registry: Registry) -> dict[str, Any]:
 def _branch(
     name: str, summary: str, options: dict[str, Any], core: dict[str, Any]
 ) -> dict[str, Any]:
-    """One component's entry: ``type: name``, the core's keys and the component's options."""
-    type_required = "type" in core.get("required", [])
-    properties = {"type": {"const": name, "description": summary}}
+    """One component's entry: ``type: name``, the core's keys and the component's options.
+
+    ``type`` is required by the document (see ``whole``), not here: in a spec that extends
+    another, an entry may change options and keep the base's ``type``."""
+    # enum, not const: yaml-language-server offers enum values, and const ones not in list items
+    properties = {"type": {"enum": [name], "description": summary}}
     properties.update({k: v for k, v in core.get("properties", {}).items() if k != "type"})
     properties.update(options.get("properties", {}))
     branch: dict[str, Any] = {
@@ -92,9 +103,8 @@ def _branch(
     }
     if summary:
         branch["description"] = summary
-    required = (["type"] if type_required else []) + options.get("required", [])
-    if required:
-        branch["required"] = required
+    if "required" in options:
+        branch["required"] = options["required"]
     for keyword in ("allOf", "anyOf", "oneOf", "if", "then", "else"):  # model-level rules
         if keyword in options:
             branch[keyword] = options[keyword]

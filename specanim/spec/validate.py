@@ -16,10 +16,12 @@ from pydantic import BaseModel, ValidationError
 from specanim.components import Component, Dataset, Encoder, Kind, Options, Panel, Reducer
 from specanim.errors import InputError, SpecError, SpecErrors, UserError, did_you_mean
 from specanim.plugins import Registry, UnknownComponent
+from specanim.spec import vega_lite
 from specanim.spec.extends import read_spec
-from specanim.spec.models import LayoutNode, OutputEntry, SceneSpec, Split
+from specanim.spec.models import Layer, LayoutNode, OutputEntry, SceneSpec, Split
 from specanim.spec.overrides import Override, apply_overrides
-from specanim.spec.source import PathKey, Source
+from specanim.spec.source import PathKey, Source, format_path
+from specanim.template import FIELDS_CONTEXT, FRAME_FIELDS
 
 C = TypeVar("C", bound=Component)
 
@@ -83,11 +85,12 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     """Validate a parsed spec; output (from the command line) overrides ``output.path``."""
     errors: list[SpecError] = []
     spec: SceneSpec | None = None
+    data = source.data if isinstance(source.data, dict) else {}
+    context = {FIELDS_CONTEXT: _frame_fields(data.get("reducer"), registry)}
     try:
-        spec = SceneSpec.model_validate(source.data)
+        spec = SceneSpec.model_validate(source.data, context=context)
     except ValidationError as exc:
         errors += _located(exc, source, (), SceneSpec)
-    data = source.data if isinstance(source.data, dict) else {}
 
     def entry(kind: Kind, path: PathKey, raw: Any, skip: tuple[str, ...]) -> Resolved[Any] | None:
         if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
@@ -99,7 +102,7 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
             return None
         options = {k: v for k, v in raw.items() if k not in skip}
         try:
-            return Resolved(cls, cls.Options.model_validate(options), source, path)
+            return Resolved(cls, cls.Options.model_validate(options, context=context), source, path)
         except ValidationError as exc:
             errors.extend(_located(exc, source, path, cls.Options, extra_keys=skip))
             return None
@@ -108,9 +111,10 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     reducer = entry("reducer", ("reducer",), data.get("reducer"), ("type",))
     raw_panels = data.get("panels")
     panels = [
-        entry("panel", ("panels", i), raw, ("type", "id"))
+        entry("panel", ("panels", i), raw, ("type", "id", "vega_lite"))
         for i, raw in enumerate(raw_panels if isinstance(raw_panels, list) else [])
     ]
+    errors += _check_vega_lite(source, data)
     encoder, output_path = _output(source, data.get("output"), registry, output, errors)
     layout: LayoutNode | None = None
     if spec is not None and all(panels):  # an unknown panel type would only echo in the layout
@@ -121,6 +125,37 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     assert layout is not None and output_path is not None
     resolved_panels = {p.key: r for p, r in zip(spec.panels, panels, strict=True) if r}
     return Plan(source, spec, dataset, reducer, resolved_panels, layout, encoder, output_path)
+
+
+def _check_vega_lite(source: Source, data: dict[str, Any]) -> list[SpecError]:
+    """The ``vega_lite:`` of the frame and of each panel, checked against Vega-Lite's schema."""
+    places: list[tuple[PathKey, Any, vega_lite.Where]] = []
+    if data.get("vega_lite") is not None:
+        places.append((("vega_lite",), data["vega_lite"], "frame"))
+    panels = data.get("panels")
+    for i, raw in enumerate(panels if isinstance(panels, list) else []):
+        if isinstance(raw, dict) and raw.get("vega_lite") is not None:
+            places.append((("panels", i, "vega_lite"), raw["vega_lite"], "panel"))
+    return [
+        source.error((*path, *sub), message)
+        for path, fragment, where in places
+        for sub, message in vega_lite.check(fragment, where)
+    ]
+
+
+def _frame_fields(raw: Any, registry: Registry) -> tuple[str, ...]:
+    """The fields templates may use: every frame's, and those the spec's reducer declares."""
+    try:
+        cls = registry.reducer(raw["type"])
+        declared = cls.frame_values(cls.Options.model_validate(raw_options(raw)))
+    except (KeyError, TypeError, UnknownComponent, ValidationError):
+        return FRAME_FIELDS  # the reducer entry's own errors are reported where it stands
+    return FRAME_FIELDS + tuple(k for k in declared if k not in FRAME_FIELDS)
+
+
+def raw_options(raw: dict[str, Any]) -> dict[str, Any]:
+    """The keys of a component entry other than ``type``."""
+    return {k: v for k, v in raw.items() if k != "type"}
 
 
 def _output(
@@ -194,6 +229,12 @@ def _check_layout(spec: SceneSpec, source: Source, errors: list[SpecError]) -> L
                 errors.append(source.error(path, f"panel '{node}' is placed twice"))
             used.append(node)
             return
+        if isinstance(node, Layer):
+            for i, key in enumerate(node.layer):
+                walk(key, (*path, "layer", i))
+            if node.view is None:
+                _check_shared_view(spec, node, path, source, errors)
+            return
         field = "row" if node.horizontal else "column"
         for i, child in enumerate(node.children):
             walk(child, (*path, field, i))
@@ -203,6 +244,26 @@ def _check_layout(spec: SceneSpec, source: Source, errors: list[SpecError]) -> L
         if key not in used:
             errors.append(source.error(("panels", i), f"panel '{key}' is not placed in the layout"))
     return spec.layout
+
+
+def _check_shared_view(
+    spec: SceneSpec, layer: Layer, path: PathKey, source: Source, errors: list[SpecError]
+) -> None:
+    """The panels of a layer share one camera: at most one of them may set its ``view``."""
+    setting = [
+        (i, p.key)
+        for i, p in enumerate(spec.panels)
+        if p.key in layer.layer and isinstance(p.model_extra, dict) and "view" in p.model_extra
+    ]
+    if len(setting) > 1:
+        names = " and ".join(f"'{key}'" for _, key in setting)
+        errors.append(
+            source.error(
+                ("panels", setting[1][0], "view"),
+                f"panels {names} share one box in {format_path(path)} and so one camera: "
+                f"set 'view:' on the layer instead of on each panel",
+            )
+        )
 
 
 # --- pydantic errors as located one-liners ---------------------------------------------------
