@@ -2,8 +2,8 @@
 
 It is generated from the document model and from every registered component's ``Options``, so
 descriptions and defaults are the models' own. Each component entry is a choice of one branch
-per registered name (mutually exclusive): the branch's ``type`` is that name and its other keys are the component's
-options, unknown keys rejected.
+per registered name, kept apart by ``type``: the branch's ``type`` is that name and its other
+keys are the component's options, unknown keys rejected.
 """
 
 from __future__ import annotations
