@@ -73,11 +73,11 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     spec = plan.spec
     with plan.dataset.blame():
         with report.stage(f"loading {plan.dataset.cls.name}", None):
-            data = plan.dataset.cls(plan.dataset.options, plan.source.base_dir).load()
+            data = plan.dataset.cls(plan.dataset.options, plan.dataset.base_dir).load()
     fitted: dict[str, Trajectory] = {}
     for name, resolved in plan.reducers.items():
         with resolved.blame():
-            reducer = resolved.cls(resolved.options, plan.source.base_dir)
+            reducer = resolved.cls(resolved.options, resolved.base_dir)
             with report.stage(f"fitting {name}", None, "steps") as task:
                 fitted[name] = trajectories.obtain(reducer, data, task, mode=cache)
     # The trajectory with the most snapshots leads, so that with `every: 1` each of its
