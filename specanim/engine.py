@@ -6,10 +6,10 @@ import bisect
 import collections
 import dataclasses
 import hashlib
-import itertools
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,9 +19,9 @@ from specanim.compose import Composer
 from specanim.errors import UserError
 from specanim.output import atomic_path
 from specanim.progress import Quiet, Reporter
-from specanim.render import fit_canvas, to_rgb
+from specanim.render import fit_canvas, rasterize
 from specanim.spec.validate import Plan
-from specanim.timeline import Shot, frame_count, make_frame, plan_shots
+from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.trajectories import CacheMode
 from specanim.workdir import FrameStore, Keeping
 from specanim.workers import render_in_order
@@ -37,6 +37,11 @@ class Result:
     height: int
     fps: float
 
+    def _repr_html_(self) -> str:
+        from specanim.display import result_html
+
+        return result_html(self)
+
 
 @dataclass
 class Prepared:
@@ -44,7 +49,7 @@ class Prepared:
 
     plan: Plan
     data: Data
-    trajectory: Trajectory
+    trajectory: Trajectory  # the lead: frames are planned on it, the others keep in step
     composer: Composer
     shots: list[Shot]
     frames: int = field(init=False)
@@ -52,8 +57,7 @@ class Prepared:
 
     def __post_init__(self) -> None:
         self.frames = frame_count(self.shots)
-        # The number of the first frame each shot shows (a held shot shows several).
-        self.starts = list(itertools.accumulate((s.repeat for s in self.shots[:-1]), initial=0))
+        self.starts = shot_starts(self.shots)
 
     def frame(self, shot_index: int) -> Frame:
         """The frame that shot shot_index shows."""
@@ -64,11 +68,11 @@ class Prepared:
         """The shot that frame number frame (negative: from the end) shows."""
         return bisect.bisect_right(self.starts, range(self.frames)[frame]) - 1
 
-    def render(self, shot_index: int) -> np.ndarray:
+    def pixels(self, shot_index: int) -> np.ndarray:
         """The pixels of one shot, exactly the scene's size."""
         spec = self.plan.spec
-        rgb = to_rgb(self.composer.frame_spec(self.frame(shot_index)))
-        return fit_canvas(rgb, spec.width, spec.height, palette.to_rgb(spec.background))
+        rgb = rasterize(self.composer.frame_spec(self.frame(shot_index)))
+        return fit_canvas(rgb, spec.width, spec.height, palette.rgb(spec.background))
 
 
 def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = None) -> Prepared:
@@ -77,11 +81,16 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     spec = plan.spec
     with plan.dataset.blame():
         with report.stage(f"loading {plan.dataset.cls.name}", None):
-            data = plan.dataset.cls(plan.dataset.options, plan.source.base_dir).load()
-    with plan.reducer.blame():
-        reducer = plan.reducer.cls(plan.reducer.options, plan.source.base_dir)
-        with report.stage(f"fitting {reducer.name}", None, "steps") as task:
-            trajectory = trajectories.obtain(reducer, data, task, mode=cache)
+            data = plan.dataset.cls(plan.dataset.options, plan.dataset.base_dir).load()
+    fitted: dict[str, Trajectory] = {}
+    for name, resolved in plan.reducers.items():
+        with resolved.blame():
+            reducer = resolved.cls(resolved.options, resolved.base_dir)
+            with report.stage(f"fitting {name}", None, "steps") as task:
+                fitted[name] = trajectories.obtain(reducer, data, task, mode=cache)
+    # The trajectory with the most snapshots leads, so that with `every: 1` each of its
+    # snapshots is a frame; with one reducer that is the only one.
+    trajectory = max(fitted.values(), key=len)
     # Panels draw labels and images; the features (70,000 x 784 floats for MNIST) would only
     # be copied into every render worker.
     data = dataclasses.replace(data, features=np.empty((len(data), 0), np.float32))
@@ -90,14 +99,16 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     except ValueError as exc:
         raise plan.source.error(("palette",), str(exc)) from None
     scene = Scene(data, trajectory, colors, spec.background, spec.foreground, spec.font)
-    panels: dict[str, Panel] = {}
+    first = next(iter(fitted))
+    panels: dict[str, Panel[Any]] = {}
     for key, entry in plan.panels.items():
+        drawn = fitted[spec.panel(key).trajectory or first]
         with entry.blame():
-            panels[key] = entry.cls(entry.options, scene)
-    composer = Composer(spec, plan.layout, panels, scene)
+            panels[key] = entry.cls(entry.options, dataclasses.replace(scene, trajectory=drawn))
+    composer = Composer(spec, plan.layout, panels, scene, plan.panels, fitted)
     shots = plan_shots(spec.timeline, trajectory)
     prepared = Prepared(plan, data, trajectory, composer, shots)
-    composer.prerender_static(prepared.frame(0))
+    composer.start(prepared.frame(0))
     return prepared
 
 
@@ -133,7 +144,7 @@ def render(
         raise UserError(f"--frames selects no frame: the animation has {prepared.frames}")
     encoder = plan.encoder.cls(plan.encoder.options)
     store = FrameStore.open(target, fingerprint(prepared)) if resume else None
-    draw = prepared.render if store is None else Keeping(prepared.render, store)
+    draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
     done = 0
     try:
         with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
@@ -162,12 +173,12 @@ def render(
 
 def fingerprint(prepared: Prepared) -> str:
     """A SHA-256 of everything that decides a scene's pixels: the spec (its output aside), the
-    data drawn, the trajectory and the versions of the libraries that draw."""
+    data drawn, the trajectories and the versions of the libraries that draw."""
     h = hashlib.sha256()
     h.update(prepared.plan.spec.model_dump_json(exclude={"output"}).encode())
-    data, trajectory = prepared.data, prepared.trajectory
-    h.update(repr((data.classes, trajectory.steps, trajectory.total)).encode())
-    for array in (data.labels, data.images, trajectory.snapshots):
+    data, fitted = prepared.data, prepared.composer.trajectories.values()
+    h.update(repr((data.classes, [(t.steps, t.total) for t in fitted])).encode())
+    for array in (data.labels, data.images, *(t.snapshots for t in fitted)):
         if array is not None:
             array = np.ascontiguousarray(array)
             h.update(f"{array.dtype.str}{array.shape}".encode())
@@ -178,4 +189,4 @@ def fingerprint(prepared: Prepared) -> str:
 
 def still(prepared: Prepared, frame: int) -> np.ndarray:
     """The pixels of frame number frame (negative counts from the end)."""
-    return prepared.render(prepared.shot_of(frame))
+    return prepared.pixels(prepared.shot_of(frame))
