@@ -132,8 +132,8 @@ def render(
 
     With resume, every picture is kept in a work folder beside the output (see workdir) and
     read from there when an earlier, interrupted render made it; the folder goes when the
-    output is complete, and stays when the render fails or is interrupted (a note on the
-    exception says how much is kept).
+    output is complete, and stays when the render fails or is interrupted with frames in it (a
+    note on the exception says how many).
     """
     report = report or Quiet()
     plan, spec = prepared.plan, prepared.plan.spec
@@ -164,7 +164,10 @@ def render(
         if store is not None:
             have = store.kept(i for i, _ in chosen)
             kept = sum(n for i, n in chosen if i in have)
-            exc.add_note(f"{kept} of {total} frames kept; run again with --resume")
+            if kept:
+                exc.add_note(f"{kept} of {total} frames kept; run again with --resume")
+            else:  # nothing worth keeping: leave nothing
+                store.remove()
         raise
     if store is not None:
         store.remove()
