@@ -39,6 +39,14 @@ class PanelEntry(Entry):
     """A panel entry; ``id`` names it in the layout (default: its type)."""
 
     id: str | None = None
+    trajectory: str | None = Field(
+        None,
+        description="the name (in reducers:) of the trajectory this panel draws; default: the "
+        "first",
+    )
+    title: Template | None = Field(
+        None, description="a line above the panel, with its own trajectory's {epoch}, ..."
+    )
     vega_lite: dict[str, Any] | None = Field(
         None,
         description="Vega-Lite merged into this panel's view (mark, encoding, transform), "
@@ -155,7 +163,12 @@ class SceneSpec(Strict):
     subtitle_size: float = Field(19, gt=0)
     seed: int = Field(0, ge=0, description="seeds everything re-sampled per frame")
     dataset: Entry
-    reducer: Entry
+    reducer: Entry | None = Field(None, description="the reducer, when the scene has one")
+    reducers: dict[str, Entry] | None = Field(
+        None,
+        description="several reducers of the same data, by name; panels name the one they "
+        "draw (trajectory:), and frames keep them in step by progress",
+    )
     palette: str | list[str] = "tableau10"
     panels: list[PanelEntry] = Field(min_length=1)
     layout: LayoutNode | None = None
@@ -173,6 +186,26 @@ class SceneSpec(Strict):
         if v > current_version():
             raise ValueError(too_new(v))
         return v
+
+    @model_validator(mode="after")
+    def _one_way_to_name_reducers(self) -> SceneSpec:
+        if (self.reducer is None) == (self.reducers is None):
+            raise ValueError("a scene needs either 'reducer' or 'reducers', not both")
+        if self.reducers is not None and not self.reducers:
+            raise ValueError("'reducers' needs at least one named reducer")
+        return self
+
+    def panel(self, key: str) -> PanelEntry:
+        """The panel entry with that layout key."""
+        return next(p for p in self.panels if p.key == key)
+
+    @property
+    def reducer_entries(self) -> dict[str, Entry]:
+        """Every reducer by name; a lone ``reducer:`` is named by its type."""
+        if self.reducers is not None:
+            return dict(self.reducers)
+        assert self.reducer is not None
+        return {self.reducer.type: self.reducer}
 
     @field_validator("width", "height")
     @classmethod
