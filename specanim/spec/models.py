@@ -180,13 +180,6 @@ class SceneSpec(Strict):
         "autosize, params, usermeta)",
     )
 
-    @field_validator("version")
-    @classmethod
-    def _known_version(cls, v: int) -> int:
-        if v > current_version():
-            raise ValueError(too_new(v))
-        return v
-
     @model_validator(mode="after")
     def _one_way_to_name_reducers(self) -> SceneSpec:
         if (self.reducer is None) == (self.reducers is None):
@@ -206,6 +199,13 @@ class SceneSpec(Strict):
             return dict(self.reducers)
         assert self.reducer is not None
         return {self.reducer.type: self.reducer}
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, v: int) -> int:
+        if v > current_version():
+            raise ValueError(too_new(v))
+        return v
 
     @field_validator("width", "height")
     @classmethod

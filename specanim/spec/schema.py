@@ -70,6 +70,8 @@ def json_schema(registry: Registry) -> dict[str, Any]:
         scene["properties"][key] = _swap(field, ref(model), {"anyOf": branches})
         if "type" in core[model].get("required", []):
             whole["properties"][key] = _swap(field, ref(model), {"required": ["type"]})
+    # A whole scene names its reducer one way: reducer: or reducers:.
+    whole["oneOf"] = [{"required": ["reducer"]}, {"required": ["reducers"]}]
     scene["properties"]["version"]["maximum"] = current_version()
     return {
         "$schema": DIALECT,
