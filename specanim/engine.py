@@ -155,6 +155,12 @@ def render(
     return Result(target, total, spec.width, spec.height, spec.timeline.fps)
 
 
+def frame_spec(prepared: Prepared, frame: int) -> dict[str, Any]:
+    """The complete Vega-Lite spec of frame number frame (negative counts from the end), raster
+    layers embedded: vl-convert renders it to the pixels ``still`` paints."""
+    return prepared.composer.frame_spec(prepared.frame(prepared.shot_of(frame)))
+
+
 def still(prepared: Prepared, frame: int) -> np.ndarray:
     """The pixels of frame number frame (negative counts from the end)."""
     return prepared.pixels(prepared.shot_of(frame))
