@@ -236,8 +236,8 @@ def paint(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int) -> None:
     dst = canvas[top:bottom, left:right]
     # (s a + d (255 - a)) / 255 rounded, in integers: x + 128 + (x + 128) / 256, over 256, is
     # exact for every x below 65536.
-    mixed = src[..., :3] * alpha + dst * (255 - alpha) + 128
-    dst[...] = (mixed + (mixed >> 8)) >> 8
+    mixed = src[..., :3] * alpha + dst * (np.uint16(255) - alpha) + np.uint16(128)
+    dst[...] = np.right_shift(mixed + np.right_shift(mixed, 8), 8)
 
 
 def correlate(planes: np.ndarray, kernel: np.ndarray) -> np.ndarray:
