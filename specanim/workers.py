@@ -34,6 +34,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+import cloudpickle
 import numpy as np
 
 from specanim.errors import RenderError, SpecanimError, UserError
@@ -247,10 +248,13 @@ def _rebuild(data: bytes, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
     return np.frombuffer(data, np.dtype(dtype)).reshape(shape).copy()
 
 
-class _MappingPickler(pickle.Pickler):
+class _MappingPickler(cloudpickle.Pickler):
     """Pickles large arrays as references to files that every worker maps, and every array
     with a canonical dtype: numpy's own pickling gives unpickled arrays a dtype object that
-    took ufunc.at off its fast path (10-20x slower rasterising in the workers)."""
+    took ufunc.at off its fast path (10-20x slower rasterising in the workers).
+
+    Classes and functions defined in ``__main__`` (a notebook's cells, a script) travel by
+    value, as cloudpickle does: a spawned worker cannot import its parent's ``__main__``."""
 
     def __init__(self, file: io.BytesIO, folder: Path) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -259,7 +263,7 @@ class _MappingPickler(pickle.Pickler):
 
     def reducer_override(self, obj: object) -> Any:
         if type(obj) is not np.ndarray or obj.dtype.hasobject:
-            return NotImplemented
+            return super().reducer_override(obj)
         if obj.nbytes <= SHARE_ABOVE:
             return _rebuild, (np.ascontiguousarray(obj).tobytes(), obj.dtype.str, obj.shape)
         mapped = _whole_file_map(obj)
