@@ -435,11 +435,13 @@ def test_file_label_column_defaults_to_label_and_can_be_named(tmp_path: Path) ->
     assert load(TableFile, path=str(path), label="class").classes == ("1", "2", "10")
 
 
-def test_file_missing_label_column(tmp_path: Path) -> None:
+def test_file_without_a_label_column_has_one_class(tmp_path: Path) -> None:
     path = write_table(digit_table(label="lable"), tmp_path / "d.csv")
-    error = input_error(TableFile, path=str(path))
-    assert error.key == "label"
-    assert "no label column 'digit' or 'label' (did you mean 'lable'?)" in error.message
+    data = load(TableFile, path=str(path))
+    assert data.classes == ("all",) and data.labels.tolist() == [0] * 6
+    assert data.images is not None  # the pixels are still images
+    data = load(TableFile, path=str(write_table(digit_table(), tmp_path / "e.csv")), label=None)
+    assert data.classes == ("all",)  # label: null leaves out even a 'digit' column
     error = input_error(TableFile, path=str(path), label="labl")
     assert error.key == "label"
     assert error.message == "d.csv has no column 'labl' (did you mean 'lable'?)"
@@ -447,8 +449,10 @@ def test_file_missing_label_column(tmp_path: Path) -> None:
 
 def test_file_pixel_prefix(tmp_path: Path) -> None:
     path = write_table(digit_table(prefix="px"), tmp_path / "d.csv")
-    error = input_error(TableFile, path=str(path))
-    assert error.key == "pixels" and "no pixel columns pixel1, pixel2" in error.message
+    data = load(TableFile, path=str(path))  # px1.. are plain numeric features then
+    assert data.images is None and data.features.shape == (6, 9)
+    error = input_error(TableFile, path=str(path), pixels="pix")
+    assert error.key == "pixels" and "no pixel columns pix1, pix2" in error.message
     assert "'px" in error.message  # shows the columns it has
     data = load(TableFile, path=str(path), pixels="px")
     assert data.images is not None
@@ -490,8 +494,8 @@ def test_file_pixels_from_0_to_1_are_kept(tmp_path: Path) -> None:
     [
         (300, "pixel values must lie in 0..1 or 0..255, found 0..300"),
         (-2, "pixel values must lie in 0..1 or 0..255, found -2.."),
-        (np.nan, "pixel values must be numbers, found empty or NaN values"),
-        ("dark", "pixel column 'pixel5' of d.csv holds text, expected numbers"),
+        (np.nan, "d.csv has empty or non-finite values in feature column 'pixel5' (1 row)"),
+        ("dark", "feature column 'pixel5' of d.csv holds text, expected numbers"),
     ],
 )
 def test_file_bad_pixels(tmp_path: Path, value: Any, says: str) -> None:
