@@ -257,12 +257,16 @@ def nice_ticks(low: float, high: float, count: int) -> list[float]:
     """About count round values (multiples of 1, 2 or 5 times a power of ten) in low..high."""
     if not high > low:
         return [low]
-    raw = (high - low) / max(count - 1, 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(low / step - 1e-9)
-    values = [(first + k) * step for k in range(int((high - low) / step + 1e-9) + 2)]
-    return [v for v in values if low - 1e-9 * step <= v <= high + 1e-9 * step]
+    power = 10 ** math.floor(math.log10((high - low) / max(count - 1, 1)))
+
+    def ticks(step: float) -> list[float]:
+        first = math.ceil(low / step - 1e-9)
+        values = [(first + k) * step for k in range(int((high - low) / step + 1e-9) + 2)]
+        return [v for v in values if low - 1e-9 * step <= v <= high + 1e-9 * step]
+
+    # The round step whose tick count is nearest to count; of two as near, the coarser.
+    steps = [m * power for m in (1, 2, 5, 10)]
+    return ticks(min(steps, key=lambda s: (abs(len(ticks(s)) - count), -s)))
 
 
 def format_tick(value: float, ticks: list[float]) -> str:
