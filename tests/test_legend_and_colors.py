@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from specanim.components import Scene
+from specanim import engine
+from specanim.components import Data, Scene
 from specanim.errors import InputError
 from specanim.palette import ramp, rgb
 from specanim.plugins import default_registry
+from specanim.spec.validate import load_plan
 from specanim.testing import check_pickles, make_frames, make_panel, make_scene, render_panel
 from specanim_panels.legend import Legend, nice_ticks
 from specanim_panels.scatter import Scatter
@@ -169,3 +173,49 @@ def test_nice_ticks() -> None:
     assert nice_ticks(10, 50, 5) == [10, 20, 30, 40, 50]
     assert nice_ticks(-2.7, 2.4, 5) == [-2, -1, 0, 1, 2]
     assert nice_ticks(0, 0.9, 4) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8])
+
+
+# --- in a whole frame: the sklearn tables, two scatters coloured differently -------------------
+
+
+def test_sklearn_tables_offline() -> None:
+    from specanim_datasets.sklearn_tables import SklearnTable
+
+    def load(**options: object) -> Data:
+        return SklearnTable(SklearnTable.Options.model_validate(options), Path(".")).load()
+
+    wine = load(name="wine")
+    assert wine.features.shape == (178, 13) and wine.classes == ("class_0", "class_1", "class_2")
+    np.testing.assert_allclose(wine.features.std(axis=0), 1, rtol=1e-4)  # standardized
+    assert wine.columns["alcohol"][0] == pytest.approx(14.23)  # in its own units
+    iris = load(name="iris", features=["petal_length_cm", "petal_width_cm"], standardize=False)
+    assert iris.features[0].tolist() == pytest.approx([1.4, 0.2])
+    with pytest.raises(InputError, match="did you mean 'petal_length_cm'"):
+        load(name="iris", features=["petal_length"])
+
+
+def test_two_scatters_of_one_frame_keep_their_own_colours(
+    write_spec: Callable[..., Path],
+) -> None:
+    spec = write_spec(
+        """
+        version: 1
+        width: 400
+        height: 200
+        palette: ["#ff0000", "#0000ff", "#00ff00"]
+        dataset: {type: sklearn, name: iris}
+        reducer: {type: pca}
+        panels:
+          - {id: a, type: scatter, render: vector, point_size: 6, opacity: 1}
+          - {id: b, type: scatter, render: vector, point_size: 6, opacity: 1,
+             color: {field: petal_length_cm, scheme: greys}}
+        layout: {row: [a, b]}
+        timeline: {fps: 1, hold_end: 0}
+        """
+    )
+    pixels = engine.still(engine.prepare(load_plan(spec, default_registry()), cache="off"), -1)
+    left, right = pixels[:, :200], pixels[:, 200:]
+    assert near(left, RED, 40) > 100 and near(left, BLUE, 40) > 100
+    assert near(right, RED, 40) == 0 and near(right, BLUE, 40) == 0
+    grey = (np.ptp(right.astype(int), axis=2) < 8) & (right.min(axis=2) < 200)
+    assert grey.sum() > 200  # a grey scheme's points on the white page

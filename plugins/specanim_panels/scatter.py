@@ -97,7 +97,7 @@ class Scatter(Panel[ScatterOptions]):
         else:
             rng = np.random.default_rng(SHUFFLE_SEED)
             self.order = rng.permutation(n) if options.shuffle else np.arange(n)
-            self.index = index[self.order]
+            self.hex = np.asarray(self.palette)[index[self.order]]
 
     def view(self, frame: Frame, box: Box) -> View:
         xy = box.camera.to_pixels(frame.coords, frame.position)
@@ -135,7 +135,7 @@ class Scatter(Panel[ScatterOptions]):
             "{:.1f},{:.1f},{}".format,
             x[keep].tolist(),
             y[keep].tolist(),
-            self.index[keep].tolist(),
+            self.hex[keep].tolist(),
         )
         number = {"type": "quantitative", "scale": None, "axis": None}
         return {
@@ -143,7 +143,7 @@ class Scatter(Panel[ScatterOptions]):
             "height": height,
             "data": {
                 "values": "x,y,c\n" + "\n".join(rows),
-                "format": {"type": "csv", "parse": {"x": "number", "y": "number", "c": "number"}},
+                "format": {"type": "csv", "parse": {"x": "number", "y": "number", "c": "string"}},
             },
             "mark": {
                 "type": "circle",
@@ -154,15 +154,9 @@ class Scatter(Panel[ScatterOptions]):
             "encoding": {
                 "x": {"field": "x", **number},
                 "y": {"field": "y", **number},
-                "color": {
-                    "field": "c",
-                    "type": "nominal",
-                    "scale": {
-                        "domain": list(range(len(self.palette))),
-                        "range": list(self.palette),
-                    },
-                    "legend": None,
-                },
+                # The colours themselves, without a scale: Vega-Lite merges the scales of views
+                # that share a field, which would give two scatters of a frame one colouring.
+                "color": {"field": "c", "type": "nominal", "scale": None},
             },
         }
 
