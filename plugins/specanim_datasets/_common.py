@@ -18,7 +18,7 @@ Limit = Annotated[
     Field(ge=1, description="Keep only the first N points (all of them when not set)."),
 ]
 
-ONE_CLASS = ("all",)  # the class of every point of data without labels
+ONE_CLASS: tuple[str, ...] = ("all",)  # the class of every point of data without labels
 DOWNLOAD_TIMEOUT = 60.0  # seconds without a byte before a download gives up
 
 

@@ -189,7 +189,7 @@ class Legend(Panel[LegendOptions]):
             label_room = CHAR_WIDTH * size * max(len(t) for t in labels)
             thickness = max(min(BAR_THICKNESS, width - 2 * PAD - label_room - 6), 4)
             start, end = height - PAD - size / 2, top + PAD + size / 2  # low values at the bottom
-            across = (PAD, PAD + thickness)
+            across: tuple[float, float] = (PAD, PAD + thickness)
         else:
             thickness = max(min(BAR_THICKNESS, height - top - 2 * PAD - size * LINE), 4)
             start, end = PAD + size, width - PAD - size
