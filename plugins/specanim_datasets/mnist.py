@@ -56,6 +56,7 @@ CHECKSUMS: dict[str, str] = {
 DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 DIGITS = tuple(str(d) for d in range(10))
 HASH = re.compile(r"(md5:[0-9a-fA-F]{32}|sha256:[0-9a-fA-F]{64})")  # pooch's known_hash forms
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class MnistOptions(Options):
@@ -96,31 +97,26 @@ class MnistOptions(Options):
     @field_validator("download_hashes")
     @classmethod
     def _valid_hashes(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, known in value.items():
-            if name not in FILES:
-                raise ValueError(
-                    f"unknown file '{name}'{did_you_mean(name, FILES)}: "
-                    f"expected one of {', '.join(FILES)}"
-                )
-            if not HASH.fullmatch(known):
-                raise ValueError(
-                    f"the hash of {name} must be md5:<32 hex digits> or sha256:<64 hex digits>, "
-                    f"got '{known}'"
-                )
-        return {name: known.lower() for name, known in value.items()}
+        return _by_file(value, HASH, "md5:<32 hex digits> or sha256:<64 hex digits>")
 
     @field_validator("checksums")
     @classmethod
     def _valid_checksums(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, digest in value.items():
-            if name not in FILES:
-                raise ValueError(
-                    f"unknown file '{name}'{did_you_mean(name, FILES)}: "
-                    f"expected one of {', '.join(FILES)}"
-                )
-            if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
-                raise ValueError(f"the checksum of {name} must be 64 hex digits, got '{digest}'")
-        return {name: digest.lower() for name, digest in value.items()}
+        return _by_file(value, SHA256, "64 hex digits")
+
+
+def _by_file(value: dict[str, str], form: re.Pattern[str], described: str) -> dict[str, str]:
+    """value with lower-case digests; ValueError for an unknown file name or a digest that is
+    not of the form described."""
+    for name, digest in value.items():
+        if name not in FILES:
+            raise ValueError(
+                f"unknown file '{name}'{did_you_mean(name, FILES)}: "
+                f"expected one of {', '.join(FILES)}"
+            )
+        if not form.fullmatch(digest):
+            raise ValueError(f"the checksum of {name} must be {described}, got '{digest}'")
+    return {name: digest.lower() for name, digest in value.items()}
 
 
 class InvalidFile(Exception):
