@@ -150,7 +150,6 @@ class TableFile(Dataset):
     def _read_table(self, path: Path) -> Content:
         """The feature, label and colour columns of a CSV, TSV or Parquet table."""
         import pandas as pd  # imported when used: it costs every command 0.7 s otherwise
-        import pyarrow.parquet
 
         parquet = path.suffix.lower() == ".parquet"
         sep = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -161,7 +160,6 @@ class TableFile(Dataset):
                     table = table.iloc[: self.options.limit]
             else:
                 table = pd.read_csv(path, sep=sep, nrows=self.options.limit)
-        del pyarrow  # imported above only so that a broken Parquet file is reported by _reading
         columns = [str(c) for c in table.columns]
         table.columns = columns
         label = self._label_column(path, columns)
