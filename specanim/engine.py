@@ -102,10 +102,13 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     # Panels draw labels and images; the features (70,000 x 784 floats for MNIST) would only
     # be copied into every render worker.
     data = dataclasses.replace(data, features=np.empty((len(data), 0), np.float32))
-    try:
-        colors = palette.resolve(spec.palette, len(data.classes))
-    except ValueError as exc:
-        raise plan.source.error(("palette",), str(exc)) from None
+    if data.colors is not None and "palette" not in spec.model_fields_set:
+        colors = data.colors  # the dataset's own class colours, unless the spec chose others
+    else:
+        try:
+            colors = palette.resolve(spec.palette, len(data.classes))
+        except ValueError as exc:
+            raise plan.source.error(("palette",), str(exc)) from None
     scene = Scene(data, trajectory, colors, spec.background, spec.foreground, spec.font)
     first = next(iter(fitted))
     panels: dict[str, Panel[Any]] = {}
