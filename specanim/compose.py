@@ -7,6 +7,8 @@ no ``{fields}``) are rendered once and embedded as images from then on.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,7 @@ from specanim.raster import png_data_url
 from specanim.render import frame_config, image_view, standalone, to_rgb
 from specanim.spec.models import LayoutNode, SceneSpec, Split
 
+Blame = Callable[[], contextlib.AbstractContextManager[None]]  # see Resolved.blame
 TITLE_GAP = 1.35  # line height as a multiple of the font size
 
 
@@ -48,9 +51,17 @@ class Stack:
 class Composer:
     """Builds the Vega-Lite spec of any frame of one scene."""
 
-    def __init__(self, spec: SceneSpec, layout: LayoutNode, panels: dict[str, Panel], scene: Scene):
+    def __init__(
+        self,
+        spec: SceneSpec,
+        layout: LayoutNode,
+        panels: dict[str, Panel],
+        scene: Scene,
+        blame: Mapping[str, Blame] | None = None,
+    ):
         self.spec = spec
         self.panels = panels
+        self._blame = dict(blame or {})  # by panel key: names the entry in a view() error
         self.scene = scene
         self._config = {**frame_config(spec.background, spec.font), "padding": spec.margin}
         has_title = bool(spec.title or spec.subtitle)
@@ -64,7 +75,7 @@ class Composer:
         for leaf in _leaves(self.tree):
             panel = self.panels[leaf.key]
             if not panel.dynamic:
-                view = panel.view(frame, leaf.box.width, leaf.box.height)
+                view = self._panel_view(leaf, frame)
                 self._static[leaf.key] = self._as_image(view, leaf.box)
         title = _title_box(self.tree)
         if title is not None and "{" not in self.spec.title + self.spec.subtitle:
@@ -73,6 +84,10 @@ class Composer:
     def frame_spec(self, frame: Frame) -> dict[str, Any]:
         """The complete Vega-Lite spec of one frame."""
         return {**self._config, **self._view(self.tree, frame)}
+
+    def _panel_view(self, leaf: Leaf, frame: Frame) -> dict[str, Any]:
+        with self._blame.get(leaf.key, contextlib.nullcontext)():
+            return self.panels[leaf.key].view(frame, leaf.box.width, leaf.box.height)
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -101,7 +116,7 @@ class Composer:
     def _view(self, part: Leaf | Stack, frame: Frame) -> dict[str, Any]:
         if isinstance(part, Leaf):
             static = self._static.get(part.key)
-            return static or self.panels[part.key].view(frame, part.box.width, part.box.height)
+            return static or self._panel_view(part, frame)
         body = {
             "hconcat" if part.horizontal else "vconcat": [self._view(p, frame) for p in part.parts],
             "spacing": self.spec.spacing,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import collections
 import dataclasses
+import functools
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +17,13 @@ from specanim.components import Data, Frame, Panel, Scene, Trajectory
 from specanim.compose import Composer
 from specanim.errors import UserError
 from specanim.output import atomic_path
+from specanim.plugins import import_locals
 from specanim.progress import Quiet, Reporter
 from specanim.render import fit_canvas, to_rgb
 from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots
 from specanim.trajectories import CacheMode
-from specanim.workers import render_in_order
+from specanim.workers import pickle_problem, render_in_order
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,10 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     """Load the data, obtain the trajectory and build the panels of a plan."""
     report = report or Quiet()
     spec = plan.spec
-    with plan.dataset.blame():
+    with plan.dataset.blame("load()"):
         with report.stage(f"loading {plan.dataset.cls.name}", None):
             data = plan.dataset.cls(plan.dataset.options, plan.source.base_dir).load()
-    with plan.reducer.blame():
+    with plan.reducer.blame("fit()"):
         reducer = plan.reducer.cls(plan.reducer.options, plan.source.base_dir)
         with report.stage(f"fitting {reducer.name}", None, "steps") as task:
             trajectory = trajectories.obtain(reducer, data, task, mode=cache)
@@ -89,9 +91,10 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     scene = Scene(data, trajectory, colors, spec.background, spec.foreground, spec.font)
     panels: dict[str, Panel] = {}
     for key, entry in plan.panels.items():
-        with entry.blame():
+        with entry.blame("__init__()"):
             panels[key] = entry.cls(entry.options, scene)
-    composer = Composer(spec, plan.layout, panels, scene)
+    blame = {key: functools.partial(entry.blame, "view()") for key, entry in plan.panels.items()}
+    composer = Composer(spec, plan.layout, panels, scene, blame)
     shots = plan_shots(spec.timeline, trajectory)
     prepared = Prepared(plan, data, trajectory, composer, shots)
     composer.prerender_static(prepared.frame(0))
@@ -121,19 +124,42 @@ def render(
     total = sum(n for _, n in chosen)
     if total == 0:
         raise UserError(f"--frames selects no frame: the animation has {prepared.frames}")
-    encoder = plan.encoder.cls(plan.encoder.options)
+    if workers > 1 and len(chosen) > 1:
+        check_picklable(prepared)
+    encoder_entry = plan.encoder
+    with encoder_entry.blame("__init__()"):
+        encoder = encoder_entry.cls(encoder_entry.options)
+    preload = functools.partial(import_locals, plan.plugins) if plan.plugins else None
     done = 0
     with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
-        with plan.encoder.blame():
+        with encoder_entry.blame("open()"):
             sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
-        pictures = render_in_order(prepared.render, [i for i, _ in chosen], workers)
-        with sink:
+        shots = [i for i, _ in chosen]
+        pictures = render_in_order(prepared.render, shots, workers, preload=preload)
+        try:
             for (_, repeat), rgb in zip(chosen, pictures, strict=True):
                 for _ in range(repeat):
-                    sink.write(rgb)
+                    with encoder_entry.blame("write()"):
+                        sink.write(rgb)
                 done += repeat
                 task(done)
+        finally:
+            with encoder_entry.blame("close()"):
+                sink.close()
     return Result(target, total, spec.width, spec.height, spec.timeline.fps)
+
+
+def check_picklable(prepared: Prepared) -> None:
+    """The process contract: every panel must pickle, as render workers receive it pickled.
+    A panel that does not is a ComponentError naming its entry, before any frame is drawn."""
+    for key, panel in prepared.composer.panels.items():
+        problem = pickle_problem(panel)
+        if problem is not None:
+            raise prepared.plan.panels[key].fault(
+                f"cannot be sent to the render worker processes: {problem}; keep only "
+                "picklable state in a panel (module-level functions and classes; no lambdas, "
+                "open files or locks) or render with --workers 1"
+            )
 
 
 def still(prepared: Prepared, frame: int) -> np.ndarray:

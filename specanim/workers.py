@@ -21,14 +21,23 @@ from typing import Any
 
 import numpy as np
 
+from specanim.errors import describe_exception
+
 SHARE_ABOVE = 1 << 20  # arrays larger than this many bytes are mapped, not copied
 IN_FLIGHT_PER_WORKER = 2
 
 Render = Callable[[int], np.ndarray]
 
 
-def render_in_order(render: Render, shots: Sequence[int], workers: int) -> Iterator[np.ndarray]:
-    """Yield render(shot) for every shot in order, using up to workers processes."""
+def render_in_order(
+    render: Render,
+    shots: Sequence[int],
+    workers: int,
+    preload: Callable[[], None] | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield render(shot) for every shot in order, using up to workers processes. Each worker
+    calls preload (a picklable function) before it unpickles render: it imports the modules
+    render's classes live in that a spawned process would not find (local plugins)."""
     if workers <= 1 or len(shots) <= 1:
         for shot in shots:
             yield render(shot)
@@ -36,7 +45,9 @@ def render_in_order(render: Render, shots: Sequence[int], workers: int) -> Itera
     with tempfile.TemporaryDirectory(prefix="specanim-") as folder:
         payload = _dumps(render, Path(folder))
         context = multiprocessing.get_context("spawn")
-        pool = context.Pool(min(workers, len(shots)), initializer=_init, initargs=(payload,))
+        pool = context.Pool(
+            min(workers, len(shots)), initializer=_init, initargs=(payload, preload)
+        )
         try:
             pending: deque[Any] = deque()
             limit = workers * IN_FLIGHT_PER_WORKER
@@ -65,9 +76,11 @@ def default_workers() -> int:
 _render_fn: Render | None = None
 
 
-def _init(payload: bytes) -> None:
+def _init(payload: bytes, preload: Callable[[], None] | None = None) -> None:
     global _render_fn
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
+    if preload is not None:
+        preload()
     _render_fn = pickle.loads(payload)
 
 
@@ -135,3 +148,44 @@ def _whole_file_map(obj: np.ndarray) -> np.memmap | None:
     ):
         return base
     return None
+
+
+# --- the process contract ---------------------------------------------------------------------
+
+
+def pickle_problem(obj: object) -> str | None:
+    """Why obj cannot be sent to a worker (naming the attribute at fault), or None if it can.
+
+    It pickles obj with the workers' pickler, except that arrays (which always pickle) are
+    not copied, so checking a scene with large arrays costs nearly nothing.
+    """
+    error = _pickle_error(obj)
+    if error is None:
+        return None
+    for name, value in vars(obj).items() if hasattr(obj, "__dict__") else ():
+        inner = _pickle_error(value)
+        if inner is not None:
+            return f"its attribute '{name}' ({type(value).__name__}) cannot be pickled ({inner})"
+    return f"it cannot be pickled ({error})"
+
+
+def _pickle_error(obj: object) -> str | None:
+    try:
+        _CheckingPickler(_Discard(), Path(tempfile.gettempdir())).dump(obj)
+    except Exception as exc:  # pickling runs arbitrary __reduce__ code: any error means no
+        return describe_exception(exc)
+    return None
+
+
+class _Discard(io.BytesIO):
+    """A file that forgets what is written to it."""
+
+    def write(self, data: Any) -> int:
+        return len(memoryview(data))
+
+
+class _CheckingPickler(_MappingPickler):
+    def reducer_override(self, obj: object) -> Any:
+        if type(obj) is np.ndarray and not obj.dtype.hasobject:
+            return np.empty, (0,)  # any such array pickles; its bytes need not be read
+        return super().reducer_override(obj)
