@@ -33,7 +33,9 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from specanim import hookimpl
-from specanim.components import Data, Dataset, Frame, Options, Panel, Reducer, Step, Trajectory
+from specanim.components import (
+    Data, Dataset, Encoder, Frame, FrameSink, Options, Panel, Reducer, Step, Trajectory
+)
 
 
 class Style(BaseModel):
@@ -111,6 +113,26 @@ class BadData(Dataset):
 
 class BarData(BadData):
     name = "bar"  # a dataset with a panel's name: describe must ask which
+
+
+class FullDisk(FrameSink):
+    def write(self, rgb: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    def close(self) -> None:
+        pass
+
+
+class BadEncoder(Encoder):
+    name = "bad-encoder"
+
+    def open(self, path: Any, width: int, height: int, fps: float) -> FrameSink:
+        return FullDisk()
+
+
+@hookimpl
+def register_encoders(register):
+    register(BadEncoder)
 
 
 @hookimpl
@@ -359,6 +381,22 @@ def test_load_and_fit_raising_name_their_entry_and_plugin_and_pickle(
     copy = pickle.loads(pickle.dumps(error))  # raised in worker processes too
     assert (type(copy), str(copy), copy.detail) == (ComponentError, str(error), error.detail)
     assert "Traceback" in copy.detail
+
+
+def test_an_encoder_raising_in_write_names_the_output_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = scene(tmp_path)
+    spec.write_text(spec.read_text() + "output: {type: bad-encoder, path: out.bad}\n")
+    monkeypatch.chdir(tmp_path)  # the output path is relative to where specanim runs
+    prepared = engine.prepare(load_plan(spec, load_registry()), cache="off")
+    with pytest.raises(ComponentError) as info:
+        engine.render(prepared, workers=1)
+    assert str(info.value) == (
+        f"{spec}:10: output: encoder 'bad-encoder' (plugin 'plugins/panels.py') failed in "
+        "write(): OSError: [Errno 28] No space left on device"
+    )
+    assert list(tmp_path.iterdir()) == [tmp_path / "specs"]  # nothing written, nothing left
 
 
 def test_a_panel_that_cannot_be_pickled_is_named_before_any_frame(tmp_path: Path) -> None:
