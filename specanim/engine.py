@@ -6,9 +6,9 @@ import bisect
 import collections
 import dataclasses
 import functools
-import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,9 +19,9 @@ from specanim.errors import UserError
 from specanim.output import atomic_path
 from specanim.plugins import import_locals
 from specanim.progress import Quiet, Reporter
-from specanim.render import fit_canvas, to_rgb
+from specanim.render import fit_canvas, rasterize
 from specanim.spec.validate import Plan
-from specanim.timeline import Shot, frame_count, make_frame, plan_shots
+from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.trajectories import CacheMode
 from specanim.workers import pickle_problem, render_in_order
 
@@ -51,8 +51,7 @@ class Prepared:
 
     def __post_init__(self) -> None:
         self.frames = frame_count(self.shots)
-        # The number of the first frame each shot shows (a held shot shows several).
-        self.starts = list(itertools.accumulate((s.repeat for s in self.shots[:-1]), initial=0))
+        self.starts = shot_starts(self.shots)
 
     def frame(self, shot_index: int) -> Frame:
         """The frame that shot shot_index shows."""
@@ -63,11 +62,11 @@ class Prepared:
         """The shot that frame number frame (negative: from the end) shows."""
         return bisect.bisect_right(self.starts, range(self.frames)[frame]) - 1
 
-    def render(self, shot_index: int) -> np.ndarray:
+    def pixels(self, shot_index: int) -> np.ndarray:
         """The pixels of one shot, exactly the scene's size."""
         spec = self.plan.spec
-        rgb = to_rgb(self.composer.frame_spec(self.frame(shot_index)))
-        return fit_canvas(rgb, spec.width, spec.height, palette.to_rgb(spec.background))
+        rgb = rasterize(self.composer.frame_spec(self.frame(shot_index)))
+        return fit_canvas(rgb, spec.width, spec.height, palette.rgb(spec.background))
 
 
 def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = None) -> Prepared:
@@ -89,15 +88,14 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     except ValueError as exc:
         raise plan.source.error(("palette",), str(exc)) from None
     scene = Scene(data, trajectory, colors, spec.background, spec.foreground, spec.font)
-    panels: dict[str, Panel] = {}
+    panels: dict[str, Panel[Any]] = {}
     for key, entry in plan.panels.items():
         with entry.blame("__init__()"):
             panels[key] = entry.cls(entry.options, scene)
-    blame = {key: functools.partial(entry.blame, "view()") for key, entry in plan.panels.items()}
-    composer = Composer(spec, plan.layout, panels, scene, blame)
+    composer = Composer(spec, plan.layout, panels, scene, plan.panels)
     shots = plan_shots(spec.timeline, trajectory)
     prepared = Prepared(plan, data, trajectory, composer, shots)
-    composer.prerender_static(prepared.frame(0))
+    composer.start(prepared.frame(0))
     return prepared
 
 
@@ -135,7 +133,7 @@ def render(
         with encoder_entry.blame("open()"):
             sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
         shots = [i for i, _ in chosen]
-        pictures = render_in_order(prepared.render, shots, workers, preload=preload)
+        pictures = render_in_order(prepared.pixels, shots, workers, preload=preload)
         try:
             for (_, repeat), rgb in zip(chosen, pictures, strict=True):
                 for _ in range(repeat):
@@ -164,4 +162,4 @@ def check_picklable(prepared: Prepared) -> None:
 
 def still(prepared: Prepared, frame: int) -> np.ndarray:
     """The pixels of frame number frame (negative counts from the end)."""
-    return prepared.render(prepared.shot_of(frame))
+    return prepared.pixels(prepared.shot_of(frame))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -89,15 +90,17 @@ def frame_count(shots: list[Shot]) -> int:
     return sum(s.repeat for s in shots)
 
 
+def shot_starts(shots: list[Shot]) -> list[int]:
+    """The number of the first frame each shot shows (a held shot shows several)."""
+    return list(itertools.accumulate((s.repeat for s in shots[:-1]), initial=0))
+
+
 def make_frame(trajectory: Trajectory, shot: Shot, index: int, frames: int, seed: int) -> Frame:
     """The frame for one shot: interpolated coordinates and the values titles can show."""
+    coords = trajectory.at(shot.position)
+    snaps = trajectory.snapshots
     lo = int(np.floor(shot.position))
     t = shot.position - lo
-    snaps = trajectory.snapshots
-    if t == 0 or lo + 1 >= len(snaps):
-        coords = np.asarray(snaps[lo])
-    else:
-        coords = (snaps[lo] * (1 - t) + snaps[lo + 1] * t).astype(np.float32)
     step = trajectory.steps[min(lo + (t >= 0.5), len(snaps) - 1)]
     progress = step.epoch / trajectory.total if trajectory.total else 1.0
     values: dict[str, Any] = {
@@ -108,6 +111,7 @@ def make_frame(trajectory: Trajectory, shot: Shot, index: int, frames: int, seed
         "progress": min(max(progress, 0.0), 1.0),
         "frame": index + 1,
         "frames": frames,
+        **step.values,
     }
     frame_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
     return Frame(index=index, position=shot.position, coords=coords, values=values, seed=frame_seed)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from specanim import engine, hookimpl
-from specanim.components import Frame, Panel
+from specanim.components import Box, Frame, Options, Panel
 from specanim.errors import ComponentError, SpecErrors
 from specanim.plugins import UnknownComponent, load_registry
 from specanim.spec.validate import load_plan
@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from specanim import hookimpl
-from specanim.components import (
-    Data, Dataset, Encoder, Frame, FrameSink, Options, Panel, Reducer, Step, Trajectory
+from specanim.sdk import (
+    Box, Data, Dataset, Encoder, Frame, FrameSink, Options, Panel, Reducer, Step, Trajectory,
+    hookimpl,
 )
 
 
@@ -46,13 +46,14 @@ class BarOptions(Options):
     style: Style = Field(default_factory=Style, description="how the bar looks")
 
 
-class Bar(Panel):
+class Bar(Panel[BarOptions]):
     """A bar as long as the progress."""
 
     name = "bar"
     Options = BarOptions
 
-    def view(self, frame: Frame, width: int, height: int) -> dict[str, Any]:
+    def view(self, frame: Frame, box: Box) -> dict[str, Any]:
+        width, height = box.width, box.height
         end = width * float(frame.values["progress"])
         return {
             "width": width,
@@ -65,11 +66,15 @@ class Bar(Panel):
         }
 
 
-class Boom(Panel):
+class Boom(Bar):
     name = "boom"
 
-    def view(self, frame: Frame, width: int, height: int) -> dict[str, Any]:
-        return {"width": width // 0}
+    def view(self, frame: Frame, box: Box) -> dict[str, Any]:
+        # Fails only in the second half, so the first frame (drawn in the main process before
+        # rendering starts) passes and the error happens where frames are rendered: in workers.
+        if frame.values["progress"] > 0.5:
+            return {"width": box.width // 0}
+        return super().view(frame, box)
 
 
 class Holder(Bar):
@@ -300,13 +305,13 @@ def test_disabled_plugins_are_skipped_and_an_unknown_name_is_one_warning(
     assert plugin is not None and plugin.status == "disabled"
 
 
-class Legend(Panel):
+class Legend(Panel[Options]):
     """A third-party panel."""
 
     name = "legend"
 
-    def view(self, frame: Frame, width: int, height: int) -> dict[str, Any]:
-        return {"width": width, "height": height, "mark": "text"}
+    def view(self, frame: Frame, box: Box) -> dict[str, Any]:
+        return {"width": box.width, "height": box.height, "mark": "text"}
 
 
 def test_a_register_hook_that_raises_breaks_its_plugin_and_drops_its_registrations() -> None:

@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from specanim.palette import check_color, check_scheme
-from specanim.template import check_template
+from specanim.template import Template
+from specanim.view import ViewOptions
 
 
 class Strict(BaseModel):
@@ -37,6 +38,11 @@ class PanelEntry(Entry):
     """A panel entry; ``id`` names it in the layout (default: its type)."""
 
     id: str | None = None
+    vega_lite: dict[str, Any] | None = Field(
+        None,
+        description="Vega-Lite merged into this panel's view (mark, encoding, transform), "
+        "into each of its unit views",
+    )
 
     @property
     def key(self) -> str:
@@ -80,7 +86,19 @@ class Split(Strict):
         return self.row is not None
 
 
-LayoutNode = Split | str
+class Layer(Strict):
+    """Panels drawn in one box, in order (the first at the bottom), sharing the box's camera."""
+
+    layer: list[str] = Field(min_length=1, description="panel ids, bottom to top")
+    view: ViewOptions | None = Field(
+        None,
+        description="the camera of the box; default: the view of the first panel in the layer "
+        "that has one (the scatter's)",
+    )
+    title: bool = Field(False, description="carry the scene's title above this part")
+
+
+LayoutNode = Split | Layer | str
 Split.model_rebuild()
 
 
@@ -114,8 +132,8 @@ class SceneSpec(Strict):
     """A whole scene: data, reducer, look, panels, timeline and output."""
 
     version: Literal[1] = 1
-    title: str = ""
-    subtitle: str = ""
+    title: Template = ""
+    subtitle: Template = ""
     width: int = Field(1100, ge=64, le=8192)
     height: int = Field(800, ge=64, le=8192)
     background: str = "black"
@@ -138,6 +156,11 @@ class SceneSpec(Strict):
     layout: LayoutNode | None = None
     timeline: Timeline = Timeline()
     output: OutputEntry = OutputEntry()
+    vega_lite: dict[str, Any] | None = Field(
+        None,
+        description="Vega-Lite merged into every frame's spec (config, background, padding, "
+        "autosize, params, usermeta)",
+    )
 
     @field_validator("width", "height")
     @classmethod
@@ -145,11 +168,6 @@ class SceneSpec(Strict):
         if v % 2:
             raise ValueError(f"must be even (video encoders need even sizes), got {v}")
         return v
-
-    @field_validator("title", "subtitle")
-    @classmethod
-    def _template(cls, v: str) -> str:
-        return check_template(v)
 
     @field_validator("background", "foreground")
     @classmethod

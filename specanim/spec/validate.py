@@ -27,8 +27,10 @@ from specanim.errors import (
     did_you_mean,
 )
 from specanim.plugins import LocalPlugin, Plugin, Registry, UnknownComponent, with_local
-from specanim.spec.models import LayoutNode, OutputEntry, SceneSpec, Split
-from specanim.spec.source import PathKey, Source, read_source
+from specanim.spec import vega_lite
+from specanim.spec.models import Layer, LayoutNode, OutputEntry, SceneSpec, Split
+from specanim.spec.source import PathKey, Source, format_path, read_source
+from specanim.template import FIELDS_CONTEXT, FRAME_FIELDS
 
 C = TypeVar("C", bound=Component)
 
@@ -105,12 +107,13 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     """Validate a parsed spec; output (from the command line) overrides ``output.path``."""
     errors: list[SpecError] = []
     spec: SceneSpec | None = None
-    try:
-        spec = SceneSpec.model_validate(source.data)
-    except ValidationError as exc:
-        errors += _located(exc, source, (), SceneSpec)
     data = source.data if isinstance(source.data, dict) else {}
     local, registry = _local_plugins(source, data.get("plugins"), registry, errors)
+    context = {FIELDS_CONTEXT: _frame_fields(data.get("reducer"), registry)}
+    try:
+        spec = SceneSpec.model_validate(source.data, context=context)
+    except ValidationError as exc:
+        errors += _located(exc, source, (), SceneSpec)
 
     def entry(kind: Kind, path: PathKey, raw: Any, skip: tuple[str, ...]) -> Resolved[Any] | None:
         if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
@@ -122,7 +125,8 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
             return None
         cls, options = reg.cls, {k: v for k, v in raw.items() if k not in skip}
         try:
-            return Resolved(cls, cls.Options.model_validate(options), source, path, reg.plugin)
+            valid = cls.Options.model_validate(options, context=context)
+            return Resolved(cls, valid, source, path, reg.plugin)
         except ValidationError as exc:
             errors.extend(_located(exc, source, path, cls.Options, extra_keys=skip))
             return None
@@ -131,9 +135,10 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     reducer = entry("reducer", ("reducer",), data.get("reducer"), ("type",))
     raw_panels = data.get("panels")
     panels = [
-        entry("panel", ("panels", i), raw, ("type", "id"))
+        entry("panel", ("panels", i), raw, ("type", "id", "vega_lite"))
         for i, raw in enumerate(raw_panels if isinstance(raw_panels, list) else [])
     ]
+    errors += _check_vega_lite(source, data)
     encoder, output_path = _output(source, data.get("output"), registry, output, errors)
     layout: LayoutNode | None = None
     if spec is not None and all(panels):  # an unknown panel type would only echo in the layout
@@ -170,6 +175,37 @@ def _local_plugins(
         else:
             loaded.append(plugin)
     return tuple(loaded), registry
+
+
+def _check_vega_lite(source: Source, data: dict[str, Any]) -> list[SpecError]:
+    """The ``vega_lite:`` of the frame and of each panel, checked against Vega-Lite's schema."""
+    places: list[tuple[PathKey, Any, vega_lite.Where]] = []
+    if data.get("vega_lite") is not None:
+        places.append((("vega_lite",), data["vega_lite"], "frame"))
+    panels = data.get("panels")
+    for i, raw in enumerate(panels if isinstance(panels, list) else []):
+        if isinstance(raw, dict) and raw.get("vega_lite") is not None:
+            places.append((("panels", i, "vega_lite"), raw["vega_lite"], "panel"))
+    return [
+        source.error((*path, *sub), message)
+        for path, fragment, where in places
+        for sub, message in vega_lite.check(fragment, where)
+    ]
+
+
+def _frame_fields(raw: Any, registry: Registry) -> tuple[str, ...]:
+    """The fields templates may use: every frame's, and those the spec's reducer declares."""
+    try:
+        cls = registry.reducer(raw["type"])
+        declared = cls.frame_values(cls.Options.model_validate(raw_options(raw)))
+    except (KeyError, TypeError, UnknownComponent, ValidationError):
+        return FRAME_FIELDS  # the reducer entry's own errors are reported where it stands
+    return FRAME_FIELDS + tuple(k for k in declared if k not in FRAME_FIELDS)
+
+
+def raw_options(raw: dict[str, Any]) -> dict[str, Any]:
+    """The keys of a component entry other than ``type``."""
+    return {k: v for k, v in raw.items() if k != "type"}
 
 
 def _output(
@@ -244,6 +280,12 @@ def _check_layout(spec: SceneSpec, source: Source, errors: list[SpecError]) -> L
                 errors.append(source.error(path, f"panel '{node}' is placed twice"))
             used.append(node)
             return
+        if isinstance(node, Layer):
+            for i, key in enumerate(node.layer):
+                walk(key, (*path, "layer", i))
+            if node.view is None:
+                _check_shared_view(spec, node, path, source, errors)
+            return
         field = "row" if node.horizontal else "column"
         for i, child in enumerate(node.children):
             walk(child, (*path, field, i))
@@ -253,6 +295,26 @@ def _check_layout(spec: SceneSpec, source: Source, errors: list[SpecError]) -> L
         if key not in used:
             errors.append(source.error(("panels", i), f"panel '{key}' is not placed in the layout"))
     return spec.layout
+
+
+def _check_shared_view(
+    spec: SceneSpec, layer: Layer, path: PathKey, source: Source, errors: list[SpecError]
+) -> None:
+    """The panels of a layer share one camera: at most one of them may set its ``view``."""
+    setting = [
+        (i, p.key)
+        for i, p in enumerate(spec.panels)
+        if p.key in layer.layer and isinstance(p.model_extra, dict) and "view" in p.model_extra
+    ]
+    if len(setting) > 1:
+        names = " and ".join(f"'{key}'" for _, key in setting)
+        errors.append(
+            source.error(
+                ("panels", setting[1][0], "view"),
+                f"panels {names} share one box in {format_path(path)} and so one camera: "
+                f"set 'view:' on the layer instead of on each panel",
+            )
+        )
 
 
 # --- pydantic errors as located one-liners ---------------------------------------------------
