@@ -535,6 +535,13 @@ def test_describe_prints_every_option_with_nested_ones_flattened(tmp_path: Path)
     assert "view.limits" in rows and "shuffle" in rows
 
     spec = scene(tmp_path)
+    listed = json.loads(run("plugins", "--spec", spec, "--json", cwd=tmp_path).stdout)
+    bar = next(r for r in listed if r["name"] == "bar" and r["kind"] == "panel")
+    assert (bar["plugin"], bar["distribution"], bar["summary"]) == (
+        "plugins/panels.py",
+        None,
+        "A bar as long as the progress.",
+    )
     local = run("describe", "--spec", spec, "--json", "panel", "bar", cwd=tmp_path)
     assert local.returncode == 0, local.stderr
     assert json.loads(local.stdout) == [
