@@ -124,7 +124,8 @@ class Registry:
             return self._by_kind[kind][name]
         except KeyError:
             message = f"unknown {kind} '{name}'{did_you_mean(name, self._by_kind[kind])}"
-            raise UnknownComponent(message + self._broken_note()) from None
+            notes = self._broken_note() + self._disabled_note(name)
+            raise UnknownComponent(message + notes) from None
 
     def get(self, kind: Kind, name: str) -> type[Component]:
         """The class registered as name; UnknownComponent (with a suggestion) if there is none."""
@@ -137,6 +138,13 @@ class Registry:
             return f"; plugin {broken[0].label()} failed to load: {broken[0].error}"
         if broken:
             return "; plugins that failed to load: " + ", ".join(p.label() for p in broken)
+        return ""
+
+    def _disabled_note(self, name: str) -> str:
+        """A disabled plugin of the same name probably provides the missing component."""
+        plugin = self.plugin(name)
+        if plugin is not None and plugin.status == "disabled":
+            return f"; plugin '{name}' is disabled by {DISABLE_VARIABLE}"
         return ""
 
     # Registration checked each class's base, so these casts only name what get() returns.

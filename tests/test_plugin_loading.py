@@ -301,6 +301,8 @@ def test_disabled_plugins_are_skipped_and_an_unknown_name_is_one_warning(
         "(did you mean 'scatter'?)"
     ]
     assert "scatter" not in registry.names("panel")
+    with pytest.raises(UnknownComponent, match="; plugin 'scatter' is disabled by SPECANIM_DIS"):
+        registry.lookup("panel", "scatter")
     plugin = registry.plugin("scatter")
     assert plugin is not None and plugin.status == "disabled"
 
