@@ -482,6 +482,15 @@ def test_local_plugin_paths_are_relative_to_the_spec_and_problems_are_located(
     ]
 
 
+def test_local_plugin_paths_are_relative_to_the_file_that_lists_them(tmp_path: Path) -> None:
+    scene(tmp_path)  # specs/scene.yaml lists plugins/panels.py, beside it
+    child = tmp_path / "variant.yaml"
+    child.write_text("extends: specs/scene.yaml\nwidth: 256\n")
+    plan = load_plan(child, load_registry())
+    assert plan.panels["bar"].plugin == "plugins/panels.py"
+    assert plan.plugins[0].path == tmp_path / "specs" / "plugins" / "panels.py"
+
+
 def pickle_name(path: Path) -> str:
     from specanim.plugins import LocalPlugin
 
