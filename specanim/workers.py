@@ -186,6 +186,6 @@ class _Discard(io.BytesIO):
 
 class _CheckingPickler(_MappingPickler):
     def reducer_override(self, obj: object) -> Any:
-        if type(obj) is np.ndarray and not obj.dtype.hasobject:
+        if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
             return np.empty, (0,)  # any such array pickles; its bytes need not be read
         return super().reducer_override(obj)

@@ -224,7 +224,7 @@ def test_a_plugin_that_fails_to_import_is_named_and_the_others_load(
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     with pytest.warns(UserWarning, match=r"plugin 'legend' \(specanim-legend 0.3\) failed"):
         registry = load_registry()
-    assert registry.names("panel") == ["digit-grid", "progress-bar", "scatter"]
+    assert {"digit-grid", "progress-bar", "scatter"} <= set(registry.names("panel"))
     [broken] = registry.broken()
     assert (broken.name, broken.distribution, broken.version) == (
         "legend",
