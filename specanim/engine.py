@@ -36,6 +36,11 @@ class Result:
     height: int
     fps: float
 
+    def _repr_html_(self) -> str:
+        from specanim.display import result_html
+
+        return result_html(self)
+
 
 @dataclass
 class Prepared:

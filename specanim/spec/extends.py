@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from specanim.spec.migrations import upgrade
-from specanim.spec.source import PathKey, Source, read_source
+from specanim.spec.source import PathKey, Source, parse_source, read_source
 
 REPLACED = {("layout",)}  # mappings a child replaces as a whole
 
@@ -24,8 +24,17 @@ def read_spec(file: Path) -> Source:
     return _read(file, ())
 
 
+def parse_spec(text: str, file: Path) -> Source:
+    """As read_spec, for spec text that is not in a file: file names it in messages, and its
+    folder is where relative paths (and ``extends:``) start."""
+    return _extend(parse_source(text, file), file, ())
+
+
 def _read(file: Path, chain: tuple[tuple[Path, str], ...]) -> Source:
-    source = read_source(file)
+    return _extend(read_source(file), file, chain)
+
+
+def _extend(source: Source, file: Path, chain: tuple[tuple[Path, str], ...]) -> Source:
     upgrade(source)
     data = source.data
     if not isinstance(data, dict) or "extends" not in data:

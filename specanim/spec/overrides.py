@@ -50,6 +50,13 @@ def parse_override(text: str, label: str = "--set") -> Override:
     return Override(path, value, shown)
 
 
+def override(path: str, value: Any, label: str | None = None) -> Override:
+    """An override of the value at a dotted path (as for ``--set``), given from Python; label
+    names it in messages (default ``path=value``)."""
+    shown = label or f"{path}={value!r}"
+    return Override(_parse_path(path.strip(), shown), value, shown)
+
+
 def _parse_path(text: str, shown: str) -> PathKey:
     parts: list[str | int] = []
     pos = 0
