@@ -341,11 +341,12 @@ def _find(registry: Registry, words: tuple[str, ...]) -> Registered:
 
 
 @cli.command()
-def schema() -> None:
+@spec_option
+def schema(spec: Path | None) -> None:
     """Print the JSON Schema of a spec, with the options of every installed plugin."""
     from specanim.spec.schema import json_schema
 
-    click.echo(json.dumps(json_schema(default_registry()), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(json_schema(_registry(spec)), indent=2, ensure_ascii=False))
 
 
 @cli.command()

@@ -553,6 +553,8 @@ def test_describe_prints_every_option_with_nested_ones_flattened(tmp_path: Path)
         None,
         "A bar as long as the progress.",
     )
+    schema = run("schema", "--spec", spec, cwd=tmp_path).stdout
+    assert '"enum":["bar"]' in json.dumps(json.loads(schema), separators=(",", ":"))
     local = run("describe", "--spec", spec, "--json", "panel", "bar", cwd=tmp_path)
     assert local.returncode == 0, local.stderr
     assert json.loads(local.stdout) == [
