@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
 from specanim import __version__
-from specanim.errors import SpecanimError, UserError
+from specanim.components import KINDS, Kind
+from specanim.errors import ComponentError, SpecanimError, UserError, did_you_mean
 from specanim.output import atomic_path, check_target
-from specanim.plugins import default_registry
+from specanim.plugins import Registered, Registry, UnknownComponent, default_registry
 from specanim.progress import reporter
-from specanim.spec.validate import load_plan
+from specanim.spec.validate import load_plan, spec_registry
 from specanim.trajectories import CacheMode
+
+TRACEBACK_VARIABLE = "SPECANIM_TRACEBACK"  # =1: an error in a plugin's code shows its traceback
 
 
 def main() -> None:
@@ -38,6 +43,10 @@ def main() -> None:
         sys.exit(2)
     except UserError as exc:
         _fail(_noted(exc.lines(), exc), exc.exit_code)
+    except ComponentError as exc:  # a plugin's fault: its traceback only on request
+        if os.environ.get(TRACEBACK_VARIABLE, "0") not in ("", "0") and exc.detail:
+            click.echo(exc.detail.rstrip(), err=True)
+        _fail(_noted([str(exc)], exc), exc.exit_code)
     except SpecanimError as exc:
         _fail(_noted([f"error: {exc}"], exc), exc.exit_code)
 
@@ -271,23 +280,135 @@ def still(
         click.echo(f"wrote {output}", err=True)
 
 
+spec_option = click.option(
+    "--spec",
+    "spec",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also load the local plugins this spec lists.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _registry(spec: Path | None) -> Registry:
+    return default_registry() if spec is None else spec_registry(spec, default_registry())
+
+
 @cli.command()
-def plugins() -> None:
-    """List every registered component with its kind and plugin."""
-    rows = [(r.kind, r.name, r.plugin, r.cls.summary()) for r in default_registry()]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)] if rows else [0, 0, 0]
-    for kind, name, plugin, summary in rows:
-        click.echo(
-            f"{kind:<{widths[0]}}  {name:<{widths[1]}}  {plugin:<{widths[2]}}  {summary}".rstrip()
+@json_option
+@spec_option
+def plugins(as_json: bool, spec: Path | None) -> None:
+    """List every registered component with its kind and plugin, and broken plugins."""
+    registry = _registry(spec)
+    records: list[dict[str, str | None]] = []
+    for reg in registry:
+        plugin = registry.plugin(reg.plugin)
+        records.append(
+            {
+                "kind": reg.kind,
+                "name": reg.name,
+                "plugin": reg.plugin,
+                "distribution": plugin.distribution if plugin else None,
+                "version": plugin.version if plugin else None,
+                "summary": reg.cls.summary(),
+                "status": "ok",
+                "error": None,
+            }
         )
+    for plugin in registry.plugins:
+        if plugin.status != "ok":
+            records.append(
+                {
+                    "kind": None,
+                    "name": None,
+                    "plugin": plugin.name,
+                    "distribution": plugin.distribution,
+                    "version": plugin.version,
+                    "summary": "",
+                    "status": plugin.status,
+                    "error": plugin.error or None,
+                }
+            )
+    if as_json:
+        click.echo(json.dumps(records, indent=2))
+        return
+    rows = [
+        (r["kind"] or str(r["status"]), r["name"] or "-", str(r["plugin"]), _summary(r))
+        for r in records
+    ]
+    _table(rows)
+
+
+def _summary(record: dict[str, str | None]) -> str:
+    if record["status"] == "ok":
+        return str(record["summary"])
+    dist = " ".join(str(record[k]) for k in ("distribution", "version") if record[k])
+    text = record["error"] or "skipped by $SPECANIM_DISABLE_PLUGINS"
+    return f"{text} ({dist})" if dist else text
+
+
+def _table(rows: Sequence[Sequence[str]]) -> None:
+    """Aligned columns, the last one left ragged."""
+    if not rows:
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]).rstrip())
 
 
 @cli.command()
-def schema() -> None:
+@click.argument("words", nargs=-1, required=True, metavar="[KIND] NAME")
+@json_option
+@spec_option
+def describe(words: tuple[str, ...], as_json: bool, spec: Path | None) -> None:
+    """Print a component's options: name, type, default, description."""
+    from specanim.options_table import option_rows
+
+    reg = _find(_registry(spec), words)
+    rows = option_rows(reg.cls.Options)
+    if as_json:
+        click.echo(json.dumps([row.as_json() for row in rows], indent=2))
+        return
+    click.echo(f"{reg.kind} {reg.name} (plugin '{reg.plugin}'): {reg.cls.summary()}".rstrip())
+    if not rows:
+        click.echo("no options")
+        return
+    _table(
+        [("option", "type", "default", "description")]
+        + [(r.name, r.type, r.default_text(), r.description) for r in rows]
+    )
+
+
+def _find(registry: Registry, words: tuple[str, ...]) -> Registered:
+    """The component ``NAME`` or ``KIND NAME`` names; UserError if none or several."""
+    if len(words) > 2 or (len(words) == 2 and words[0] not in KINDS):
+        raise UserError(f"describe takes NAME or KIND NAME (KIND: {', '.join(KINDS)})")
+    if len(words) == 2:
+        kind: Kind = words[0]  # type: ignore[assignment]  # checked against KINDS above
+        try:
+            return registry.lookup(kind, words[1])
+        except UnknownComponent as exc:
+            raise UserError(str(exc)) from None
+    name = words[0]
+    found = [r for r in registry if r.name == name]
+    if len(found) > 1:
+        kinds = " and ".join(f"a {r.kind}" for r in found)
+        raise UserError(
+            f"'{name}' is {kinds}: say which, e.g. specanim describe {found[0].kind} {name}"
+        )
+    if not found:
+        names = sorted({r.name for r in registry})
+        raise UserError(f"unknown component '{name}'{did_you_mean(name, names)}")
+    return found[0]
+
+
+@cli.command()
+@spec_option
+def schema(spec: Path | None) -> None:
     """Print the JSON Schema of a spec, with the options of every installed plugin."""
     from specanim.spec.schema import json_schema
 
-    click.echo(json.dumps(json_schema(default_registry()), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(json_schema(_registry(spec)), indent=2, ensure_ascii=False))
 
 
 @cli.command()

@@ -35,7 +35,7 @@ INDEPENDENT = {"scale": {c: "independent" for c in ("x", "y", "color", "opacity"
 class Entry(Protocol):
     """A panel's spec entry: turns the panel's errors into errors that name the entry."""
 
-    def blame(self) -> AbstractContextManager[None]: ...
+    def blame(self, call: str = "") -> AbstractContextManager[None]: ...
 
 
 @dataclass(frozen=True)
@@ -267,7 +267,7 @@ class Composer:
         entry = self.entries.get(key)
         style = self.styles.get(key)
         out: list[dict[str, Any] | RasterLayer] = []
-        with entry.blame() if entry is not None else nullcontext():
+        with entry.blame("view()") if entry is not None else nullcontext():
             view = self.panels[key].view(frame, box)
             for part in view if isinstance(view, list) else [view]:
                 if isinstance(part, RasterLayer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import collections
 import dataclasses
+import functools
 import hashlib
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from specanim.components import Data, Frame, Panel, Scene, Trajectory
 from specanim.compose import Composer
 from specanim.errors import UserError
 from specanim.output import atomic_path
+from specanim.plugins import import_locals
 from specanim.progress import Quiet, Reporter
 from specanim.raster import paint
 from specanim.render import fit_canvas, rasterize
@@ -25,7 +27,7 @@ from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.trajectories import CacheMode
 from specanim.workdir import FrameStore, Keeping
-from specanim.workers import render_in_order
+from specanim.workers import pickle_problem, render_in_order
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,12 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     """Load the data, obtain the trajectory and build the panels of a plan."""
     report = report or Quiet()
     spec = plan.spec
-    with plan.dataset.blame():
+    with plan.dataset.blame("load()"):
         with report.stage(f"loading {plan.dataset.cls.name}", None):
             data = plan.dataset.cls(plan.dataset.options, plan.dataset.base_dir).load()
     fitted: dict[str, Trajectory] = {}
     for name, resolved in plan.reducers.items():
-        with resolved.blame():
+        with resolved.blame("fit()"):
             reducer = resolved.cls(resolved.options, resolved.base_dir)
             with report.stage(f"fitting {name}", None, "steps") as task:
                 fitted[name] = trajectories.obtain(reducer, data, task, mode=cache)
@@ -114,7 +116,7 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     panels: dict[str, Panel[Any]] = {}
     for key, entry in plan.panels.items():
         drawn = fitted[spec.panel(key).trajectory or first]
-        with entry.blame():
+        with entry.blame("__init__()"):
             panels[key] = entry.cls(entry.options, dataclasses.replace(scene, trajectory=drawn))
     composer = Composer(spec, plan.layout, panels, scene, plan.panels, fitted)
     shots = plan_shots(spec.timeline, trajectory)
@@ -153,24 +155,38 @@ def render(
     total = sum(n for _, n in chosen)
     if total == 0:
         raise UserError(f"--frames selects no frame: the animation has {prepared.frames}")
-    encoder = plan.encoder.cls(plan.encoder.options)
+    if workers > 1 and len(chosen) > 1:
+        check_picklable(prepared)
+    encoder_entry = plan.encoder
+    with encoder_entry.blame("__init__()"):
+        encoder = encoder_entry.cls(encoder_entry.options)
+    preload = functools.partial(import_locals, plan.plugins) if plan.plugins else None
     store = FrameStore.open(target, fingerprint(prepared)) if resume else None
     draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
     done = 0
     try:
         with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
-            with plan.encoder.blame():
+            with encoder_entry.blame("open()"):
                 sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
             pictures = render_in_order(
-                draw, [i for i, _ in chosen], workers, lambda i: f"frame {prepared.starts[i]}"
+                draw,
+                [i for i, _ in chosen],
+                workers,
+                lambda i: f"frame {prepared.starts[i]}",
+                preload=preload,
             )
             # closing: an error in the encoder ends the workers now, not at garbage collection.
-            with sink, closing(pictures):
-                for (_, repeat), rgb in zip(chosen, pictures, strict=True):
-                    for _ in range(repeat):
-                        sink.write(rgb)
-                    done += repeat
-                    task(done)
+            with closing(pictures):
+                try:
+                    for (_, repeat), rgb in zip(chosen, pictures, strict=True):
+                        for _ in range(repeat):
+                            with encoder_entry.blame("write()"):
+                                sink.write(rgb)
+                        done += repeat
+                        task(done)
+                finally:
+                    with encoder_entry.blame("close()"):
+                        sink.close()
     except BaseException as exc:
         if store is not None:
             have = store.kept(i for i, _ in chosen)
@@ -199,6 +215,19 @@ def fingerprint(prepared: Prepared) -> str:
             h.update(array.data.cast("B"))
     h.update(repr(versions.installed("vl-convert-python", "numpy", "pillow")).encode())
     return h.hexdigest()
+
+
+def check_picklable(prepared: Prepared) -> None:
+    """The process contract: every panel must pickle, as render workers receive it pickled.
+    A panel that does not is a ComponentError naming its entry, before any frame is drawn."""
+    for key, panel in prepared.composer.panels.items():
+        problem = pickle_problem(panel)
+        if problem is not None:
+            raise prepared.plan.panels[key].fault(
+                f"cannot be sent to the render worker processes: {problem}; keep only "
+                "picklable state in a panel (module-level functions and classes; no lambdas, "
+                "open files or locks) or render with --workers 1"
+            )
 
 
 def frame_spec(prepared: Prepared, frame: int) -> dict[str, Any]:

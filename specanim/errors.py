@@ -7,6 +7,9 @@ SpecanimError
 │   ├── InputError            raised by a component about its own entry (a missing file, a bad
 │   │                         shape); the core turns it into a SpecError that names the entry
 │   └── PluginError           plugins that cannot be loaded together (a duplicate name, a bad hook)
+├── ComponentError            a plugin's code failed (an exception in view(), load(), fit(), an
+│                             encoder; a panel that cannot be pickled): exit 1, one line naming
+│                             the spec entry and the plugin; it survives a pickle round trip
 └── RenderError               rendering or encoding failed for a reason that is not the input's
 """
 
@@ -37,6 +40,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return `` (did you mean 'x'?)`` for the closest choice, or an empty string."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def describe_exception(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,23 @@ class InputError(UserError):
 
 class PluginError(UserError):
     """Plugins that cannot work together, or one that breaks the plugin API."""
+
+
+class ComponentError(SpecanimError):
+    """A component's own code failed: the plugin's fault, not the input's.
+
+    The message names the spec entry and the plugin; ``detail`` keeps the plugin's traceback as
+    text (shown with ``SPECANIM_TRACEBACK=1``), so it survives the trip from a worker process.
+    """
+
+    def __init__(self, location: Location, message: str, detail: str = "") -> None:
+        self.location = location
+        self.message = message
+        self.detail = detail
+        super().__init__(f"{location}: {message}")
+
+    def __reduce__(self) -> tuple[type[ComponentError], tuple[Location, str, str]]:
+        return type(self), (self.location, self.message, self.detail)
 
 
 class RenderError(SpecanimError):

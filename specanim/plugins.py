@@ -1,22 +1,38 @@
 """Loading plugins and looking up their components: the only module that touches pluggy.
 
-The rest of specanim asks a ``Registry`` for a component class by kind and name.
+Plugins come from the ``specanim`` entry points of installed packages and from a spec's
+``plugins:`` list (local plugins: module files or package folders beside the spec). Each is
+loaded on its own: an installed plugin that fails to import, or whose register hook raises, is
+recorded as broken (with its registrations dropped) and the others still load. The rest of
+specanim asks a ``Registry`` for a component class by kind and name.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import cast
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import re
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Literal, cast
 
 import pluggy
 
 from specanim import hookspecs
 from specanim.components import KINDS, Component, Dataset, Encoder, Kind, Panel, Reducer
-from specanim.errors import PluginError, did_you_mean
+from specanim.errors import PluginError, describe_exception, did_you_mean
 
 ENTRY_POINT_GROUP = "specanim"
+DISABLE_VARIABLE = "SPECANIM_DISABLE_PLUGINS"  # entry-point names to skip, comma-separated
+LOCAL_PREFIX = "_specanim_local_"  # module names of local plugins start with this
 
 _BASES: dict[Kind, type[Component]] = {
     "dataset": Dataset,
@@ -25,6 +41,24 @@ _BASES: dict[Kind, type[Component]] = {
     "encoder": Encoder,
 }
 _HOOKS: dict[Kind, str] = {kind: f"register_{kind}s" for kind in KINDS}
+
+Status = Literal["ok", "broken", "disabled"]
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """One plugin: an installed entry point, a spec's local plugin, or one added for tests."""
+
+    name: str  # the entry point's name, or a local plugin's path as its spec writes it
+    distribution: str | None = None  # the installed package that declares it
+    version: str | None = None
+    status: Status = "ok"
+    error: str = ""  # when broken, one line: "ImportError: No module named 'x'"
+
+    def label(self) -> str:
+        """``'legend' (specanim-legend 0.2)`` for messages."""
+        dist = " ".join(x for x in (self.distribution, self.version) if x)
+        return f"'{self.name}'" + (f" ({dist})" if dist else "")
 
 
 @dataclass(frozen=True)
@@ -48,37 +82,25 @@ class UnknownComponent(LookupError):
 
 
 class Registry:
-    """Every component the loaded plugins registered, by kind and name."""
+    """Every component the loaded plugins registered, by kind and name, and every plugin."""
 
-    def __init__(self, manager: pluggy.PluginManager) -> None:
+    def __init__(self, plugins: Iterable[Plugin] = (), registered: Iterable[Registered] = ()):
+        self.plugins: tuple[Plugin, ...] = tuple(plugins)  # ok, broken and disabled ones
         self._by_kind: dict[Kind, dict[str, Registered]] = {kind: {} for kind in KINDS}
-        for kind in KINDS:
-            caller = getattr(manager.hook, _HOOKS[kind])
-            for impl in caller.get_hookimpls():
-                # One call per plugin, so every registration knows which plugin made it.
-                impl.function(register=self._registrar(kind, impl.plugin_name))
-
-    def _registrar(self, kind: Kind, plugin: str) -> Callable[[type[Component]], None]:
-        def register(cls: type[Component]) -> None:
-            base = _BASES[kind]
-            if not (isinstance(cls, type) and issubclass(cls, base)):
+        for reg in registered:
+            table = self._by_kind[reg.kind]
+            if reg.name in table:
+                first = table[reg.name]
                 raise PluginError(
-                    f"plugin '{plugin}' registered {cls!r} as a {kind}, "
-                    f"but it is not a subclass of {base.__module__}.{base.__qualname__}"
+                    f"{reg.kind} '{reg.name}' is registered twice: by plugin '{first.plugin}' "
+                    f"({first.cls.__module__}.{first.cls.__qualname__}) and by plugin "
+                    f"'{reg.plugin}' ({reg.cls.__module__}.{reg.cls.__qualname__})"
                 )
-            name = getattr(cls, "name", None)
-            if not isinstance(name, str) or not name:
-                raise PluginError(f"plugin '{plugin}' registered {cls.__qualname__} with no name")
-            table = self._by_kind[kind]
-            if name in table:
-                raise PluginError(
-                    f"{kind} '{name}' is registered twice: by plugin '{table[name].plugin}' "
-                    f"({table[name].cls.__module__}.{table[name].cls.__qualname__}) and by plugin "
-                    f"'{plugin}' ({cls.__module__}.{cls.__qualname__})"
-                )
-            table[name] = Registered(cls, plugin)
+            table[reg.name] = reg
 
-        return register
+    def extended(self, plugin: Plugin, registered: Iterable[Registered] = ()) -> Registry:
+        """A new registry with one more plugin and its components; PluginError on a clash."""
+        return Registry((*self.plugins, plugin), (*self, *registered))
 
     def names(self, kind: Kind) -> list[str]:
         """The registered names of one kind, sorted."""
@@ -88,14 +110,42 @@ class Registry:
         for kind in KINDS:
             yield from (self._by_kind[kind][n] for n in self.names(kind))
 
+    def broken(self) -> list[Plugin]:
+        """The plugins that failed to load."""
+        return [p for p in self.plugins if p.status == "broken"]
+
+    def plugin(self, name: str) -> Plugin | None:
+        """The plugin of that name, if there is one."""
+        return next((p for p in self.plugins if p.name == name), None)
+
+    def lookup(self, kind: Kind, name: str) -> Registered:
+        """The registration of name; UnknownComponent (with a suggestion) if there is none."""
+        try:
+            return self._by_kind[kind][name]
+        except KeyError:
+            message = f"unknown {kind} '{name}'{did_you_mean(name, self._by_kind[kind])}"
+            notes = self._broken_note() + self._disabled_note(name)
+            raise UnknownComponent(message + notes) from None
+
     def get(self, kind: Kind, name: str) -> type[Component]:
         """The class registered as name; UnknownComponent (with a suggestion) if there is none."""
-        try:
-            return self._by_kind[kind][name].cls
-        except KeyError:
-            raise UnknownComponent(
-                f"unknown {kind} '{name}'{did_you_mean(name, self._by_kind[kind])}"
-            ) from None
+        return self.lookup(kind, name).cls
+
+    def _broken_note(self) -> str:
+        """Why a name may be missing: the plugins that failed to load."""
+        broken = self.broken()
+        if len(broken) == 1:
+            return f"; plugin {broken[0].label()} failed to load: {broken[0].error}"
+        if broken:
+            return "; plugins that failed to load: " + ", ".join(p.label() for p in broken)
+        return ""
+
+    def _disabled_note(self, name: str) -> str:
+        """A disabled plugin of the same name probably provides the missing component."""
+        plugin = self.plugin(name)
+        if plugin is not None and plugin.status == "disabled":
+            return f"; plugin '{name}' is disabled by {DISABLE_VARIABLE}"
+        return ""
 
     # Registration checked each class's base, so these casts only name what get() returns.
     def dataset(self, name: str) -> type[Dataset]:
@@ -118,33 +168,234 @@ class Registry:
         return None
 
 
-def plugin_manager(extra: Iterable[tuple[str, object]] = ()) -> pluggy.PluginManager:
-    """A plugin manager with every installed plugin, plus ``extra`` (name, module) pairs."""
-    manager = pluggy.PluginManager("specanim")
-    manager.add_hookspecs(hookspecs)
-    try:
-        manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    except Exception as exc:  # a broken third-party plugin must not look like a specanim bug
-        raise PluginError(f"a specanim plugin failed to load: {type(exc).__name__}: {exc}") from exc
-    for name, plugin in extra:
-        try:
-            manager.register(plugin, name=name)
-        except ValueError as exc:
-            raise PluginError(f"plugin '{name}' cannot be registered: {exc}") from exc
-    try:
-        manager.check_pending()
-    except pluggy.PluginValidationError as exc:
-        name = manager.get_name(exc.plugin) or repr(exc.plugin)
-        raise PluginError(f"plugin '{name}' implements an unknown hook: {exc}") from exc
-    return manager
+# --- installed plugins -------------------------------------------------------------------------
 
 
 def load_registry(extra: Iterable[tuple[str, object]] = ()) -> Registry:
-    """The registry of every installed plugin's components, plus extra plugins for tests."""
-    return Registry(plugin_manager(extra))
+    """The registry of every installed plugin's components, plus extra (name, plugin object)
+    pairs for tests. A plugin that fails to import or whose register hook raises is recorded
+    as broken, with a warning; a name registered twice or an unknown hook is a PluginError."""
+    manager = _manager()
+    plugins: list[Plugin] = []
+    for entry_point, plugin in _entry_points():
+        if plugin.status == "disabled":
+            plugins.append(plugin)
+            continue
+        try:
+            module = entry_point.load()
+        except Exception as exc:  # a broken third-party plugin must not stop the others
+            plugins.append(replace(plugin, status="broken", error=describe_exception(exc)))
+            continue
+        _register(manager, module, plugin.name)
+        plugins.append(plugin)
+    for name, obj in extra:
+        _register(manager, obj, name)
+        plugins.append(Plugin(name))
+    _check_hooks(manager)
+    registered: list[Registered] = []
+    for i, plugin in enumerate(plugins):
+        if plugin.status != "ok":
+            continue
+        try:
+            registered += _collect(manager, plugin.name)
+        except PluginError:
+            raise
+        except Exception as exc:  # the plugin's partial registrations are dropped with it
+            plugins[i] = replace(plugin, status="broken", error=_hook_failure(exc))
+    for plugin in plugins:
+        if plugin.status == "broken":
+            warnings.warn(
+                f"plugin {plugin.label()} failed to load: {plugin.error} "
+                f"(set {DISABLE_VARIABLE}={plugin.name} to skip it)",
+                stacklevel=2,
+            )
+    return Registry(plugins, registered)
 
 
 @functools.cache
 def default_registry() -> Registry:
     """The registry of the installed plugins, built once per process."""
     return load_registry()
+
+
+def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, Plugin]]:
+    """The group's entry points by name, each with its plugin record (disabled ones marked)."""
+    disabled = {n.strip() for n in os.environ.get(DISABLE_VARIABLE, "").split(",") if n.strip()}
+    found: dict[str, tuple[importlib.metadata.EntryPoint, Plugin]] = {}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist
+        plugin = Plugin(
+            ep.name,
+            dist.name if dist else None,
+            dist.version if dist else None,
+            "disabled" if ep.name in disabled else "ok",
+        )
+        if ep.name in found and found[ep.name][0].value != ep.value:
+            raise PluginError(
+                f"two installed plugins are named '{ep.name}': {found[ep.name][1].label()} "
+                f"and {plugin.label()}; uninstall one of them"
+            )
+        found[ep.name] = (ep, plugin)
+    for name in sorted(disabled - set(found)):
+        warnings.warn(
+            f"{DISABLE_VARIABLE} names '{name}', which is no installed plugin"
+            f"{did_you_mean(name, found)}",
+            stacklevel=3,
+        )
+    return [found[name] for name in sorted(found)]
+
+
+# --- pluggy --------------------------------------------------------------------------------------
+
+
+def _manager() -> pluggy.PluginManager:
+    manager = pluggy.PluginManager("specanim")
+    manager.add_hookspecs(hookspecs)
+    return manager
+
+
+def _register(manager: pluggy.PluginManager, obj: object, name: str) -> None:
+    try:
+        manager.register(obj, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin '{name}' has a hook that specanim cannot call: {exc}") from exc
+    except ValueError as exc:
+        raise PluginError(f"plugin '{name}' cannot be registered: {exc}") from exc
+
+
+def _check_hooks(manager: pluggy.PluginManager) -> None:
+    """Every hook a plugin implements must be one of specanim's (a typo is not ignored)."""
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = manager.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginError(f"plugin '{name}' implements an unknown hook: {exc}") from exc
+
+
+def _collect(manager: pluggy.PluginManager, plugin: str) -> list[Registered]:
+    """Call one plugin's register hooks; what it registers, checked."""
+    out: list[Registered] = []
+    for kind in KINDS:
+        for impl in getattr(manager.hook, _HOOKS[kind]).get_hookimpls():
+            if impl.plugin_name == plugin:
+                impl.function(register=_registrar(kind, plugin, out))
+    return out
+
+
+def _registrar(kind: Kind, plugin: str, out: list[Registered]) -> Callable[[type[Component]], None]:
+    def register(cls: type[Component]) -> None:
+        base = _BASES[kind]
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise PluginError(
+                f"plugin '{plugin}' registered {cls!r} as a {kind}, "
+                f"but it is not a subclass of {base.__module__}.{base.__qualname__}"
+            )
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"plugin '{plugin}' registered {cls.__qualname__} with no name")
+        out.append(Registered(cls, plugin))
+
+    return register
+
+
+def _hook_failure(exc: Exception) -> str:
+    """``register_panels() raised ZeroDivisionError: division by zero``."""
+    hooks = set(_HOOKS.values())
+    names = [f.name for f in traceback.extract_tb(exc.__traceback__) if f.name in hooks]
+    where = f"{names[0]}() raised " if names else ""
+    return where + describe_exception(exc)
+
+
+# --- local plugins -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalPlugin:
+    """A plugin that lives beside a spec: a module file or a package folder.
+
+    It is imported under ``module`` in this process and in every render worker, so the classes
+    it defines pickle by reference like an installed package's.
+    """
+
+    name: str  # the path as the spec writes it: "panels/legend.py"
+    path: Path  # absolute: the .py file, or the package folder holding __init__.py
+    module: str
+
+    @classmethod
+    def at(cls, name: str, base_dir: Path) -> LocalPlugin:
+        """The local plugin a spec names, relative to the spec's folder; PluginError if absent."""
+        path = (base_dir / name).resolve()
+        if path.is_dir():
+            if not (path / "__init__.py").is_file():
+                raise PluginError(f"plugin folder '{name}' has no __init__.py ({path})")
+        elif not path.is_file():
+            raise PluginError(f"no plugin file '{name}' (looked for {path})")
+        elif path.suffix != ".py":
+            raise PluginError(f"plugin '{name}' is neither a .py file nor a package folder")
+        digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+        stem = re.sub(r"\W", "_", path.stem if path.is_file() else path.name)
+        return cls(name, path, f"{LOCAL_PREFIX}{digest}_{stem}")
+
+
+def import_local(plugin: LocalPlugin) -> ModuleType:
+    """Import a local plugin's module (once per process); PluginError naming the line at fault."""
+    if plugin.module in sys.modules:
+        return sys.modules[plugin.module]
+    is_package = plugin.path.is_dir()
+    file = plugin.path / "__init__.py" if is_package else plugin.path
+    spec = importlib.util.spec_from_file_location(
+        plugin.module, file, submodule_search_locations=[str(plugin.path)] if is_package else None
+    )
+    assert spec is not None and spec.loader is not None, "a .py file always has a loader"
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[plugin.module] = module  # before running it: dataclasses and pickle look it up
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        for name in [m for m in sys.modules if m.partition(".")[0] == plugin.module]:
+            del sys.modules[name]
+        raise PluginError(
+            f"plugin '{plugin.name}' failed to load: {describe_exception(exc)}"
+            f"{_where(exc, plugin.path)}"
+        ) from exc
+    return module
+
+
+def import_locals(plugins: Sequence[LocalPlugin]) -> None:
+    """Import local plugins: what a render worker does before it unpickles the scene."""
+    for plugin in plugins:
+        import_local(plugin)
+
+
+def with_local(registry: Registry, plugin: LocalPlugin) -> Registry:
+    """The registry plus a local plugin's components; PluginError if it cannot load or clashes."""
+    module = import_local(plugin)
+    manager = _manager()
+    _register(manager, module, plugin.name)
+    _check_hooks(manager)
+    if not any(getattr(manager.hook, hook).get_hookimpls() for hook in _HOOKS.values()):
+        raise PluginError(
+            f"plugin '{plugin.name}' has no hook: mark its register_panels (or register_datasets, "
+            "register_reducers, register_encoders) function with @hookimpl"
+        )
+    try:
+        registered = _collect(manager, plugin.name)
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(
+            f"plugin '{plugin.name}' failed to load: {_hook_failure(exc)}{_where(exc, plugin.path)}"
+        ) from exc
+    return registry.extended(Plugin(plugin.name), registered)
+
+
+def _where(exc: BaseException, path: Path) -> str:
+    """`` (legend.py, line 3)``: the last line of the plugin's own code the error passed."""
+    if isinstance(exc, SyntaxError):
+        return ""  # its message already names the file and line
+    inside = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if Path(f.filename) == path or path in Path(f.filename).parents
+    ]
+    return f" ({Path(inside[-1].filename).name}, line {inside[-1].lineno})" if inside else ""

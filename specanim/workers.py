@@ -37,7 +37,7 @@ from typing import Any
 import cloudpickle
 import numpy as np
 
-from specanim.errors import RenderError, SpecanimError, UserError
+from specanim.errors import RenderError, SpecanimError, UserError, describe_exception
 
 SHARE_ABOVE = 1 << 20  # arrays larger than this many bytes are mapped, not copied
 IN_FLIGHT_PER_WORKER = 2
@@ -50,10 +50,14 @@ def render_in_order(
     shots: Sequence[int],
     workers: int,
     name: Callable[[int], str] = lambda shot: f"shot {shot}",
+    preload: Callable[[], None] | None = None,
 ) -> Generator[np.ndarray, None, None]:
     """Yield render(shot) for every shot in order, using up to workers processes.
 
     name(shot) says what a shot is to the user ("frame 12"), for the error if a worker dies.
+    Each worker calls preload (a picklable function) before it unpickles render: it imports
+    the modules that render's classes live in and a spawned process would not find (local
+    plugins).
     Closing the generator early (an error downstream, Ctrl-C) ends every worker before it
     returns, and removes the mapped arrays.
     """
@@ -67,7 +71,7 @@ def render_in_order(
         # Which shot each worker is rendering: (pid, shot) per worker, -1 when idle.
         board = context.Array("q", [-1] * (2 * count), lock=False)
         claimed = context.Value("i", 0)
-        start = Start(_dumps(render, Path(folder)), folder, board, claimed)
+        start = Start(_dumps(render, Path(folder)), folder, board, claimed, preload)
         executor = ProcessPoolExecutor(count, context, initializer=_init, initargs=(start,))
         finished = False
         try:
@@ -166,6 +170,7 @@ class Start:
     folder: str  # where results go
     board: Any  # shared int64 array: (pid, shot being rendered or -1) per worker
     claimed: Any  # shared int: how many workers have taken their place on the board
+    preload: Callable[[], None] | None = None  # imports local plugins before the unpickling
 
 
 _render_fn: Render | None = None
@@ -185,6 +190,8 @@ def _init(start: Start) -> None:
     _board = start.board
     _board[2 * _slot] = os.getpid()
     try:
+        if start.preload is not None:
+            start.preload()
         _render_fn = pickle.loads(start.payload)
     except BaseException as exc:
         # Raised with the first shot, as one line: concurrent.futures would log a traceback
@@ -301,3 +308,44 @@ def _whole_file_map(obj: np.ndarray) -> np.memmap | None:
     ):
         return base
     return None
+
+
+# --- the process contract ---------------------------------------------------------------------
+
+
+def pickle_problem(obj: object) -> str | None:
+    """Why obj cannot be sent to a worker (naming the attribute at fault), or None if it can.
+
+    It pickles obj with the workers' pickler, except that arrays (which always pickle) are
+    not copied, so checking a scene with large arrays costs nearly nothing.
+    """
+    error = _pickle_error(obj)
+    if error is None:
+        return None
+    for name, value in vars(obj).items() if hasattr(obj, "__dict__") else ():
+        inner = _pickle_error(value)
+        if inner is not None:
+            return f"its attribute '{name}' ({type(value).__name__}) cannot be pickled ({inner})"
+    return f"it cannot be pickled ({error})"
+
+
+def _pickle_error(obj: object) -> str | None:
+    try:
+        _CheckingPickler(_Discard(), Path(tempfile.gettempdir())).dump(obj)
+    except Exception as exc:  # pickling runs arbitrary __reduce__ code: any error means no
+        return describe_exception(exc)
+    return None
+
+
+class _Discard(io.BytesIO):
+    """A file that forgets what is written to it."""
+
+    def write(self, data: Any) -> int:
+        return len(memoryview(data))
+
+
+class _CheckingPickler(_MappingPickler):
+    def reducer_override(self, obj: object) -> Any:
+        if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
+            return np.empty, (0,)  # any such array pickles; its bytes need not be read
+        return super().reducer_override(obj)

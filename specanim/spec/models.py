@@ -162,6 +162,11 @@ class SceneSpec(Strict):
     title_size: float = Field(26, gt=0)
     subtitle_size: float = Field(19, gt=0)
     seed: int = Field(0, ge=0, description="seeds everything re-sampled per frame")
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="local plugins, relative to the spec: module files (panels/legend.py) or "
+        "package folders with an __init__.py, loaded like installed plugins",
+    )
     dataset: Entry
     reducer: Entry | None = Field(None, description="the reducer, when the scene has one")
     reducers: dict[str, Entry] | None = Field(

@@ -3,19 +3,30 @@ the ``Options`` model of the plugin its ``type:`` names. Every error is located 
 
 from __future__ import annotations
 
+import traceback
 import types
 import typing
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
 from specanim.components import Component, Dataset, Encoder, Kind, Options, Panel, Reducer
-from specanim.errors import InputError, SpecError, SpecErrors, UserError, did_you_mean
-from specanim.plugins import Registry, UnknownComponent
+from specanim.errors import (
+    ComponentError,
+    InputError,
+    PluginError,
+    SpecanimError,
+    SpecError,
+    SpecErrors,
+    UserError,
+    describe_exception,
+    did_you_mean,
+)
+from specanim.plugins import LocalPlugin, Plugin, Registry, UnknownComponent, with_local
 from specanim.spec import vega_lite
 from specanim.spec.extends import read_spec
 from specanim.spec.models import Layer, LayoutNode, OutputEntry, SceneSpec, Split
@@ -30,21 +41,37 @@ DEFAULT_ENCODER = "mp4"
 
 @dataclass(frozen=True)
 class Resolved(Generic[C]):
-    """A component entry after both passes: its class, its validated options, where it stands."""
+    """A component entry after both passes: its class, its validated options, where it stands
+    and the plugin that registered its class."""
 
     cls: type[C]
     options: Options
     source: Source
     path: PathKey
+    plugin: str = ""
 
     @contextmanager
-    def blame(self) -> Iterator[None]:
-        """Turn an InputError raised inside into a SpecError that names this entry."""
+    def blame(self, call: str = "") -> Iterator[None]:
+        """Name this entry in an error raised inside: an InputError becomes a SpecError at the
+        entry (the input's fault, exit 2); any other exception that is not a SpecanimError
+        becomes a ComponentError naming the entry, the plugin and ``call`` (``"view()"``), the
+        plugin's fault (exit 1). SpecanimErrors pass unchanged."""
         try:
             yield
         except InputError as exc:
             path = (*self.path, exc.key) if exc.key else self.path
             raise self.source.error(path, exc.message) from None
+        except SpecanimError:
+            raise
+        except Exception as exc:
+            where = f" in {call}" if call else ""
+            detail = "".join(traceback.format_exception(exc))
+            raise self.fault(f"failed{where}: {describe_exception(exc)}", detail) from exc
+
+    def fault(self, message: str, detail: str = "") -> ComponentError:
+        """An error of this entry's plugin: ``file:line: panels[2]: panel 'x' (plugin 'y') ...``."""
+        what = f"{self.cls.kind} '{self.cls.name}' (plugin '{self.plugin}')"
+        return ComponentError(self.source.locate(self.path), f"{what} {message}", detail)
 
     @property
     def base_dir(self) -> Path:
@@ -68,6 +95,7 @@ class Plan:
     layout: LayoutNode
     encoder: Resolved[Encoder]
     output: Path
+    plugins: tuple[LocalPlugin, ...] = ()  # the spec's local plugins, for the render workers
 
     @property
     def reducer(self) -> Resolved[Reducer]:
@@ -86,11 +114,23 @@ def load_plan(
     return validate(apply_overrides(read_spec(file), overrides), registry, output)
 
 
+def spec_registry(file: Path, registry: Registry) -> Registry:
+    """The registry plus the local plugins a spec lists, without validating the rest of it."""
+    source = read_spec(file)
+    data = source.data if isinstance(source.data, dict) else {}
+    errors: list[SpecError] = []
+    _, registry = _local_plugins(source, data.get("plugins"), registry, errors)
+    if errors:
+        raise SpecErrors(errors)
+    return registry
+
+
 def validate(source: Source, registry: Registry, output: Path | None = None) -> Plan:
     """Validate a parsed spec; output (from the command line) overrides ``output.path``."""
     errors: list[SpecError] = []
     spec: SceneSpec | None = None
     data = source.data if isinstance(source.data, dict) else {}
+    local, registry = _local_plugins(source, data.get("plugins"), registry, errors)
     raw_reducers = _raw_reducers(data)
     context = {FIELDS_CONTEXT: _frame_fields(raw_reducers.values(), registry)}
     try:
@@ -102,13 +142,14 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
         if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
             return None  # the first pass reported it
         try:
-            cls = registry.get(kind, raw["type"])
+            reg = registry.lookup(kind, raw["type"])
         except UnknownComponent as exc:
             errors.append(source.error((*path, "type"), str(exc)))
             return None
-        options = {k: v for k, v in raw.items() if k not in skip}
+        cls, options = reg.cls, {k: v for k, v in raw.items() if k not in skip}
         try:
-            return Resolved(cls, cls.Options.model_validate(options, context=context), source, path)
+            valid = cls.Options.model_validate(options, context=context)
+            return Resolved(cls, valid, source, path, reg.plugin)
         except ValidationError as exc:
             errors.extend(_located(exc, source, path, cls.Options, extra_keys=skip))
             return None
@@ -135,7 +176,34 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
         raise SpecErrors(errors)
     assert layout is not None and output_path is not None and len(resolved) == len(reducers)
     resolved_panels = {p.key: r for p, r in zip(spec.panels, panels, strict=True) if r}
-    return Plan(source, spec, dataset, resolved, resolved_panels, layout, encoder, output_path)
+    return Plan(
+        source, spec, dataset, resolved, resolved_panels, layout, encoder, output_path, local
+    )
+
+
+def _local_plugins(
+    source: Source, raw: Any, registry: Registry, errors: list[SpecError]
+) -> tuple[tuple[LocalPlugin, ...], Registry]:
+    """Load the spec's ``plugins:`` (paths relative to the spec) into a copy of the registry.
+    One that fails is an error at its entry and stays in the registry as broken, so an
+    unknown ``type:`` names it."""
+    loaded: list[LocalPlugin] = []
+    for i, name in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(name, str):
+            continue  # the first pass reported it
+        try:
+            # Relative to the file that wrote it (a spec may extend another).
+            plugin = LocalPlugin.at(name, source.origin(("plugins", i)).base_dir)
+            if any(p.path == plugin.path for p in loaded):
+                raise PluginError(f"plugin '{name}' is listed twice")
+            registry = with_local(registry, plugin)
+        except PluginError as exc:
+            errors.append(source.error(("plugins", i), str(exc)))
+            problem = f"see plugins[{i}]"  # that line says what is wrong
+            registry = registry.extended(Plugin(name, status="broken", error=problem))
+        else:
+            loaded.append(plugin)
+    return tuple(loaded), registry
 
 
 # The keys of a panel entry that the core reads; the others are the panel's own options.
@@ -233,10 +301,11 @@ def _output(
     if name is None:
         name = (path and registry.encoder_for_extension(path.suffix)) or DEFAULT_ENCODER
     try:
-        cls = registry.encoder(name)
+        reg = registry.lookup("encoder", name)
     except UnknownComponent as exc:
         errors.append(source.error(("output", "type"), str(exc)))
         return None, None
+    cls = cast("type[Encoder]", reg.cls)
     try:
         opts = cls.Options.model_validate(options)
     except ValidationError as exc:
@@ -244,7 +313,7 @@ def _output(
         return None, None
     if path is None:
         path = Path(source.file.stem + (cls.extensions[0] if cls.extensions else ""))
-    return Resolved(cls, opts, source, ("output",)), path
+    return Resolved(cls, opts, source, ("output",), reg.plugin), path
 
 
 def _check_layout(spec: SceneSpec, source: Source, errors: list[SpecError]) -> LayoutNode:
