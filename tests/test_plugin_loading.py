@@ -27,6 +27,7 @@ from specanim.spec.validate import load_plan
 # misbehave, a reducer that needs no fitting (four snapshots), and a dataset and a reducer
 # that raise.
 PLUGIN = '''
+import threading
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,8 @@ class Holder(Bar):
 
     def __init__(self, options: Any, scene: Any) -> None:
         super().__init__(options, scene)
-        self.fmt = lambda x: f"{x:.2f}"
+        # Workers get lambdas and classes from __main__ by value (cloudpickle); never a lock.
+        self.guard = threading.Lock()
 
 
 class Line(Reducer):
@@ -120,9 +122,9 @@ class BarData(BadData):
     name = "bar"  # a dataset with a panel's name: describe must ask which
 
 
-class FullDisk(FrameSink):
+class Refusing(FrameSink):
     def write(self, rgb: Any) -> None:
-        raise OSError(28, "No space left on device")
+        raise ValueError("the codec refused the frame")
 
     def close(self) -> None:
         pass
@@ -132,7 +134,7 @@ class BadEncoder(Encoder):
     name = "bad-encoder"
 
     def open(self, path: Any, width: int, height: int, fps: float) -> FrameSink:
-        return FullDisk()
+        return Refusing()
 
 
 @hookimpl
@@ -201,7 +203,7 @@ def run(
 # --- installed plugins -------------------------------------------------------------------------
 
 
-def install(site: Path, source: str, dist: str = "specanim-legend", entry: str = "legend") -> None:
+def install(site: Path, source: str, dist: str = "specanim-swatches", entry: str = "swatches") -> None:
     """Install a one-module distribution into site the way pip lays it out: the module and a
     dist-info folder whose entry_points.txt declares it in the specanim group."""
     module = dist.replace("-", "_")
@@ -222,20 +224,20 @@ def test_a_plugin_that_fails_to_import_is_named_and_the_others_load(
 ) -> None:
     install(tmp_path / "site", BROKEN)
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    with pytest.warns(UserWarning, match=r"plugin 'legend' \(specanim-legend 0.3\) failed"):
+    with pytest.warns(UserWarning, match=r"plugin 'swatches' \(specanim-swatches 0.3\) failed"):
         registry = load_registry()
     assert {"digit-grid", "progress-bar", "scatter"} <= set(registry.names("panel"))
     [broken] = registry.broken()
     assert (broken.name, broken.distribution, broken.version) == (
-        "legend",
-        "specanim-legend",
+        "swatches",
+        "specanim-swatches",
         "0.3",
     )
     assert broken.error == NOT_FOUND
     with pytest.raises(UnknownComponent) as info:
-        registry.lookup("panel", "legend")
+        registry.lookup("panel", "swatches")
     assert str(info.value) == (
-        f"unknown panel 'legend'; plugin 'legend' (specanim-legend 0.3) failed to load: {NOT_FOUND}"
+        f"unknown panel 'swatches'; plugin 'swatches' (specanim-swatches 0.3) failed to load: {NOT_FOUND}"
     )
 
 
@@ -246,8 +248,8 @@ def test_the_cli_names_a_broken_installed_plugin_and_still_works(tmp_path: Path)
     }
     spec = scene(tmp_path, reducer="pca")
     warning = (
-        f"warning: plugin 'legend' (specanim-legend 0.3) failed to load: {NOT_FOUND} "
-        "(set SPECANIM_DISABLE_PLUGINS=legend to skip it)"
+        f"warning: plugin 'swatches' (specanim-swatches 0.3) failed to load: {NOT_FOUND} "
+        "(set SPECANIM_DISABLE_PLUGINS=swatches to skip it)"
     )
 
     valid = run("validate", spec, cwd=tmp_path, env=env)
@@ -257,15 +259,15 @@ def test_the_cli_names_a_broken_installed_plugin_and_still_works(tmp_path: Path)
     listing = run("plugins", cwd=tmp_path, env=env)
     assert listing.returncode == 0, listing.stderr
     rows = [line.split(None, 3) for line in listing.stdout.splitlines()]
-    assert ["broken", "-", "legend", f"{NOT_FOUND} (specanim-legend 0.3)"] in rows
+    assert ["broken", "-", "swatches", f"{NOT_FOUND} (specanim-swatches 0.3)"] in rows
     assert ["panel", "scatter", "scatter"] in [row[:3] for row in rows]
 
     records = json.loads(run("plugins", "--json", cwd=tmp_path, env=env).stdout)
     assert {
         "kind": None,
         "name": None,
-        "plugin": "legend",
-        "distribution": "specanim-legend",
+        "plugin": "swatches",
+        "distribution": "specanim-swatches",
         "version": "0.3",
         "summary": "",
         "status": "broken",
@@ -276,18 +278,18 @@ def test_the_cli_names_a_broken_installed_plugin_and_still_works(tmp_path: Path)
     assert scatter["distribution"] == "specanim" and scatter["version"]
     assert scatter["summary"].startswith("Every point")
 
-    spec.write_text(spec.read_text().replace("type: bar", "type: legend"))
+    spec.write_text(spec.read_text().replace("type: bar", "type: swatches"))
     unknown = run("validate", spec, cwd=tmp_path, env=env)
     assert unknown.returncode == 2
     assert unknown.stderr.splitlines()[1:] == [
-        f"{spec}:8: panels[0].type: unknown panel 'legend'; plugin 'legend' "
-        f"(specanim-legend 0.3) failed to load: {NOT_FOUND}"
+        f"{spec}:8: panels[0].type: unknown panel 'swatches'; plugin 'swatches' "
+        f"(specanim-swatches 0.3) failed to load: {NOT_FOUND}"
     ]
 
-    skipped = run("plugins", cwd=tmp_path, env={**env, "SPECANIM_DISABLE_PLUGINS": "legend"})
+    skipped = run("plugins", cwd=tmp_path, env={**env, "SPECANIM_DISABLE_PLUGINS": "swatches"})
     assert skipped.returncode == 0 and skipped.stderr == ""
-    assert "disabled  -               legend" in skipped.stdout
-    assert "skipped by $SPECANIM_DISABLE_PLUGINS (specanim-legend 0.3)" in skipped.stdout
+    assert "disabled  -               swatches" in skipped.stdout
+    assert "skipped by $SPECANIM_DISABLE_PLUGINS (specanim-swatches 0.3)" in skipped.stdout
 
 
 def test_disabled_plugins_are_skipped_and_an_unknown_name_is_one_warning(
@@ -310,7 +312,7 @@ def test_disabled_plugins_are_skipped_and_an_unknown_name_is_one_warning(
 class Legend(Panel[Options]):
     """A third-party panel."""
 
-    name = "legend"
+    name = "swatches"
 
     def view(self, frame: Frame, box: Box) -> dict[str, Any]:
         return {"width": box.width, "height": box.height, "mark": "text"}
@@ -328,7 +330,7 @@ def test_a_register_hook_that_raises_breaks_its_plugin_and_drops_its_registratio
     plugin.register_encoders = hookimpl(register_encoders)  # type: ignore[attr-defined]
     with pytest.warns(UserWarning, match="plugin 'half' failed to load"):
         registry = load_registry([("half", plugin)])
-    assert "legend" not in registry.names("panel")  # registered before the raise, then dropped
+    assert "swatches" not in registry.names("panel")  # registered before the raise, then dropped
     assert "scatter" in registry.names("panel")
     [broken] = registry.broken()
     assert broken.error == "register_encoders() raised RuntimeError: no codec"
@@ -401,7 +403,7 @@ def test_an_encoder_raising_in_write_names_the_output_entry(
         engine.render(prepared, workers=1)
     assert str(info.value) == (
         f"{spec}:10: output: encoder 'bad-encoder' (plugin 'plugins/panels.py') failed in "
-        "write(): OSError: [Errno 28] No space left on device"
+        "write(): ValueError: the codec refused the frame"
     )
     assert list(tmp_path.iterdir()) == [tmp_path / "specs"]  # nothing written, nothing left
 
@@ -413,9 +415,9 @@ def test_a_panel_that_cannot_be_pickled_is_named_before_any_frame(tmp_path: Path
     [line] = result.stderr.splitlines()
     assert line.startswith(
         f"{spec}:8: panels[0]: panel 'holder' (plugin 'plugins/panels.py') cannot be sent to the "
-        "render worker processes: its attribute 'fmt' (function) cannot be pickled ("
+        "render worker processes: its attribute 'guard' (lock) cannot be pickled ("
     )
-    assert "<lambda>" in line and line.endswith("or render with --workers 1")
+    assert line.endswith("or render with --workers 1")
     assert not (tmp_path / "out.gif").exists()
     alone = run("render", spec, "-o", "out.gif", "-q", "-w", "1", cwd=tmp_path)
     assert alone.returncode == 0, alone.stderr
