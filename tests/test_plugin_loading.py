@@ -203,7 +203,9 @@ def run(
 # --- installed plugins -------------------------------------------------------------------------
 
 
-def install(site: Path, source: str, dist: str = "specanim-swatches", entry: str = "swatches") -> None:
+def install(
+    site: Path, source: str, dist: str = "specanim-swatches", entry: str = "swatches"
+) -> None:
     """Install a one-module distribution into site the way pip lays it out: the module and a
     dist-info folder whose entry_points.txt declares it in the specanim group."""
     module = dist.replace("-", "_")
@@ -237,7 +239,8 @@ def test_a_plugin_that_fails_to_import_is_named_and_the_others_load(
     with pytest.raises(UnknownComponent) as info:
         registry.lookup("panel", "swatches")
     assert str(info.value) == (
-        f"unknown panel 'swatches'; plugin 'swatches' (specanim-swatches 0.3) failed to load: {NOT_FOUND}"
+        "unknown panel 'swatches'; plugin 'swatches' (specanim-swatches 0.3) failed to load: "
+        f"{NOT_FOUND}"
     )
 
 
