@@ -60,6 +60,11 @@ class SpecError(UserError):
         self.message = message
         super().__init__(f"{location}: {message}")
 
+    def __reduce__(self) -> tuple[type[SpecError], tuple[Location, str]]:
+        # Errors cross from render workers to the parent by pickle, which by default calls the
+        # class with ``self.args`` (here the whole line), not with __init__'s arguments.
+        return type(self), (self.location, self.message)
+
 
 class SpecErrors(UserError):
     """All the problems found in one spec, in the order of their lines."""
@@ -67,6 +72,9 @@ class SpecErrors(UserError):
     def __init__(self, errors: Sequence[SpecError]) -> None:
         self.errors = sorted(errors, key=lambda e: (e.location.line or 0, e.location.path))
         super().__init__("\n".join(str(e) for e in self.errors))
+
+    def __reduce__(self) -> tuple[type[SpecErrors], tuple[list[SpecError]]]:
+        return type(self), (self.errors,)
 
     def lines(self) -> list[str]:
         return [str(e) for e in self.errors]
