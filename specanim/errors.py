@@ -4,6 +4,7 @@ SpecanimError
 ├── UserError                 bad input: the CLI prints one line per problem and exits 2
 │   ├── SpecError             a problem at one place of a spec file (file, line, YAML path)
 │   ├── SpecErrors            several SpecErrors found in one validation pass
+│   ├── ExternalURL           a frame would load a file or a URL that is not inline data
 │   ├── InputError            raised by a component about its own entry (a missing file, a bad
 │   │                         shape); the core turns it into a SpecError that names the entry
 │   └── PluginError           plugins that cannot be loaded together (a duplicate name, a bad hook)
@@ -90,6 +91,21 @@ class InputError(UserError):
         self.message = message
         self.key = key
         super().__init__(message)
+
+
+class ExternalURL(UserError):
+    """A frame that would load something other than inline data."""
+
+    def __init__(self, url: str, where: str) -> None:
+        self.url = url
+        self.where = where
+        super().__init__(
+            f"{where}: refused the URL {url!r}: a frame may use inline data (data: URLs) only, "
+            "never files or the network"
+        )
+
+    def __reduce__(self) -> tuple[type[ExternalURL], tuple[str, str]]:
+        return type(self), (self.url, self.where)
 
 
 class PluginError(UserError):

@@ -9,12 +9,26 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from specanim import urls
+
 
 def to_rgb(spec: dict[str, Any], scale: float = 1.0) -> np.ndarray:
-    """Render a complete Vega-Lite spec to a (height, width, 3) uint8 array."""
+    """Render a complete Vega-Lite spec to a (height, width, 3) uint8 array.
+
+    ExternalURL if the spec would load anything but inline data (see ``urls``).
+    """
     import vl_convert as vlc  # imported late: worker processes import it themselves
 
-    png = vlc.vegalite_to_png(json.dumps(spec, separators=(",", ":")), scale=scale)
+    urls.check_spec(spec)
+    text = json.dumps(spec, separators=(",", ":"))
+    try:
+        # Two steps where vegalite_to_png takes one (same bytes, same time): images are loaded
+        # in the second, so the SVG between them is checked first.
+        svg = vlc.vegalite_to_svg(text, allowed_base_urls=urls.ALLOWED_BASE_URLS)
+    except ValueError as exc:
+        raise urls.refused_by_vl_convert(str(exc)) or exc from None
+    urls.check_svg(svg)
+    png = vlc.svg_to_png(svg, scale=scale)
     with Image.open(io.BytesIO(png)) as image:
         return np.asarray(image.convert("RGB"))
 

@@ -21,6 +21,8 @@ SAMPLES: dict[str, Any] = {
     "message": "unknown panel 'scater'",
     "errors": [SpecError(HERE, "one"), SpecError(Location("scene.yaml", 1, "title"), "two")],
     "key": "path",
+    "url": "file:///etc/passwd",
+    "where": "frame spec data.url",
 }
 
 
