@@ -216,6 +216,11 @@ class Encoder(Component):
     def __init__(self, options: Any) -> None:
         self.options = options
 
+    @classmethod
+    def check_size(cls, width: int, height: int) -> None:
+        """Raise InputError (key "width" or "height") if this format cannot take frames of
+        width x height pixels; validation calls it, so the spec's line is named."""
+
     @abstractmethod
     def open(self, path: Path, width: int, height: int, fps: float) -> FrameSink:
         """Start writing to path; frames are width x height RGB."""

@@ -134,13 +134,6 @@ class SceneSpec(Strict):
     timeline: Timeline = Timeline()
     output: OutputEntry = OutputEntry()
 
-    @field_validator("width", "height")
-    @classmethod
-    def _even(cls, v: int) -> int:
-        if v % 2:
-            raise ValueError(f"must be even (video encoders need even sizes), got {v}")
-        return v
-
     @field_validator("title", "subtitle")
     @classmethod
     def _template(cls, v: str) -> str:

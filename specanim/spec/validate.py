@@ -98,6 +98,11 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     layout: LayoutNode | None = None
     if spec is not None and all(panels):  # an unknown panel type would only echo in the layout
         layout = _check_layout(spec, source, errors)
+    if spec is not None and encoder is not None:
+        try:
+            encoder.cls.check_size(spec.width, spec.height)
+        except InputError as exc:
+            errors.append(source.error((exc.key or "width",), exc.message))
 
     if errors or spec is None or dataset is None or reducer is None or encoder is None:
         raise SpecErrors(errors)
@@ -113,43 +118,81 @@ def _output(
     override: Path | None,
     errors: list[SpecError],
 ) -> tuple[Resolved[Encoder] | None, Path | None]:
-    """The encoder and the output path: from the command line, else the spec, else defaults."""
+    """The encoder and the output path.
+
+    The spec's ``output`` entry is validated against its own encoder (``type``, else its
+    path's ending, else the default) whatever the command line says. The command line's path
+    then picks the format by its ending; the spec's options apply only if that is the same.
+    """
     raw = raw if isinstance(raw, dict) else {}
     try:
         entry = OutputEntry.model_validate(raw)
     except ValidationError:
         return None, None  # the first pass reported it
-    options = entry.options()
-    name = entry.type
     path = Path(entry.path) if entry.path else None
-    if override is not None:
-        by_extension = registry.encoder_for_extension(override.suffix)
-        if by_extension is None and override.suffix:
-            endings = sorted(
-                e for n in registry.names("encoder") for e in registry.encoder(n).extensions if e
-            )
-            raise UserError(
-                f"{override}: no encoder writes '{override.suffix}' files "
-                f"(known: {', '.join(endings)}; no ending: a folder of PNG frames)"
-            )
-        if by_extension and by_extension != name:
-            name, options = by_extension, {}  # the spec's options were for another format
-        path = override
-    if name is None:
-        name = (path and registry.encoder_for_extension(path.suffix)) or DEFAULT_ENCODER
+    by_path = _encoder_by_ending(registry, path, source, ("output", "path"), errors)
+    name = entry.type or by_path or DEFAULT_ENCODER
     try:
         cls = registry.encoder(name)
     except UnknownComponent as exc:
         errors.append(source.error(("output", "type"), str(exc)))
         return None, None
+    if entry.type and path and path.suffix and by_path and by_path != entry.type:
+        errors.append(
+            source.error(
+                ("output", "path"),
+                f"'{path}' is a {by_path} file's name, but 'type' says {entry.type}",
+            )
+        )
+        return None, None
     try:
-        opts = cls.Options.model_validate(options)
+        resolved = Resolved(cls, cls.Options.model_validate(entry.options()), source, ("output",))
     except ValidationError as exc:
         errors.extend(_located(exc, source, ("output",), cls.Options, ("type", "path")))
         return None, None
+    if override is None:
+        return resolved, path or Path(
+            source.file.stem + (cls.extensions[0] if cls.extensions else "")
+        )
+    chosen = _encoder_by_ending(registry, override, None, (), errors)
+    if chosen is None or chosen == cls.name:
+        return resolved, override  # the spec's own format, with its options
+    other = registry.encoder(chosen)
+    try:
+        options = other.Options.model_validate({})
+    except ValidationError:
+        raise UserError(
+            f"{override}: {chosen} needs options: give them in the spec's output entry "
+            f"with 'type: {chosen}'"
+        ) from None
+    return Resolved(other, options, source, ("output",)), override
+
+
+def _encoder_by_ending(
+    registry: Registry,
+    path: Path | None,
+    source: Source | None,
+    at: PathKey,
+    errors: list[SpecError],
+) -> str | None:
+    """The encoder path's ending picks; an unknown ending is an error (located in source when
+    the path came from the spec, else about the command line's path)."""
     if path is None:
-        path = Path(source.file.stem + (cls.extensions[0] if cls.extensions else ""))
-    return Resolved(cls, opts, source, ("output",)), path
+        return None
+    name = registry.encoder_for_extension(path.suffix)
+    if name is not None or not path.suffix:
+        return name
+    endings = sorted(
+        e for n in registry.names("encoder") for e in registry.encoder(n).extensions if e
+    )
+    message = (
+        f"no encoder writes '{path.suffix}' files "
+        f"(known: {', '.join(endings)}; no ending: a folder of PNG frames)"
+    )
+    if source is None:
+        raise UserError(f"{path}: {message}")
+    errors.append(source.error(at, message))
+    return None
 
 
 def _check_layout(spec: SceneSpec, source: Source, errors: list[SpecError]) -> LayoutNode:
