@@ -47,9 +47,7 @@ def test_an_unknown_type_is_an_error_even_when_o_picks_the_format(
     write_spec: Callable[..., Path],
 ) -> None:
     path = write_spec(spec_text("  type: mkv"))
-    assert errors_of(path, "out.mp4") == [
-        f"{path}:9: output.type: unknown encoder 'mkv'"
-    ]
+    assert errors_of(path, "out.mp4") == [f"{path}:9: output.type: unknown encoder 'mkv'"]
 
 
 @pytest.mark.parametrize(
@@ -146,7 +144,5 @@ def test_the_cli_refuses_an_unknown_type_and_writes_nothing(
     path = write_spec(spec_text("  type: mkv"))
     result = specanim("render", path, "-o", "out.mp4")
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        f"{path}:9: output.type: unknown encoder 'mkv'"
-    ]
+    assert result.stderr.splitlines() == [f"{path}:9: output.type: unknown encoder 'mkv'"]
     assert not (tmp_path / "out.mp4").exists()
