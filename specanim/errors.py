@@ -99,8 +99,13 @@ class ExternalURL(UserError):
     def __init__(self, url: str, where: str) -> None:
         self.url = url
         self.where = where
-        super().__init__(
-            f"{where}: refused the URL {url!r}: a frame may use inline data (data: URLs) only, "
+        super().__init__(f"{where}: {self.refusal(url)}")
+
+    @staticmethod
+    def refusal(url: str) -> str:
+        """What is wrong with url, for messages located elsewhere."""
+        return (
+            f"refused the URL {url!r}: a frame may use inline data (data: URLs) only, "
             "never files or the network"
         )
 

@@ -12,7 +12,7 @@ from PIL import Image
 from specanim import urls
 
 
-def to_rgb(spec: dict[str, Any], scale: float = 1.0) -> np.ndarray:
+def rasterize(spec: dict[str, Any], scale: float = 1.0) -> np.ndarray:
     """Render a complete Vega-Lite spec to a (height, width, 3) uint8 array.
 
     ExternalURL if the spec would load anything but inline data (see ``urls``).

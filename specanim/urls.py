@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from specanim.errors import ExternalURL
+from specanim.spec.source import PathKey, format_path
 
 INLINE = "data:"
 ALLOWED_BASE_URLS = [INLINE]  # vl-convert matches these as prefixes of every data URL
@@ -29,10 +30,17 @@ _SVG_HREF = re.compile(r'\b(?:xlink:)?href="([^"]*)"')
 def check_spec(spec: Any) -> None:
     """Raise ExternalURL for the first ``url`` or ``href`` in a Vega-Lite spec that is not
     inline, named by its place in the spec (and the nearest enclosing view's ``name``)."""
-    for url, path, view in _urls(spec, "", None):
+    for url, path, view in external(spec):
+        where = f"frame spec {format_path(path)}" + (f" (view '{view}')" if view else "")
+        raise ExternalURL(url, where)
+
+
+def external(spec: Any) -> Iterator[tuple[str, PathKey, str | None]]:
+    """Every ``url`` or ``href`` written in a Vega-Lite spec (or part of one) that is not
+    inline: the URL, its path in the spec and the ``name`` of the view it stands in."""
+    for url, path, view in _urls(spec, (), None):
         if not url.startswith(INLINE):
-            where = f"frame spec {path}" + (f" (view '{view}')" if view else "")
-            raise ExternalURL(url, where)
+            yield url, path, view
 
 
 def check_svg(svg: str) -> None:
@@ -50,22 +58,22 @@ def refused_by_vl_convert(message: str) -> ExternalURL | None:
     return ExternalURL(found.group(1), "frame data") if found else None
 
 
-def _urls(node: Any, path: str, view: str | None) -> Iterator[tuple[str, str, str | None]]:
+def _urls(node: Any, path: PathKey, view: str | None) -> Iterator[tuple[str, PathKey, str | None]]:
     if isinstance(node, dict):
         name = node.get("name")
         view = name if isinstance(name, str) else view
         for key, value in node.items():
-            where = f"{path}.{key}" if path else str(key)
+            where = (*path, str(key))
             if key in _URL_KEYS:
                 if isinstance(value, str):
                     yield value, where, view
                     continue
                 if isinstance(value, dict) and isinstance(value.get("value"), str):
-                    yield value["value"], f"{where}.value", view
+                    yield value["value"], (*where, "value"), view
                     continue
             if key in _INLINE_DATA_KEYS:
                 continue
             yield from _urls(value, where, view)
     elif isinstance(node, list):
         for i, item in enumerate(node):
-            yield from _urls(item, f"{path}[{i}]", view)
+            yield from _urls(item, (*path, i), view)

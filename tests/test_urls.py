@@ -24,11 +24,13 @@ import pytest
 from PIL import Image
 
 from specanim import engine, hookimpl
-from specanim.components import Frame, Options, Panel
+from specanim.components import Box, Frame, Options, Panel, View
 from specanim.errors import ExternalURL
 from specanim.plugins import load_registry
-from specanim.render import to_rgb
+from specanim.render import rasterize
 from specanim.spec.validate import load_plan
+
+from .conftest import Run
 
 SERVER = textwrap.dedent(
     """
@@ -196,7 +198,9 @@ def test_a_view_that_names_a_file_or_url_is_refused(
     url = urls(server, local, name or "page.html")[kind]
     before = len(server.requests())
     with pytest.raises(ExternalURL) as info:
-        to_rgb(frame_spec({"hconcat": [{"width": 10, "height": 10, "mark": "point"}, make(url)]}))
+        rasterize(
+            frame_spec({"hconcat": [{"width": 10, "height": 10, "mark": "point"}, make(url)]})
+        )
     message = str(info.value)
     assert "\n" not in message
     # The SVG shows a file URL as its path, and a relative path prefixed with vega-datasets'.
@@ -223,7 +227,7 @@ def test_the_frame_config_cannot_name_a_url(
     spec["config"] = json.loads(json.dumps(config).replace("URL", url))
     before = len(server.requests())
     with pytest.raises(ExternalURL, match=r"^frame spec config\.\w+\.(url|href): refused"):
-        to_rgb(spec)
+        rasterize(spec)
     assert server.requests()[before:] == []
 
 
@@ -241,7 +245,7 @@ def test_top_level_data_and_datasets_cannot_name_a_url(
     )
     before = len(server.requests())
     with pytest.raises(ExternalURL, match=r"^frame spec data\.url: refused"):
-        to_rgb(spec)
+        rasterize(spec)
     assert server.requests()[before:] == []
 
 
@@ -250,16 +254,16 @@ def _red_data_url() -> str:
 
 
 def test_inline_data_urls_still_render() -> None:
-    rgb = to_rgb(frame_spec(image_view(_red_data_url())))
+    rgb = rasterize(frame_spec(image_view(_red_data_url())))
     assert red_pixels(rgb) == 40 * 40
-    squares = to_rgb(frame_spec(data_view(_inline_csv())))
+    squares = rasterize(frame_spec(data_view(_inline_csv())))
     assert red_pixels(squares) > 0
 
 
 def test_the_refusal_names_the_view_and_survives_a_pickle() -> None:
     view = {**image_view("file:///etc/hostname.png"), "name": "legend"}
     with pytest.raises(ExternalURL) as info:
-        to_rgb(frame_spec({"vconcat": [view]}))
+        rasterize(frame_spec({"vconcat": [view]}))
     assert str(info.value) == (
         "frame spec vconcat[0].encoding.url.value (view 'legend'): refused the URL "
         "'file:///etc/hostname.png': a frame may use inline data (data: URLs) only, "
@@ -279,8 +283,8 @@ class Hostile(Panel):
     class Options(Options):
         view: dict[str, Any]
 
-    def view(self, frame: Frame, width: int, height: int) -> dict[str, Any]:
-        return {"width": width, "height": height, **self.options.view}  # type: ignore[attr-defined]
+    def view(self, frame: Frame, box: Box) -> View:
+        return dict(self.options.view)  # type: ignore[attr-defined]
 
 
 @hookimpl
@@ -319,3 +323,57 @@ def test_a_panel_plugin_cannot_make_a_frame_read_a_file_or_url(
         engine.render(prepared, workers=workers)
     assert server.requests()[before:] == []
     assert not out.exists()
+
+
+# --- a spec's vega_lite: pass-through, through the real CLI --------------------------------
+
+SCENE = """
+width: 200
+height: 120
+dataset: {{type: sklearn-digits, limit: 60}}
+reducer: {{type: pca}}
+panels:
+  - type: scatter
+    render: raster
+{panel}
+{frame}
+timeline: {{hold_end: 0.2}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("panel", "frame", "where"),
+    [
+        ("    vega_lite: {mark: {url: 'URL'}}", "", ":9: panels[0].vega_lite.mark.url"),
+        ("", "vega_lite: {config: {image: {url: 'URL'}}}", ":10: vega_lite.config.image.url"),
+        (
+            "    vega_lite: {transform: [{lookup: digit, from: {data: {url: 'URL'}, key: a}}]}",
+            "",
+            ":9: panels[0].vega_lite.transform[0].from.data.url",
+        ),
+        (
+            "    vega_lite: {transform: [{calculate: \"'URL'\", as: url}]}",
+            "",
+            ": frame (an image or link made from data or an expression)",
+        ),
+    ],
+    ids=["panel-mark", "frame-config", "panel-lookup", "panel-expression"],
+)
+@pytest.mark.parametrize("kind", ["file-url", "http"])
+def test_a_spec_s_vega_lite_cannot_read_a_file_or_url(
+    server: Server, local: Path, specanim: Run, panel: str, frame: str, where: str, kind: str
+) -> None:
+    url = urls(server, local, "red.png")[kind]
+    spec = local / "scene.yaml"
+    spec.write_text(SCENE.format(panel=panel, frame=frame).replace("URL", url))
+    before = len(server.requests())
+    result = specanim("render", spec, "-o", "out.gif", "-w", "2")
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    shown = url.removeprefix("file://") if "expression" in where else url
+    # Written in the spec: located there before anything is fitted; else found in the frame.
+    located = where[1].isdigit()
+    assert line.startswith(f"{spec}{where}" if located else where.removeprefix(": ")), line
+    assert f"refused the URL '{shown}'" in line
+    assert server.requests()[before:] == []
+    assert not (local / "out.gif").exists()
