@@ -39,6 +39,7 @@ from typing import Any, BinaryIO, Literal
 import numpy as np
 
 from specanim.components import Data, Progress, Reducer, Step, Trajectory
+from specanim.errors import InputError
 from specanim.paths import cache_dir
 
 CacheMode = Literal["use", "refresh", "off"]
@@ -178,8 +179,17 @@ def _file_safe(name: str) -> str:
 
 
 def _fit(reducer: Reducer, data: Data, progress: Progress) -> Trajectory:
-    fitted = reducer.fit(data, progress)
-    snapshots = np.ascontiguousarray(fitted.snapshots, dtype=np.float32)
+    # Overflow inside a fit (features near float32's limit) only shows as non-finite
+    # coordinates, refused below in one line instead of numpy's warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        fitted = reducer.fit(data, progress)
+        snapshots = np.ascontiguousarray(fitted.snapshots, dtype=np.float32)
+    if not np.isfinite(snapshots).all():
+        biggest = float(np.abs(data.features).max()) if data.features.size else 0.0
+        raise InputError(
+            f"{reducer.name} gave NaN or infinite coordinates; the features may be too large "
+            f"(the largest is {biggest:.3g}): scale them"
+        )
     snapshots.flags.writeable = False  # the same contract as a memory-mapped cache entry
     return Trajectory(snapshots, fitted.steps, fitted.total)
 

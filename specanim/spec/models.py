@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from specanim.palette import check_color, check_scheme
 from specanim.template import Template
@@ -17,9 +25,9 @@ from specanim.view import ViewOptions
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors."""
+    """Unknown keys are errors, and so are NaN and infinite numbers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Entry(BaseModel):
@@ -74,7 +82,7 @@ class Split(Strict):
 
     row: list[LayoutNode] | None = None
     column: list[LayoutNode] | None = None
-    sizes: list[Annotated[float, Field(gt=0)]] | None = None
+    sizes: list[Annotated[float, Field(gt=0, le=1e6)]] | None = None
     title: bool = Field(False, description="carry the scene's title above this part")
 
     @model_validator(mode="after")
@@ -106,8 +114,23 @@ class Layer(Strict):
     title: bool = Field(False, description="carry the scene's title above this part")
 
 
-LayoutNode = Split | Layer | str
+def _layout_kind(value: Any) -> str:
+    """Which kind of layout node value is, so that an error names only that kind's problems."""
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, dict) and "layer" in value or isinstance(value, Layer):
+        return "Layer"
+    return "Split"
+
+
+LayoutNode = Annotated[
+    Annotated[Split, Tag("Split")] | Annotated[Layer, Tag("Layer")] | Annotated[str, Tag("str")],
+    Discriminator(_layout_kind),
+]
 Split.model_rebuild()
+
+
+DAY = 86_400.0  # seconds: a bound on durations that keeps frame counts within integers
 
 
 class Timeline(Strict):
@@ -121,11 +144,14 @@ class Timeline(Strict):
     )
     every: int = Field(1, ge=1, description="without duration: every k-th snapshot (and the last)")
     duration: float | None = Field(
-        None, gt=0, description="seconds of animation (before holds); frames interpolate snapshots"
+        None,
+        gt=0,
+        le=DAY,
+        description="seconds of animation (before holds); frames interpolate snapshots",
     )
     easing: Literal["linear", "ease-in", "ease-out", "ease-in-out"] = "linear"
-    hold_start: float = Field(0, ge=0, description="seconds the first frame stays")
-    hold_end: float = Field(0, ge=0, description="seconds the last frame stays")
+    hold_start: float = Field(0, ge=0, le=DAY, description="seconds the first frame stays")
+    hold_end: float = Field(0, ge=0, le=DAY, description="seconds the last frame stays")
 
     @model_validator(mode="after")
     def _every_or_duration(self) -> Timeline:
