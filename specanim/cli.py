@@ -182,6 +182,8 @@ def still(spec: Path, frame: int, output: Path, cache: CacheMode, quiet: bool) -
     from specanim import engine
 
     plan = load_plan(spec, default_registry())
+    if output.suffix.lower() != ".png":  # the bytes written are PNG whatever the name says
+        raise UserError(f"{output}: still writes a PNG image: give it a .png ending")
     check_target(output)
     prepared = engine.prepare(plan, cache=cache, report=reporter(quiet))
     if not -prepared.frames <= frame < prepared.frames:

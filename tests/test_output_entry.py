@@ -146,3 +146,15 @@ def test_the_cli_refuses_an_unknown_type_and_writes_nothing(
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"{path}:9: output.type: unknown encoder 'mkv'"]
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_still_writes_only_png_named_files(
+    write_spec: Callable[..., Path], specanim: Run, tmp_path: Path
+) -> None:
+    path = write_spec(spec_text("  type: gif"))
+    result = specanim("still", path, "-o", "last.jpg")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "last.jpg: still writes a PNG image: give it a .png ending"
+    ]
+    assert not (tmp_path / "last.jpg").exists()
