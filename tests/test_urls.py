@@ -352,7 +352,8 @@ timeline: {{hold_end: 0.2}}
             ":9: panels[0].vega_lite.transform[0].from.data.url",
         ),
         (
-            "    vega_lite: {transform: [{calculate: \"'URL'\", as: url}]}",
+            "  - type: progress-bar\n    vega_lite: {mark: {type: image, width: 20, height: 20,"
+            " url: {expr: \"'URL'\"}}}",
             "",
             ": frame (an image or link made from data or an expression)",
         ),
