@@ -209,7 +209,7 @@ def still(
     from specanim import engine
 
     plan = load_plan(spec, default_registry(), overrides=overrides)
-    if output.suffix.lower() != ".png":  # the bytes written are PNG whatever the name says
+    if not vega_lite and output.suffix.lower() != ".png":  # PNG bytes whatever the name says
         raise UserError(f"{output}: still writes a PNG image: give it a .png ending")
     check_target(output)
     prepared = engine.prepare(plan, cache=cache, report=reporter(quiet))
