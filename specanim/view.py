@@ -244,20 +244,22 @@ def affine(points: np.ndarray, matrix: np.ndarray, offset: np.ndarray) -> np.nda
 
 
 def smooth_extents(extents: np.ndarray, time_constant: float) -> np.ndarray:
-    """Extents (S, 4) smoothed over snapshots without lag: centres linearly and sizes on a log
-    scale (t-SNE grows by orders of magnitude), each by exponential smoothing run forwards
-    then backwards."""
+    """Extents (S, 4) smoothed over snapshots without lag, by exponential smoothing run
+    forwards then backwards: sizes on a log scale (t-SNE grows by orders of magnitude) and
+    centres in units of their own size, so that a later, larger layout's centre does not drag
+    a tiny early one out of its frame."""
     if time_constant == 0 or len(extents) < 2:
         return extents
     centres = (extents[:, 0::2] + extents[:, 1::2]) / 2
     halves = np.maximum((extents[:, 1::2] - extents[:, 0::2]) / 2, 1e-12)
-    series = np.concatenate([centres, np.log(halves)], axis=1)
+    series = np.concatenate([centres / halves, np.log(halves)], axis=1)
     keep = float(np.exp(-1 / time_constant))
     for order in (slice(None), slice(None, None, -1)):
         run = series[order]
         for s in range(1, len(run)):
             run[s] = keep * run[s - 1] + (1 - keep) * run[s]
-    centres, halves = series[:, :2], np.exp(series[:, 2:])
+    halves = np.exp(series[:, 2:])
+    centres = series[:, :2] * halves
     out = np.empty_like(extents)
     out[:, 0::2], out[:, 1::2] = centres - halves, centres + halves
     return out

@@ -41,8 +41,8 @@ def shipped() -> list[Path]:
 
 
 def overrides_for(spec: Path) -> list[str]:
-    kind = next(k for k in SHORT if k in spec.stem)
-    return SHORT[kind] + (MNIST_DATA if spec.stem.startswith("mnist") else [])
+    shorter = next((SHORT[k] for k in SHORT if k in spec.stem), [])
+    return shorter + (MNIST_DATA if spec.stem.startswith("mnist") else [])
 
 
 def full_pixels(prepared: engine.Prepared, frame: int) -> np.ndarray:

@@ -200,3 +200,16 @@ def test_procrustes_interpolates_the_rotation_between_snapshots() -> None:
 def test_bad_view_options_are_rejected(options: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         ViewOptions.model_validate(options)
+
+
+def test_follow_keeps_a_tiny_first_layout_in_frame_as_later_ones_grow() -> None:
+    # t-SNE from a random start: a layout 1e-4 across that grows to a few units and settles,
+    # its centre drifting by 0.003: nothing next to the later sizes, thirty times the first.
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(400, 2)).astype(np.float32)
+    snapshots = [base * 1e-4 * 3.0 ** min(s, 9) + 0.003 * min(s, 1) for s in range(20)]
+    camera = Camera(ViewOptions(mode="follow", smoothing=5), trajectory(snapshots), W, H)
+    for s, snapshot in enumerate(snapshots[:5]):  # the tiny ones: all of them were off-screen
+        px = camera.to_pixels(snapshot, s)
+        inside = (px[:, 0] >= 0) & (px[:, 0] <= W) & (px[:, 1] >= 0) & (px[:, 1] <= H)
+        assert inside.mean() > 0.95, s
