@@ -264,6 +264,8 @@ def still(
     from specanim import engine
 
     plan = load_plan(spec, default_registry(), overrides=overrides)
+    if not vega_lite and output.suffix.lower() != ".png":  # PNG bytes whatever the name says
+        raise UserError(f"{output}: still writes a PNG image: give it a .png ending")
     check_target(output)
     prepared = engine.prepare(plan, cache=cache, report=reporter(quiet))
     if not -prepared.frames <= frame < prepared.frames:

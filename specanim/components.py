@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeAlias, Ty
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from specanim.errors import UserError
+
 if TYPE_CHECKING:
     from altair import TopLevelMixin
 
@@ -36,7 +38,7 @@ KINDS: tuple[Kind, ...] = ("dataset", "reducer", "panel", "encoder")
 class Options(BaseModel):
     """Base of every component's options model: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 OptionsT = TypeVar("OptionsT", bound=Options)
@@ -182,7 +184,14 @@ class Frame:
 
     def format(self, text: str) -> str:
         """Fill ``{epoch}``-style fields of text from this frame's values."""
-        return text.format_map(self.values) if "{" in text else text
+        if "{" not in text:
+            return text
+        try:
+            return text.format_map(self.values)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            # Templates are checked for their field names when the spec is loaded; a format
+            # that does not suit a value ('{phase:.2f}' on a text) shows only here.
+            raise UserError(f"template {text!r}: {exc}") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -310,6 +319,11 @@ class Encoder(Component[OptionsT]):
 
     def __init__(self, options: OptionsT) -> None:
         self.options = options
+
+    @classmethod
+    def check_size(cls, width: int, height: int) -> None:
+        """Raise InputError (key "width" or "height") if this format cannot take frames of
+        width x height pixels; validation calls it, so the spec's line is named."""
 
     @abstractmethod
     def open(self, path: Path, width: int, height: int, fps: float) -> FrameSink:

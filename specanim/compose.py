@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from specanim.components import Box, Frame, Panel, RasterLayer, Scene, Trajectory, View
+from specanim.errors import UserError
 from specanim.raster import png_data_url
 from specanim.render import frame_config, image_view, rasterize, scenegraph, standalone
 from specanim.spec import vega_lite
@@ -194,6 +195,13 @@ class Composer:
         if text:
             title = (text, Size(width, int(round(self.spec.subtitle_size * TITLE_GAP))))
             height -= title[1].height
+        if width < 1 or height < 1:
+            spec = self.spec
+            raise UserError(
+                f"panel '{keys[0]}' would get {width} x {height} pixels: the frame "
+                f"({spec.width} x {spec.height}) is too small for its layout, margin "
+                f"({spec.margin}), spacing ({spec.spacing}) and titles"
+            )
         camera = Camera(options, self.trajectories[drawn], width, height)
         name = f"specanim_box_{len(self._leaf_names)}"
         self._leaf_names.append(name)

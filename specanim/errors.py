@@ -4,6 +4,7 @@ SpecanimError
 ├── UserError                 bad input: the CLI prints one line per problem and exits 2
 │   ├── SpecError             a problem at one place of a spec file (file, line, YAML path)
 │   ├── SpecErrors            several SpecErrors found in one validation pass
+│   ├── ExternalURL           a frame would load a file or a URL that is not inline data
 │   ├── InputError            raised by a component about its own entry (a missing file, a bad
 │   │                         shape); the core turns it into a SpecError that names the entry
 │   └── PluginError           plugins that cannot be loaded together (a duplicate name, a bad hook)
@@ -69,6 +70,11 @@ class SpecError(UserError):
         self.message = message
         super().__init__(f"{location}: {message}")
 
+    def __reduce__(self) -> tuple[type[SpecError], tuple[Location, str]]:
+        # Errors cross from render workers to the parent by pickle, which by default calls the
+        # class with ``self.args`` (here the whole line), not with __init__'s arguments.
+        return type(self), (self.location, self.message)
+
 
 class SpecErrors(UserError):
     """All the problems found in one spec, in the order of their lines."""
@@ -76,6 +82,9 @@ class SpecErrors(UserError):
     def __init__(self, errors: Sequence[SpecError]) -> None:
         self.errors = sorted(errors, key=lambda e: (e.location.line or 0, e.location.path))
         super().__init__("\n".join(str(e) for e in self.errors))
+
+    def __reduce__(self) -> tuple[type[SpecErrors], tuple[list[SpecError]]]:
+        return type(self), (self.errors,)
 
     def lines(self) -> list[str]:
         return [str(e) for e in self.errors]
@@ -91,6 +100,26 @@ class InputError(UserError):
         self.message = message
         self.key = key
         super().__init__(message)
+
+
+class ExternalURL(UserError):
+    """A frame that would load something other than inline data."""
+
+    def __init__(self, url: str, where: str) -> None:
+        self.url = url
+        self.where = where
+        super().__init__(f"{where}: {self.refusal(url)}")
+
+    @staticmethod
+    def refusal(url: str) -> str:
+        """What is wrong with url, for messages located elsewhere."""
+        return (
+            f"refused the URL {url!r}: a frame may use inline data (data: URLs) only, "
+            "never files or the network"
+        )
+
+    def __reduce__(self) -> tuple[type[ExternalURL], tuple[str, str]]:
+        return type(self), (self.url, self.where)
 
 
 class PluginError(UserError):

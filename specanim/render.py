@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from specanim import urls
+
 
 def rasterize(spec: dict[str, Any], scale: float = 1.0, alpha: bool = False) -> np.ndarray:
     """Render a complete Vega-Lite spec to a (height, width, 3) uint8 array, or with alpha a
-    (height, width, 4) RGBA one (straight alpha)."""
+    (height, width, 4) RGBA one (straight alpha).
+
+    ExternalURL if the spec would load anything but inline data (see ``urls``).
+    """
     import vl_convert as vlc  # imported late: worker processes import it themselves
 
-    png = vlc.vegalite_to_png(json.dumps(spec, separators=(",", ":")), scale=scale)
+    # Two steps where vegalite_to_png takes one (same bytes, same time): images are loaded in
+    # the second, so the SVG between them is checked first.
+    svg = _convert(vlc.vegalite_to_svg, spec)
+    urls.check_svg(svg)
+    png = vlc.svg_to_png(svg, scale=scale)
     with Image.open(io.BytesIO(png)) as image:
         return np.asarray(image.convert("RGBA" if alpha else "RGB"))
 
@@ -25,8 +35,19 @@ def scenegraph(spec: dict[str, Any]) -> dict[str, Any]:
     its position (``origin`` is the top left corner of the content, inside the padding)."""
     import vl_convert as vlc
 
-    scenegraph: dict[str, Any] = vlc.vegalite_to_scenegraph(json.dumps(spec, separators=(",", ":")))
+    scenegraph: dict[str, Any] = _convert(vlc.vegalite_to_scenegraph, spec)
     return scenegraph
+
+
+def _convert(convert: Callable[..., Any], spec: dict[str, Any]) -> Any:
+    """convert(spec) by vl-convert, once the spec is checked to name no URL but inline data
+    and with vl-convert told to load nothing else (it loads data while laying out)."""
+    urls.check_spec(spec)
+    text = json.dumps(spec, separators=(",", ":"))
+    try:
+        return convert(text, allowed_base_urls=urls.ALLOWED_BASE_URLS)
+    except ValueError as exc:
+        raise urls.refused_by_vl_convert(str(exc)) or exc from None
 
 
 def fit_canvas(

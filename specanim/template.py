@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Sequence
 from typing import Annotated
@@ -36,6 +37,8 @@ def check_template(text: str, fields: Sequence[str] = FRAME_FIELDS) -> str:
             )
         if spec and "{" in spec:
             raise ValueError(f"nested fields are not supported in {text!r}")
+        if spec and re.search(r"\d{4,}", spec):  # '{epoch:>1000000000}' takes a GB a frame
+            raise ValueError(f"a width or precision above 999 in {text!r}")
     return text
 
 

@@ -24,6 +24,7 @@ logged, deleted and fitted again: it is never returned.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -31,12 +32,14 @@ import os
 import re
 import struct
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
 from specanim.components import Data, Progress, Reducer, Step, Trajectory
+from specanim.errors import InputError
 from specanim.paths import cache_dir
 
 CacheMode = Literal["use", "refresh", "off"]
@@ -75,6 +78,19 @@ def obtain(
     about = describe(reducer, data)
     key = _key(about)
     path = (cache or cache_dir("trajectories")) / f"{_file_safe(reducer.name)}-{key}{SUFFIX}"
+    with entry_lock(path):  # a second render of the same scene waits, then reuses this fit
+        return _reuse_or_fit(reducer, data, progress, mode, path, key, about)
+
+
+def _reuse_or_fit(
+    reducer: Reducer,
+    data: Data,
+    progress: Progress,
+    mode: CacheMode,
+    path: Path,
+    key: str,
+    about: dict[str, Any],
+) -> Trajectory:
     if mode == "use":
         try:
             trajectory = read_entry(path, key)
@@ -98,6 +114,43 @@ def obtain(
         return trajectory
     # The stored copy, memory-mapped: render workers share its pages instead of each holding one.
     return read_entry(path, key, verify=False)
+
+
+@contextlib.contextmanager
+def entry_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the cache entry at path (a ``.lock`` file beside it).
+
+    The holder removes the lock file when it is done, so none is left behind: a process that
+    was waiting then holds a lock on a removed file, sees that, and locks the new one. Without
+    a writable cache folder there is nothing to protect: no lock is taken.
+    """
+    lock = path.with_name(path.name + ".lock")
+    while True:
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            yield
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("waiting for another process that fits the same trajectory (%s)", lock)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = os.stat(lock)
+            except FileNotFoundError:
+                current = None
+            if current is not None and current.st_ino == os.fstat(fd).st_ino:
+                try:
+                    yield
+                finally:
+                    with contextlib.suppress(OSError):
+                        lock.unlink()
+                return
+        finally:
+            os.close(fd)  # also releases the lock
 
 
 def describe(reducer: Reducer, data: Data) -> dict[str, Any]:
@@ -126,8 +179,17 @@ def _file_safe(name: str) -> str:
 
 
 def _fit(reducer: Reducer, data: Data, progress: Progress) -> Trajectory:
-    fitted = reducer.fit(data, progress)
-    snapshots = np.ascontiguousarray(fitted.snapshots, dtype=np.float32)
+    # Overflow inside a fit (features near float32's limit) only shows as non-finite
+    # coordinates, refused below in one line instead of numpy's warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        fitted = reducer.fit(data, progress)
+        snapshots = np.ascontiguousarray(fitted.snapshots, dtype=np.float32)
+    if not np.isfinite(snapshots).all():
+        biggest = float(np.abs(data.features).max()) if data.features.size else 0.0
+        raise InputError(
+            f"{reducer.name} gave NaN or infinite coordinates; the features may be too large "
+            f"(the largest is {biggest:.3g}): scale them"
+        )
     snapshots.flags.writeable = False  # the same contract as a memory-mapped cache entry
     return Trajectory(snapshots, fitted.steps, fitted.total)
 

@@ -71,9 +71,11 @@ class ViewOptions(Options):
             raise ValueError(f"limits apply only to mode 'fixed', not '{self.mode}'")
         if self.limits is not None:
             xmin, xmax, ymin, ymax = self.limits
-            if not (xmin < xmax and ymin < ymax):
+            # Beyond float32 (3.4e38) spans overflow; layouts live far inside +-1e30.
+            if not (xmin < xmax and ymin < ymax) or max(map(abs, self.limits)) > 1e30:
                 raise ValueError(
-                    f"limits need xmin < xmax and ymin < ymax, got {list(self.limits)}"
+                    "limits need xmin < xmax and ymin < ymax, each within +-1e30, "
+                    f"got {list(self.limits)}"
                 )
         return self
 

@@ -77,12 +77,12 @@ def test_a_missing_required_key_points_at_its_entry(write_spec: Callable[..., Pa
 
 def test_all_problems_are_reported_in_line_order(write_spec: Callable[..., Path]) -> None:
     text = VALID.replace("title:", "titel:").replace("type: pca", "type: pcaa")
-    path = write_spec(text.replace("type: mp4", "type: mp5") + "width: 1101\n")
+    path = write_spec(text.replace("type: mp4", "type: mp5") + "timeline: {fps: 0}\n")
     lines = errors_of(path)
     assert [line.split(":")[1] for line in lines] == ["1", "5", "11", "12"]
     assert "unknown reducer 'pcaa' (did you mean 'pca'?)" in lines[1]
     assert "unknown encoder 'mp5' (did you mean 'mp4'?)" in lines[2]
-    assert "width: must be even" in lines[3]
+    assert "timeline.fps: input should be greater than 0" in lines[3]
 
 
 def test_broken_yaml_and_duplicate_keys_are_located(write_spec: Callable[..., Path]) -> None:

@@ -59,7 +59,11 @@ def _natural_key(text: str) -> list[str | int]:
 def encode_labels(values: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
     """Labels as int64 indices into class names sorted naturally: numbers by value, "a2" < "a10"."""
     values = np.asarray(values)
-    if values.dtype.kind == "f" and np.all(values == np.round(values)):
+    if (
+        values.dtype.kind == "f"
+        and np.isfinite(values).all()
+        and np.all(values == np.round(values))
+    ):
         values = values.astype(np.int64)  # a CSV reader's 3.0 is the class "3"
     if values.dtype.kind in "biuf":
         names, indices = np.unique(values, return_inverse=True)
@@ -79,7 +83,8 @@ def scale_pixels(values: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
     """
     if values.dtype == np.uint8:  # already 0..255: skip the checks and a float64 copy
         return np.divide(values, np.float32(255), dtype=np.float32), values
-    values = values.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused just below
+        values = values.astype(np.float32, copy=False)
     if values.size == 0:
         return values, values.astype(np.uint8)
     if not np.isfinite(values).all():

@@ -381,7 +381,7 @@ class TableFile(Dataset):
         if len(content.values) == 0:
             raise InputError(f"{self.options.path} holds no rows", key="path")
         n = take(len(content.values), self.options.limit)
-        values = content.values[:n].reshape(n, -1)
+        values = _real(content.values[:n].reshape(n, -1), "path")
         if content.labels is None:
             indices, classes = np.zeros(n, np.int64), ONE_CLASS
         else:
@@ -399,11 +399,15 @@ class TableFile(Dataset):
             if shape is not None:
                 images = pixels.reshape(n, *shape)
         else:
-            features = values.astype(np.float32)
+            with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused just below
+                features = values.astype(np.float32)
             if not np.isfinite(features).all():
-                raise InputError("features must be numbers, found empty or NaN values", key="path")
+                raise InputError(
+                    "features must be numbers, found empty, NaN, infinite or too large values",
+                    key="path",
+                )
             if content.images is not None:
-                images = scale_pixels(content.images[:n], key="images_key")[1]
+                images = scale_pixels(_real(content.images[:n], "images_key"), "images_key")[1]
         columns = {name: values[:n] for name, values in content.columns.items()}
         return Data(
             features=features, labels=indices, classes=classes, images=images, columns=columns
@@ -499,3 +503,10 @@ def _reading(path: Path, key: str = "path") -> Iterator[None]:
 def register_datasets(register: Callable[[type[Dataset]], None]) -> None:
     """Register the file dataset."""
     register(TableFile)
+
+
+def _real(values: np.ndarray, key: str) -> np.ndarray:
+    """values, if they are real numbers (booleans, integers, floats); else InputError at key."""
+    if values.dtype.kind not in "biuf":
+        raise InputError(f"values must be real numbers, found {values.dtype} values", key=key)
+    return values

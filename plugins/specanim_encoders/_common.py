@@ -19,7 +19,7 @@ from av.video.frame import VideoFrame
 from pydantic import Field
 
 from specanim.components import Encoder, FrameSink
-from specanim.errors import InputError, RenderError
+from specanim.errors import RenderError
 
 Loop = Annotated[
     int,
@@ -30,15 +30,6 @@ Loop = Annotated[
 def frame_rate(fps: float) -> Fraction:
     """fps as an exact fraction (29.97 -> 2997/100, 12.5 -> 25/2), for FFmpeg's time bases."""
     return Fraction(fps).limit_denominator(1001)
-
-
-def require_even(encoder: str, width: int, height: int) -> None:
-    """Raise InputError unless width and height are even, as yuv420p (2x2 chroma) needs."""
-    if width % 2 or height % 2:
-        raise InputError(
-            f"{encoder} needs an even width and height (yuv420p stores colour per 2x2 pixels), "
-            f"got {width}x{height}"
-        )
 
 
 def check_frame(rgb: np.ndarray, width: int, height: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from av.video.codeccontext import VideoCodecContext
 from av.video.frame import VideoFrame
@@ -19,8 +19,9 @@ from pydantic import Field
 
 from specanim import hookimpl
 from specanim.components import Encoder, FrameSink, Options
+from specanim.errors import InputError
 
-from ._common import AvEncoder, AvFormat, AvSink, require_even
+from ._common import AvEncoder, AvFormat, AvSink
 
 X264Preset = Literal[
     "ultrafast",
@@ -82,9 +83,20 @@ class VideoEncoder(AvEncoder):
     """An encoder of yuv420p video: frame sizes must be even."""
 
     sink = VideoSink
+    codec: ClassVar[str]  # the codec's name for messages: "H.264"
+
+    @classmethod
+    def check_size(cls, width: int, height: int) -> None:
+        # yuv420p stores colour once per 2x2 pixels.
+        if width % 2 or height % 2:
+            raise InputError(
+                f"{cls.name} ({cls.codec}, yuv420p) needs an even width and height; "
+                f"got {width}x{height}",
+                key="width" if width % 2 else "height",
+            )
 
     def open(self, path: Path, width: int, height: int, fps: float) -> FrameSink:
-        require_even(self.name, width, height)
+        self.check_size(width, height)
         return super().open(path, width, height, fps)
 
 
@@ -92,6 +104,7 @@ class Mp4(VideoEncoder):
     """H.264 video in an MP4 file (yuv420p, fast start): plays everywhere, browsers included."""
 
     name = "mp4"
+    codec = "H.264"
     extensions = (".mp4",)
     Options = Mp4Options
 
@@ -116,6 +129,7 @@ class WebM(VideoEncoder):
     """VP9 video in a WebM file (yuv420p): an open format that browsers play."""
 
     name = "webm"
+    codec = "VP9"
     extensions = (".webm",)
     Options = WebMOptions
 

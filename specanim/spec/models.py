@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from specanim.palette import check_color, check_scheme
 from specanim.spec.migrations import FIRST_VERSION, current_version, too_new
@@ -18,9 +26,9 @@ from specanim.view import ViewOptions
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors."""
+    """Unknown keys are errors, and so are NaN and infinite numbers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Entry(BaseModel):
@@ -75,7 +83,7 @@ class Split(Strict):
 
     row: list[LayoutNode] | None = None
     column: list[LayoutNode] | None = None
-    sizes: list[Annotated[float, Field(gt=0)]] | None = None
+    sizes: list[Annotated[float, Field(gt=0, le=1e6)]] | None = None
     title: bool = Field(False, description="carry the scene's title above this part")
 
     @model_validator(mode="after")
@@ -107,8 +115,23 @@ class Layer(Strict):
     title: bool = Field(False, description="carry the scene's title above this part")
 
 
-LayoutNode = Split | Layer | str
+def _layout_kind(value: Any) -> str:
+    """Which kind of layout node value is, so that an error names only that kind's problems."""
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, dict) and "layer" in value or isinstance(value, Layer):
+        return "Layer"
+    return "Split"
+
+
+LayoutNode = Annotated[
+    Annotated[Split, Tag("Split")] | Annotated[Layer, Tag("Layer")] | Annotated[str, Tag("str")],
+    Discriminator(_layout_kind),
+]
 Split.model_rebuild()
+
+
+DAY = 86_400.0  # seconds: a bound on durations that keeps frame counts within integers
 
 
 class Timeline(Strict):
@@ -122,11 +145,14 @@ class Timeline(Strict):
     )
     every: int = Field(1, ge=1, description="without duration: every k-th snapshot (and the last)")
     duration: float | None = Field(
-        None, gt=0, description="seconds of animation (before holds); frames interpolate snapshots"
+        None,
+        gt=0,
+        le=DAY,
+        description="seconds of animation (before holds); frames interpolate snapshots",
     )
     easing: Literal["linear", "ease-in", "ease-out", "ease-in-out"] = "linear"
-    hold_start: float = Field(0, ge=0, description="seconds the first frame stays")
-    hold_end: float = Field(0, ge=0, description="seconds the last frame stays")
+    hold_start: float = Field(0, ge=0, le=DAY, description="seconds the first frame stays")
+    hold_end: float = Field(0, ge=0, le=DAY, description="seconds the last frame stays")
 
     @model_validator(mode="after")
     def _every_or_duration(self) -> Timeline:
@@ -210,13 +236,6 @@ class SceneSpec(Strict):
     def _known_version(cls, v: int) -> int:
         if v > current_version():
             raise ValueError(too_new(v))
-        return v
-
-    @field_validator("width", "height")
-    @classmethod
-    def _even(cls, v: int) -> int:
-        if v % 2:
-            raise ValueError(f"must be even (video encoders need even sizes), got {v}")
         return v
 
     @field_validator("background", "foreground")

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from specanim.errors import Location, SpecError
+from specanim.spec.limits import BoundedLoader, Refused, read_bounded
 
 PathKey = tuple[str | int, ...]
 
@@ -84,9 +85,11 @@ class Source:
 def read_source(file: Path) -> Source:
     """Parse a spec file; SpecError for a missing file or broken YAML."""
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_bounded(file)
     except FileNotFoundError:
         raise SpecError(Location(str(file), None, ""), "no such spec file") from None
+    except Refused as exc:
+        raise SpecError(Location(str(file), None, ""), str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(Location(str(file), None, ""), f"cannot read spec: {exc}") from None
     return parse_source(text, file)
@@ -95,7 +98,7 @@ def read_source(file: Path) -> Source:
 def parse_source(text: str, file: Path) -> Source:
     """Parse YAML text that came from file."""
     source = Source(file, None)
-    loader = yaml.SafeLoader(text)
+    loader = BoundedLoader(text)
     try:
         node = loader.get_single_node()
         source.data = {} if node is None else _build(loader, node, (), source)
@@ -106,6 +109,8 @@ def parse_source(text: str, file: Path) -> Source:
         raise SpecError(Location(str(file), line, ""), f"invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise SpecError(Location(str(file), None, ""), f"invalid YAML: {exc}") from None
+    except Refused as exc:
+        raise SpecError(Location(str(file), exc.line, ""), str(exc)) from None
     finally:
         loader.dispose()
     return source

@@ -14,9 +14,11 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
+from specanim import urls
 from specanim.components import Component, Dataset, Encoder, Kind, Options, Panel, Reducer
 from specanim.errors import (
     ComponentError,
+    ExternalURL,
     InputError,
     PluginError,
     SpecanimError,
@@ -168,6 +170,11 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     layout: LayoutNode | None = None
     if spec is not None and all(panels):  # an unknown panel type would only echo in the layout
         layout = _check_layout(spec, source, errors)
+    if spec is not None and encoder is not None:
+        try:
+            encoder.cls.check_size(spec.width, spec.height)
+        except InputError as exc:
+            errors.append(source.error((exc.key or "width",), exc.message))
     if spec is not None:
         _check_trajectories(spec, source, errors)
 
@@ -248,6 +255,10 @@ def _check_vega_lite(source: Source, data: dict[str, Any]) -> list[SpecError]:
         source.error((*path, *sub), message)
         for path, fragment, where in places
         for sub, message in vega_lite.check(fragment, where)
+    ] + [
+        source.error((*path, *sub), ExternalURL.refusal(url))
+        for path, fragment, _ in places
+        for url, sub, _ in urls.external(fragment)
     ]
 
 
@@ -276,44 +287,84 @@ def _output(
     override: Path | None,
     errors: list[SpecError],
 ) -> tuple[Resolved[Encoder] | None, Path | None]:
-    """The encoder and the output path: from the command line, else the spec, else defaults."""
+    """The encoder and the output path.
+
+    The spec's ``output`` entry is validated against its own encoder (``type``, else its
+    path's ending, else the default) whatever the command line says. The command line's path
+    then picks the format by its ending; the spec's options apply only if that is the same.
+    """
     raw = raw if isinstance(raw, dict) else {}
     try:
         entry = OutputEntry.model_validate(raw)
     except ValidationError:
         return None, None  # the first pass reported it
-    options = entry.options()
-    name = entry.type
     path = Path(entry.path) if entry.path else None
-    if override is not None:
-        by_extension = registry.encoder_for_extension(override.suffix)
-        if by_extension is None and override.suffix:
-            endings = sorted(
-                e for n in registry.names("encoder") for e in registry.encoder(n).extensions if e
-            )
-            raise UserError(
-                f"{override}: no encoder writes '{override.suffix}' files "
-                f"(known: {', '.join(endings)}; no ending: a folder of PNG frames)"
-            )
-        if by_extension and by_extension != name:
-            name, options = by_extension, {}  # the spec's options were for another format
-        path = override
-    if name is None:
-        name = (path and registry.encoder_for_extension(path.suffix)) or DEFAULT_ENCODER
+    by_path = _encoder_by_ending(registry, path, source, ("output", "path"), errors)
+    name = entry.type or by_path or DEFAULT_ENCODER
     try:
         reg = registry.lookup("encoder", name)
     except UnknownComponent as exc:
         errors.append(source.error(("output", "type"), str(exc)))
         return None, None
     cls = cast("type[Encoder]", reg.cls)
+    if entry.type and path and path.suffix and by_path and by_path != entry.type:
+        errors.append(
+            source.error(
+                ("output", "path"),
+                f"'{path}' is a {by_path} file's name, but 'type' says {entry.type}",
+            )
+        )
+        return None, None
     try:
-        opts = cls.Options.model_validate(options)
+        options = cls.Options.model_validate(entry.options())
+        resolved = Resolved(cls, options, source, ("output",), reg.plugin)
     except ValidationError as exc:
         errors.extend(_located(exc, source, ("output",), cls.Options, ("type", "path")))
         return None, None
+    if override is None:
+        return resolved, path or Path(
+            source.file.stem + (cls.extensions[0] if cls.extensions else "")
+        )
+    chosen = _encoder_by_ending(registry, override, None, (), errors)
+    if chosen is None or chosen == cls.name:
+        return resolved, override  # the spec's own format, with its options
+    other_reg = registry.lookup("encoder", chosen)
+    other = cast("type[Encoder]", other_reg.cls)
+    try:
+        defaults = other.Options.model_validate({})
+    except ValidationError:
+        raise UserError(
+            f"{override}: {chosen} needs options: give them in the spec's output entry "
+            f"with 'type: {chosen}'"
+        ) from None
+    return Resolved(other, defaults, source, ("output",), other_reg.plugin), override
+
+
+def _encoder_by_ending(
+    registry: Registry,
+    path: Path | None,
+    source: Source | None,
+    at: PathKey,
+    errors: list[SpecError],
+) -> str | None:
+    """The encoder path's ending picks; an unknown ending is an error (located in source when
+    the path came from the spec, else about the command line's path)."""
     if path is None:
-        path = Path(source.file.stem + (cls.extensions[0] if cls.extensions else ""))
-    return Resolved(cls, opts, source, ("output",), reg.plugin), path
+        return None
+    name = registry.encoder_for_extension(path.suffix)
+    if name is not None or not path.suffix:
+        return name
+    endings = sorted(
+        e for n in registry.names("encoder") for e in registry.encoder(n).extensions if e
+    )
+    message = (
+        f"no encoder writes '{path.suffix}' files "
+        f"(known: {', '.join(endings)}; no ending: a folder of PNG frames)"
+    )
+    if source is None:
+        raise UserError(f"{path}: {message}")
+    errors.append(source.error(at, message))
+    return None
 
 
 def _check_layout(spec: SceneSpec, source: Source, errors: list[SpecError]) -> LayoutNode:
