@@ -17,6 +17,7 @@ from specanim.compose import Composer
 from specanim.errors import UserError
 from specanim.output import atomic_path
 from specanim.progress import Quiet, Reporter
+from specanim.raster import paint
 from specanim.render import fit_canvas, rasterize
 from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
@@ -34,6 +35,11 @@ class Result:
     height: int
     fps: float
 
+    def _repr_html_(self) -> str:
+        from specanim.display import result_html
+
+        return result_html(self)
+
 
 @dataclass
 class Prepared:
@@ -41,7 +47,7 @@ class Prepared:
 
     plan: Plan
     data: Data
-    trajectory: Trajectory
+    trajectory: Trajectory  # the lead: frames are planned on it, the others keep in step
     composer: Composer
     shots: list[Shot]
     frames: int = field(init=False)
@@ -61,10 +67,17 @@ class Prepared:
         return bisect.bisect_right(self.starts, range(self.frames)[frame]) - 1
 
     def pixels(self, shot_index: int) -> np.ndarray:
-        """The pixels of one shot, exactly the scene's size."""
+        """The pixels of one shot, exactly the scene's size: vl-convert draws the frame but
+        for the raster layers at the top of their boxes, which are painted over it where Vega
+        put the boxes: no raster layer is encoded as PNG or decoded again."""
         spec = self.plan.spec
-        rgb = rasterize(self.composer.frame_spec(self.frame(shot_index)))
-        return fit_canvas(rgb, spec.width, spec.height, palette.rgb(spec.background))
+        frame_spec, layers = self.composer.frame_layers(self.frame(shot_index))
+        rgb = rasterize(frame_spec)
+        canvas = fit_canvas(rgb, spec.width, spec.height, palette.rgb(spec.background))
+        canvas = canvas if canvas.flags.writeable else canvas.copy()
+        for name, rgba in layers:
+            paint(canvas, rgba, *self.composer.origins[name])
+        return canvas
 
 
 def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = None) -> Prepared:
@@ -73,11 +86,16 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     spec = plan.spec
     with plan.dataset.blame():
         with report.stage(f"loading {plan.dataset.cls.name}", None):
-            data = plan.dataset.cls(plan.dataset.options, plan.source.base_dir).load()
-    with plan.reducer.blame():
-        reducer = plan.reducer.cls(plan.reducer.options, plan.source.base_dir)
-        with report.stage(f"fitting {reducer.name}", None, "steps") as task:
-            trajectory = trajectories.obtain(reducer, data, task, mode=cache)
+            data = plan.dataset.cls(plan.dataset.options, plan.dataset.base_dir).load()
+    fitted: dict[str, Trajectory] = {}
+    for name, resolved in plan.reducers.items():
+        with resolved.blame():
+            reducer = resolved.cls(resolved.options, resolved.base_dir)
+            with report.stage(f"fitting {name}", None, "steps") as task:
+                fitted[name] = trajectories.obtain(reducer, data, task, mode=cache)
+    # The trajectory with the most snapshots leads, so that with `every: 1` each of its
+    # snapshots is a frame; with one reducer that is the only one.
+    trajectory = max(fitted.values(), key=len)
     # Panels draw labels and images; the features (70,000 x 784 floats for MNIST) would only
     # be copied into every render worker.
     data = dataclasses.replace(data, features=np.empty((len(data), 0), np.float32))
@@ -86,11 +104,13 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     except ValueError as exc:
         raise plan.source.error(("palette",), str(exc)) from None
     scene = Scene(data, trajectory, colors, spec.background, spec.foreground, spec.font)
+    first = next(iter(fitted))
     panels: dict[str, Panel[Any]] = {}
     for key, entry in plan.panels.items():
+        drawn = fitted[spec.panel(key).trajectory or first]
         with entry.blame():
-            panels[key] = entry.cls(entry.options, scene)
-    composer = Composer(spec, plan.layout, panels, scene, plan.panels)
+            panels[key] = entry.cls(entry.options, dataclasses.replace(scene, trajectory=drawn))
+    composer = Composer(spec, plan.layout, panels, scene, plan.panels, fitted)
     shots = plan_shots(spec.timeline, trajectory)
     prepared = Prepared(plan, data, trajectory, composer, shots)
     composer.start(prepared.frame(0))
@@ -133,6 +153,12 @@ def render(
                 done += repeat
                 task(done)
     return Result(target, total, spec.width, spec.height, spec.timeline.fps)
+
+
+def frame_spec(prepared: Prepared, frame: int) -> dict[str, Any]:
+    """The complete Vega-Lite spec of frame number frame (negative counts from the end), raster
+    layers embedded: vl-convert renders it to the pixels ``still`` paints."""
+    return prepared.composer.frame_spec(prepared.frame(prepared.shot_of(frame)))
 
 
 def still(prepared: Prepared, frame: int) -> np.ndarray:
