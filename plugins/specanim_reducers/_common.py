@@ -28,6 +28,13 @@ RandomState = Annotated[
 MetricName = Literal["euclidean", "manhattan", "chebyshev", "cosine", "braycurtis", "canberra"]
 METRIC_DESCRIPTION = "How distances between input points are measured."
 Metric = Annotated[MetricName, Field(description=METRIC_DESCRIPTION)]
+# PaCMAP and TriMap share these: both pair points after an optional PCA to 100 dimensions.
+SmallStart = Annotated[
+    Literal["pca", "random"], Field(description="How the (small) starting layout is made.")
+]
+ApplyPca = Annotated[
+    bool, Field(description="Reduce the features to 100 principal components before pairing.")
+]
 
 
 def optional_module(module: str, reducer: str, package: str | None = None) -> ModuleType:

@@ -13,7 +13,15 @@ from specanim import hookimpl
 from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
 from specanim.versions import installed
 
-from ._common import RandomState, features, optional_module, require_points, trajectory
+from ._common import (
+    ApplyPca,
+    RandomState,
+    SmallStart,
+    features,
+    optional_module,
+    require_points,
+    trajectory,
+)
 
 # PaCMAP's three phases (its paper, section 5): the weight of mid-near pairs falls from 1000 to 3
 # to fix the global layout, stays at 3 while near pairs weigh more, then is 0 to refine locally.
@@ -48,12 +56,8 @@ class PacmapOptions(Options):
         "euclidean", description="How distances between input points are measured."
     )
     learning_rate: float = Field(1.0, gt=0, description="The step size of PaCMAP's Adam optimiser.")
-    init: Literal["pca", "random"] = Field(
-        "pca", description="How the (small) starting layout is made."
-    )
-    apply_pca: bool = Field(
-        True, description="Reduce the features to 100 principal components before pairing."
-    )
+    init: SmallStart = "pca"
+    apply_pca: ApplyPca = True
 
     @field_validator("num_iters")
     @classmethod

@@ -13,7 +13,7 @@ from specanim import hookimpl
 from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
 from specanim.versions import installed
 
-from ._common import features, optional_module, require_points, trajectory
+from ._common import ApplyPca, SmallStart, features, optional_module, require_points, trajectory
 
 EVERY = 10  # TriMap's return_seq records the start, then the layout after every 10th iteration
 LOSS = "loss"  # the frame value: TriMap's mean triplet loss
@@ -44,12 +44,8 @@ class TrimapOptions(Options):
         description="Temperature of the log applied to triplet weights; larger: "
         "more compact clusters; 0: weights as they are.",
     )
-    init: Literal["pca", "random"] = Field(
-        "pca", description="How the (small) starting layout is made."
-    )
-    apply_pca: bool = Field(
-        True, description="Reduce the features to 100 principal components before pairing."
-    )
+    init: SmallStart = "pca"
+    apply_pca: ApplyPca = True
     opt_method: Literal["dbd", "momentum", "sd"] = Field(
         "dbd",
         description="Optimiser: delta-bar-delta (dbd), gradient descent with momentum, or "
