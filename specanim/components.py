@@ -70,12 +70,19 @@ class Component(ABC, Generic[OptionsT]):
 
 @dataclass(frozen=True, eq=False)
 class Data:
-    """Points to embed, their class labels and, for image data, the images."""
+    """Points to embed, their class labels and, for image data, the images; data without
+    labels has one class."""
 
     features: np.ndarray  # (n, d) float32
     labels: np.ndarray  # (n,) int64, an index into classes
     classes: tuple[str, ...]  # class names, in label order
     images: np.ndarray | None = None  # (n, h, w) uint8, 0 = background, 255 = ink
+    # Per-point numbers beyond the features, by name ((n,) float64, NaN where missing), that
+    # panels may colour by. The fit never reads them, so they are not part of fingerprint().
+    columns: Mapping[str, np.ndarray] = field(default_factory=dict)
+    # The dataset's own colour per class (CSS, in label order), e.g. those scanpy stored with
+    # the file; the scene uses them unless the spec sets `palette:`.
+    colors: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.features)
@@ -85,6 +92,11 @@ class Data:
             raise ValueError(f"{len(self.labels)} labels for {n} points")
         if self.images is not None and (self.images.ndim != 3 or len(self.images) != n):
             raise ValueError(f"images must have shape ({n}, h, w), got {self.images.shape}")
+        for name, values in self.columns.items():
+            if values.shape != (n,):
+                raise ValueError(f"column '{name}' has shape {values.shape}, expected ({n},)")
+        if self.colors is not None and len(self.colors) != len(self.classes):
+            raise ValueError(f"{len(self.colors)} colours for {len(self.classes)} classes")
 
     def __len__(self) -> int:
         return len(self.features)

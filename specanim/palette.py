@@ -39,6 +39,18 @@ def check_scheme(name: str) -> str:
     return key
 
 
+def check_continuous(name: str) -> str:
+    """Return the canonical name of a continuous scheme; ValueError for an unknown or a
+    categorical one."""
+    key = check_scheme(name)
+    if key not in CONTINUOUS:
+        raise ValueError(
+            f"'{name}' is a categorical scheme: colouring by a value needs a continuous one, "
+            "such as viridis, magma, blues or redblue"
+        )
+    return key
+
+
 def check_color(color: str) -> str:
     """Return color if CSS understands it; ValueError otherwise."""
     try:
@@ -63,17 +75,28 @@ def resolve(palette: str | list[str], count: int) -> tuple[str, ...]:
     return _scheme_colors(check_scheme(palette), count)
 
 
+RAMP_SIZE = 256  # samples of a continuous scheme: finer steps than the eye tells apart
+
+
+def ramp(scheme: str, count: int = RAMP_SIZE) -> tuple[str, ...]:
+    """count colours evenly along a continuous Vega scheme, its start first and its end last,
+    as a quantitative Vega scale with that scheme colours values; ValueError for an unknown or
+    categorical scheme."""
+    return _scheme_colors(check_continuous(scheme), count, "quantitative")
+
+
 @functools.cache
-def _scheme_colors(scheme: str, count: int) -> tuple[str, ...]:
+def _scheme_colors(scheme: str, count: int, kind: str = "ordinal") -> tuple[str, ...]:
     import vl_convert as vlc
 
-    # Vega-Lite maps an ordinal domain onto the scheme as any chart would; read back the fills.
+    # Vega-Lite maps the domain 0..count-1 onto the scheme as any chart would (ordinal: one
+    # colour per class; quantitative: the continuous interpolator); read back the fills.
     spec = {
         "data": {"values": [{"i": i} for i in range(count)]},
         "mark": "rect",
         "encoding": {
             "x": {"field": "i", "type": "ordinal"},
-            "color": {"field": "i", "type": "ordinal", "scale": {"scheme": scheme}, "legend": None},
+            "color": {"field": "i", "type": kind, "scale": {"scheme": scheme}, "legend": None},
         },
     }
     svg = vlc.vegalite_to_svg(json.dumps(spec))

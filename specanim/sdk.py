@@ -42,7 +42,7 @@ from specanim.components import (
 )
 from specanim.errors import InputError
 from specanim.hookspecs import hookimpl
-from specanim.palette import check_color, check_scheme, resolve, rgb
+from specanim.palette import check_color, check_continuous, check_scheme, ramp, resolve, rgb
 from specanim.raster import PointRasterizer, draw_polylines, encode_png, over, png_data_url
 from specanim.template import FRAME_FIELDS, Template, check_template
 from specanim.view import Camera, ViewOptions
@@ -74,6 +74,7 @@ __all__ = [
     "ViewOptions",
     "ViewPart",
     "check_color",
+    "check_continuous",
     "check_scheme",
     "check_template",
     "draw_polylines",
@@ -81,6 +82,7 @@ __all__ = [
     "hookimpl",
     "over",
     "png_data_url",
+    "ramp",
     "resolve",
     "rgb",
 ]

@@ -435,11 +435,13 @@ def test_file_label_column_defaults_to_label_and_can_be_named(tmp_path: Path) ->
     assert load(TableFile, path=str(path), label="class").classes == ("1", "2", "10")
 
 
-def test_file_missing_label_column(tmp_path: Path) -> None:
+def test_file_without_a_label_column_has_one_class(tmp_path: Path) -> None:
     path = write_table(digit_table(label="lable"), tmp_path / "d.csv")
-    error = input_error(TableFile, path=str(path))
-    assert error.key == "label"
-    assert "no label column 'digit' or 'label' (did you mean 'lable'?)" in error.message
+    data = load(TableFile, path=str(path))
+    assert data.classes == ("all",) and data.labels.tolist() == [0] * 6
+    assert data.images is not None  # the pixels are still images
+    data = load(TableFile, path=str(write_table(digit_table(), tmp_path / "e.csv")), label=None)
+    assert data.classes == ("all",)  # label: null leaves out even a 'digit' column
     error = input_error(TableFile, path=str(path), label="labl")
     assert error.key == "label"
     assert error.message == "d.csv has no column 'labl' (did you mean 'lable'?)"
@@ -447,8 +449,10 @@ def test_file_missing_label_column(tmp_path: Path) -> None:
 
 def test_file_pixel_prefix(tmp_path: Path) -> None:
     path = write_table(digit_table(prefix="px"), tmp_path / "d.csv")
-    error = input_error(TableFile, path=str(path))
-    assert error.key == "pixels" and "no pixel columns pixel1, pixel2" in error.message
+    data = load(TableFile, path=str(path))  # px1.. are plain numeric features then
+    assert data.images is None and data.features.shape == (6, 9)
+    error = input_error(TableFile, path=str(path), pixels="pix")
+    assert error.key == "pixels" and "no pixel columns pix1, pix2" in error.message
     assert "'px" in error.message  # shows the columns it has
     data = load(TableFile, path=str(path), pixels="px")
     assert data.images is not None
@@ -490,8 +494,8 @@ def test_file_pixels_from_0_to_1_are_kept(tmp_path: Path) -> None:
     [
         (300, "pixel values must lie in 0..1 or 0..255, found 0..300"),
         (-2, "pixel values must lie in 0..1 or 0..255, found -2.."),
-        (np.nan, "pixel values must be numbers, found empty or NaN values"),
-        ("dark", "pixel column 'pixel5' of d.csv holds text, expected numbers"),
+        (np.nan, "d.csv has empty or non-finite values in feature column 'pixel5' (1 row)"),
+        ("dark", "feature column 'pixel5' of d.csv holds text, expected numbers"),
     ],
 )
 def test_file_bad_pixels(tmp_path: Path, value: Any, says: str) -> None:
@@ -642,3 +646,92 @@ def test_file_options_for_another_file_type_are_refused(
     np.savez(tmp_path / "d.npz", X=np.eye(2), y=np.arange(2))
     error = input_error(TableFile, tmp_path, path=path, **{key: "x"})
     assert error.key == key and "applies to" in error.message
+
+
+# --- file: tables of any features ---------------------------------------------------------------
+
+
+def measurements() -> pd.DataFrame:
+    """A table as a user has it: numeric features, a species column and a numeric age."""
+    return pd.DataFrame(
+        {
+            "sepal_length": [5.1, 7.0, 6.3, 4.9, 6.4, 5.8],
+            "species": ["setosa", "versicolor", "virginica", "setosa", "versicolor", "virginica"],
+            "sepal_width": [3.5, 3.2, 3.3, 3.0, 3.2, 2.7],
+            "age": [1, 2, 3, 4, 5, 6],
+            "site": ["a", "b", "a", "b", "a", "b"],
+        }
+    )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
+def test_file_reads_numeric_features_with_a_label(tmp_path: Path, suffix: str) -> None:
+    path = write_table(measurements(), tmp_path / f"m{suffix}")
+    data = load(TableFile, tmp_path, path=path.name, label="species")
+    # Every numeric column but the label: age too, as nothing set it aside for colour.
+    assert data.features.dtype == np.float32 and data.features.shape == (6, 3)
+    np.testing.assert_allclose(data.features[1], [7.0, 3.2, 2.0], rtol=1e-6)
+    assert data.classes == ("setosa", "versicolor", "virginica")
+    assert data.labels.tolist() == [0, 1, 2, 0, 1, 2]
+    assert data.images is None and dict(data.columns) == {}
+
+
+def test_file_features_by_list_or_glob_and_columns_for_colour(tmp_path: Path) -> None:
+    path = write_table(measurements(), tmp_path / "m.csv")
+    data = load(TableFile, path=str(path), label="species", columns=["age"])
+    assert data.features.shape == (6, 2)  # age is kept for colour, not embedded
+    np.testing.assert_array_equal(data.columns["age"], [1, 2, 3, 4, 5, 6])
+    data = load(TableFile, path=str(path), label="species", features="sepal_*")
+    np.testing.assert_allclose(data.features[0], [5.1, 3.5], rtol=1e-6)
+    assert sorted(data.columns) == ["age"]  # the other numbers, by default
+    data = load(TableFile, path=str(path), label="age", features=["sepal_width"])
+    assert data.features.shape == (6, 1) and data.classes == tuple("123456")
+    assert sorted(data.columns) == ["age", "sepal_length"]  # a numeric label is kept too
+    assert (
+        data.fingerprint()
+        == load(
+            TableFile, path=str(path), label="age", features=["sepal_width"], columns=[]
+        ).fingerprint()
+    )
+
+
+def test_file_feature_errors_name_the_columns(tmp_path: Path) -> None:
+    path = write_table(measurements(), tmp_path / "m.csv")
+    error = input_error(TableFile, path=str(path), features=["sepal_length", "species", "site"])
+    assert error.key == "features"
+    assert error.message == (
+        "feature columns 'species', 'site' of m.csv hold text, expected numbers: "
+        "leave them out of 'features'"
+    )
+    error = input_error(TableFile, path=str(path), features=["sepal_lenght"])
+    assert error.key == "features" and "no column 'sepal_lenght' (did you mean" in error.message
+    error = input_error(TableFile, path=str(path), features="petal_*")
+    assert error.key == "features" and "no column of m.csv matches 'petal_*'" in error.message
+    error = input_error(TableFile, path=str(path), columns=["site"])
+    assert error.key == "columns" and "column 'site' of m.csv holds text" in error.message
+    text_only = write_table(measurements()[["species", "site"]], tmp_path / "t.csv")
+    error = input_error(TableFile, path=str(text_only), label="species")
+    assert "has no numeric columns besides the label" in error.message
+
+
+def test_file_missing_values_are_named_or_dropped(tmp_path: Path) -> None:
+    table = measurements()
+    table.loc[[1, 4], "sepal_width"] = np.nan
+    table.loc[2, "sepal_length"] = np.inf
+    path = write_table(table, tmp_path / "m.csv")
+    error = input_error(TableFile, path=str(path), label="species")
+    assert error.key == "path"
+    assert error.message == (
+        "m.csv has empty or non-finite values in feature columns 'sepal_length' (1 row), "
+        "'sepal_width' (2 rows): fill them in, or set 'dropna: true' to leave those rows out"
+    )
+    data = load(TableFile, path=str(path), label="species", dropna=True, columns=["age"])
+    assert len(data) == 3 and data.labels.tolist() == [0, 0, 1]
+    np.testing.assert_array_equal(data.columns["age"], [1, 4, 6])  # the same rows
+
+
+def test_file_table_without_labels_is_one_class(tmp_path: Path) -> None:
+    table = measurements().drop(columns=["species", "site"])
+    data = load(TableFile, path=str(write_table(table, tmp_path / "m.parquet")))
+    assert data.classes == ("all",) and set(data.labels.tolist()) == {0}
+    assert data.features.shape == (6, 3)

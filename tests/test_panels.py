@@ -137,7 +137,8 @@ def test_scatter_shuffles_the_draw_order_the_same_way_every_time() -> None:
     rows = [v["data"]["values"] for v in views if isinstance(v, dict)]
     classes = [[line.rsplit(",", 1)[1] for line in r.splitlines()[1:]] for r in rows]
     assert rows[0] == rows[1]
-    assert classes[2] == ["0", "1"] * 200  # the data's own order: strictly alternating
+    # The data's own order: strictly alternating class colours
+    assert classes[2] == [sc.colors[0], sc.colors[1]] * 200
     assert classes[0] != classes[2] and sorted(classes[0]) == sorted(classes[2])
 
 

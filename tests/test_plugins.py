@@ -27,14 +27,15 @@ BUILT_IN = {
     ("panel", "scatter"),
     ("panel", "digit-grid"),
     ("panel", "progress-bar"),
+    ("panel", "legend"),
     ("encoder", "mp4"),
 }
 
 
 class Legend(Panel):
-    """A third-party panel: a label per class."""
+    """A third-party panel: a label per class (the built-in legend has the name legend)."""
 
-    name = "legend"
+    name = "class-labels"
 
     class Options(Options):
         columns: int = 1
@@ -74,13 +75,13 @@ def test_a_third_party_panel_is_usable_in_a_spec(write_spec: Callable[..., Path]
         dataset: {type: sklearn-digits}
         reducer: {type: pca}
         panels:
-          - type: legend
+          - type: class-labels
             columns: 2
         """
     )
     plan = load_plan(spec, registry)
-    assert plan.panels["legend"].cls is Legend
-    assert plan.panels["legend"].options.columns == 2  # type: ignore[attr-defined]
+    assert plan.panels["class-labels"].cls is Legend
+    assert plan.panels["class-labels"].options.columns == 2  # type: ignore[attr-defined]
 
 
 def test_two_plugins_registering_one_name_is_an_error_naming_both() -> None:

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import http.client
-import os
 import re
-import shutil
-import tempfile
-import urllib.error
-import urllib.request
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import numpy as np
 from pydantic import Field
@@ -20,13 +13,12 @@ from pydantic import Field
 from specanim.components import Data
 from specanim.errors import InputError
 
-T = TypeVar("T")
-
 Limit = Annotated[
     int | None,
     Field(ge=1, description="Keep only the first N points (all of them when not set)."),
 ]
 
+ONE_CLASS: tuple[str, ...] = ("all",)  # the class of every point of data without labels
 DOWNLOAD_TIMEOUT = 60.0  # seconds without a byte before a download gives up
 
 
@@ -110,33 +102,3 @@ def image_data(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...])
 
 class DownloadError(Exception):
     """A download that failed; the message says why, in one line."""
-
-
-def download(url: str, dest: Path, check: Callable[[Path], T]) -> T:
-    """Download url to dest and return check(the downloaded file).
-
-    The file is written to a temporary name beside dest and only renamed to dest once check has
-    passed, so a failed or corrupt download never leaves a file at dest. Exceptions from check
-    propagate; a failed transfer raises DownloadError.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    part = Path(name)
-    try:
-        try:
-            with (
-                os.fdopen(fd, "wb") as out,
-                urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response,
-            ):
-                shutil.copyfileobj(response, out)
-        except urllib.error.HTTPError as exc:
-            raise DownloadError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from None
-        except urllib.error.URLError as exc:
-            raise DownloadError(f"cannot download {url}: {exc.reason}") from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise DownloadError(f"cannot download {url}: {exc or type(exc).__name__}") from None
-        result = check(part)
-        os.replace(part, dest)
-        return result
-    finally:
-        part.unlink(missing_ok=True)

@@ -1,8 +1,12 @@
-"""``mnist``: the MNIST handwritten digits, read from the canonical IDX files.
+"""``mnist`` and ``fashion-mnist``: 28x28 images in the canonical IDX files.
 
-The files come from a local folder (``path``) or are downloaded once into a cache folder. Every
-file is checked against the SHA-256 of its uncompressed content: unlike the bytes of a ``.gz``,
-that does not change when a copy is re-compressed, so any faithful copy passes.
+The files come from a local folder (``path``) or are downloaded once into a cache folder through
+pooch (a temporary file moved into place only when complete, retries, and a hash check of the
+file as published where one is known). Every file read is also checked against the SHA-256 of
+its uncompressed content where that is known: unlike the bytes of a ``.gz``, it does not change
+when a copy is re-compressed, so any faithful copy passes (the MNIST copies many people keep are
+re-compressed). Fashion-MNIST's authors publish only the MD5 of their ``.gz`` files, so those are
+what a Fashion-MNIST download is checked against.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from specanim.components import Data, Dataset, Options
 from specanim.errors import InputError, did_you_mean
 from specanim.paths import cache_dir
 
-from ._common import DownloadError, Limit, download, image_data, resolve, take
+from ._common import DOWNLOAD_TIMEOUT, DownloadError, Limit, image_data, resolve, take
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +54,9 @@ CHECKSUMS: dict[str, str] = {
     name: digest for digest, name in (line.split() for line in _SHA256SUMS.strip().splitlines())
 }
 DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
-DIGITS = 10
+DIGITS = tuple(str(d) for d in range(10))
+HASH = re.compile(r"(md5:[0-9a-fA-F]{32}|sha256:[0-9a-fA-F]{64})")  # pooch's known_hash forms
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class MnistOptions(Options):
@@ -80,18 +86,37 @@ class MnistOptions(Options):
         "The default is the canonical MNIST files.",
     )
 
+    download_hashes: dict[str, str] = Field(
+        default_factory=dict,
+        description="The hash of each file as the server publishes it (md5:HEX or sha256:HEX), "
+        "checked on download; a file not listed is not checked this way. MNIST: none by default "
+        "(its content checksums are checked instead).",
+    )
+    retries: int = Field(2, ge=0, le=10, description="How often a failed download is tried again.")
+
+    @field_validator("download_hashes")
+    @classmethod
+    def _valid_hashes(cls, value: dict[str, str]) -> dict[str, str]:
+        return _by_file(value, HASH, "md5:<32 hex digits> or sha256:<64 hex digits>")
+
     @field_validator("checksums")
     @classmethod
     def _valid_checksums(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, digest in value.items():
-            if name not in FILES:
-                raise ValueError(
-                    f"unknown file '{name}'{did_you_mean(name, FILES)}: "
-                    f"expected one of {', '.join(FILES)}"
-                )
-            if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
-                raise ValueError(f"the checksum of {name} must be 64 hex digits, got '{digest}'")
-        return {name: digest.lower() for name, digest in value.items()}
+        return _by_file(value, SHA256, "64 hex digits")
+
+
+def _by_file(value: dict[str, str], form: re.Pattern[str], described: str) -> dict[str, str]:
+    """value with lower-case digests; ValueError for an unknown file name or a digest that is
+    not of the form described."""
+    for name, digest in value.items():
+        if name not in FILES:
+            raise ValueError(
+                f"unknown file '{name}'{did_you_mean(name, FILES)}: "
+                f"expected one of {', '.join(FILES)}"
+            )
+        if not form.fullmatch(digest):
+            raise ValueError(f"the checksum of {name} must be {described}, got '{digest}'")
+    return {name: digest.lower() for name, digest in value.items()}
 
 
 class InvalidFile(Exception):
@@ -152,6 +177,7 @@ class Mnist(Dataset):
     name = "mnist"
     Options = MnistOptions
     options: MnistOptions
+    classes: tuple[str, ...] = DIGITS
 
     def load(self) -> Data:
         """The digits of the split, train before test, each in the files' order."""
@@ -173,10 +199,9 @@ class Mnist(Dataset):
             raise InputError(f"the splits' images differ in size: {sizes}", key=self._source_key)
         n = take(sum(map(len, labels)), self.options.limit)
         all_labels = np.concatenate(labels)[:n].astype(np.int64)
-        classes = max(DIGITS, int(all_labels.max(initial=0)) + 1)
-        return image_data(
-            np.concatenate(images)[:n], all_labels, tuple(str(d) for d in range(classes))
-        )
+        extra = range(len(self.classes), int(all_labels.max(initial=0)) + 1)
+        classes = (*self.classes, *(str(k) for k in extra))
+        return image_data(np.concatenate(images)[:n], all_labels, classes)
 
     @property
     def _source_key(self) -> str:
@@ -227,34 +252,64 @@ class Mnist(Dataset):
     def _cache_reader(self) -> Callable[[str, int], np.ndarray]:
         """A reader of the files in the cache folder that downloads those it lacks."""
         options = self.options
-        folder = resolve(self.base_dir, options.cache) if options.cache else cache_dir("mnist")
+        folder = resolve(self.base_dir, options.cache) if options.cache else cache_dir(self.name)
 
         def array(name: str, kind: int) -> np.ndarray:
             file, url = folder / name, options.url.rstrip("/") + "/" + name
-
-            def read(path: Path) -> np.ndarray:
-                return read_idx(path, kind, options.checksums.get(name))
-
             if file.is_file():
                 try:
-                    return read(file)
+                    return read_idx(file, kind, options.checksums.get(name))
                 except InvalidFile as exc:
                     warnings.warn(f"the cached {file} {exc}: downloading it again", stacklevel=2)
+                    file.unlink()
             log.info("downloading %s into %s", url, folder)
             try:
-                return download(url, file, read)
+                fetched = fetch(url, file, options.download_hashes.get(name), options.retries)
             except DownloadError as exc:
                 fix = "check 'url', or set 'path' to a folder with a copy of the files"
                 raise InputError(f"{exc}; {fix}", key="url") from None
-            except InvalidFile as exc:
-                raise InputError(
-                    f"the file downloaded from {url} {exc}; it was not kept", key="url"
-                ) from None
             except OSError as exc:
                 message = f"cannot write to the cache folder {folder}: {exc}"
                 raise InputError(message, key="cache") from None
+            try:
+                return read_idx(fetched, kind, options.checksums.get(name))
+            except InvalidFile as exc:
+                fetched.unlink(missing_ok=True)
+                raise InputError(
+                    f"the file downloaded from {url} {exc}; it was not kept", key="url"
+                ) from None
 
         return array
+
+
+def fetch(url: str, file: Path, known_hash: str | None, retries: int) -> Path:
+    """Download url to file with pooch, which writes a temporary file, checks known_hash (if
+    given) and only then moves it into place, trying again up to retries times.
+
+    Raises DownloadError saying why, in one line, if the download or its hash check failed.
+    """
+    import pooch
+    import requests
+
+    fetcher = pooch.create(
+        path=file.parent,
+        base_url=url.rsplit("/", 1)[0] + "/",
+        registry={file.name: known_hash},
+        retry_if_failed=retries,
+    )
+    downloader = pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT, progressbar=False)
+    pooch.get_logger().setLevel(logging.WARNING)  # pooch announces every download at INFO
+    try:
+        return Path(fetcher.fetch(file.name, downloader=downloader))
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "error"
+        reason = exc.response.reason if exc.response is not None else exc
+        raise DownloadError(f"cannot download {url}: HTTP {status} {reason}") from None
+    except requests.RequestException as exc:
+        raise DownloadError(f"cannot download {url}: {type(exc).__name__}") from None
+    except ValueError as exc:  # pooch: the hash of the downloaded file is not the known one
+        detail = " ".join(str(exc).split())
+        raise DownloadError(f"the file downloaded from {url} was not kept: {detail}") from None
 
 
 def _find(folder: Path, name: str) -> Path | None:

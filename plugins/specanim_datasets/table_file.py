@@ -1,18 +1,20 @@
 """``file``: points from a table (CSV, TSV, Parquet) or an array file (.npy, .npz).
 
-A table has one column per pixel (``pixel1``, ``pixel2``, ...) and a label column. An array
-file holds pixels when they are images (n x h x w) or ``image_shape`` is given, else features
-that are used as they are.
+A table has feature columns (any numbers, or one column per pixel: ``pixel1``, ``pixel2``, ...),
+maybe a label column, and maybe other numeric columns to colour points by. An array file holds
+pixels when they are images (n x h x w) or ``image_shape`` is given, else features that are
+used as they are.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,7 @@ from specanim import hookimpl
 from specanim.components import Data, Dataset, Options
 from specanim.errors import InputError, did_you_mean
 
-from ._common import Limit, encode_labels, existing_file, resolve, scale_pixels, take
+from ._common import ONE_CLASS, Limit, encode_labels, existing_file, resolve, scale_pixels, take
 
 TABLES = (".csv", ".tsv", ".parquet")
 SUFFIXES = (*TABLES, ".npy", ".npz")
@@ -34,6 +36,9 @@ IMAGE_KEYS = ("images",)
 APPLIES_TO: dict[str, tuple[str, ...]] = {
     "label": TABLES,
     "pixels": TABLES,
+    "features": TABLES,
+    "columns": TABLES,
+    "dropna": TABLES,
     "labels": (".npy",),
     "features_key": (".npz",),
     "labels_key": (".npz",),
@@ -46,11 +51,30 @@ class TableFileOptions(Options):
 
     path: Path = Field(
         description="The file, relative to the spec file: a table (.csv, .tsv, .parquet) with a "
-        "column per pixel and a label column, or an array file (.npy, .npz)."
+        "column per feature (or per pixel: pixel1, pixel2, ...) and maybe a label column, or an "
+        "array file (.npy, .npz)."
     )
     label: str | None = Field(
         None,
-        description="Tables: the label column (default: 'digit' if there is one, else 'label').",
+        description="Tables: the column of class labels (default: 'digit' or 'label' if the "
+        "table has one); null, or no such column: no labels, every point of one class 'all'.",
+    )
+    features: list[str] | str | None = Field(
+        None,
+        description="Tables: the feature columns, as a list of names or one glob pattern "
+        'matched against the column names ("petal_*", "PC[0-9]*"). Default: the pixel '
+        "columns if there are any, else every numeric column except the label and `columns`.",
+    )
+    columns: list[str] | None = Field(
+        None,
+        description="Tables: numeric columns kept for the scatter's `color: {field: ...}` and "
+        "not used as features unless `features` names them. Default: every numeric column that "
+        "is not a feature, and the label if it is a number.",
+    )
+    dropna: bool = Field(
+        False,
+        description="Tables: leave out rows with an empty or non-finite feature value (by "
+        "default they are an error that names the columns).",
     )
     pixels: str = Field(
         "pixel",
@@ -84,9 +108,10 @@ class Content:
     """What a file holds, before limiting, scaling and shaping."""
 
     values: np.ndarray  # (n, d) or (n, h, w)
-    labels: np.ndarray  # (n,), any dtype
+    labels: np.ndarray | None  # (n,), any dtype; None: no labels (one class)
     pixels: bool  # values are pixel intensities, 0..1 or 0..255
     images: np.ndarray | None = None  # (n, h, w) images beside features, from an .npz
+    columns: dict[str, np.ndarray] = field(default_factory=dict)  # numbers to colour by
 
 
 class TableFile(Dataset):
@@ -123,36 +148,70 @@ class TableFile(Dataset):
     # --- tables ----------------------------------------------------------------------------
 
     def _read_table(self, path: Path) -> Content:
-        """The label and pixel columns of a CSV, TSV or Parquet table."""
+        """The feature, label and colour columns of a CSV, TSV or Parquet table."""
         import pandas as pd  # imported when used: it costs every command 0.7 s otherwise
-        import pyarrow.parquet
 
         parquet = path.suffix.lower() == ".parquet"
         sep = "\t" if path.suffix.lower() == ".tsv" else ","
         with _reading(path):
             if parquet:
-                columns = pyarrow.parquet.read_schema(path).names
+                table = pd.read_parquet(path)
+                if self.options.limit is not None:
+                    table = table.iloc[: self.options.limit]
             else:
-                columns = list(pd.read_csv(path, sep=sep, nrows=0).columns)
+                table = pd.read_csv(path, sep=sep, nrows=self.options.limit)
+        columns = [str(c) for c in table.columns]
+        table.columns = columns
         label = self._label_column(path, columns)
-        pixels = self._pixel_columns(path, columns)
-        wanted = [label, *pixels]
-        with _reading(path):
-            if parquet:
-                table = pd.read_parquet(path, columns=wanted)
-            else:
-                table = pd.read_csv(path, sep=sep, usecols=wanted, nrows=self.options.limit)
-        try:
-            values = table[pixels].to_numpy(np.float32)
-        except (ValueError, TypeError):
-            bad = next(c for c in pixels if not pd.api.types.is_numeric_dtype(table[c]))
+        numeric = [c for c in columns if pd.api.types.is_numeric_dtype(table[c])]
+        kept = self._kept_columns(path, columns, numeric, label)
+        features, pixels = self._feature_columns(path, columns, numeric, label, kept)
+        text = [c for c in features if c not in numeric]
+        if text:
             raise InputError(
-                f"pixel column '{bad}' of {path.name} holds text, expected numbers", key="path"
-            ) from None
-        return Content(values, table[label].to_numpy(), pixels=True)
+                f"feature {_columns(text)} of {path.name} {_hold(text)} text, expected "
+                "numbers: leave them out of 'features'",
+                key="features" if self.options.features is not None else "path",
+            )
+        if self.options.columns is None:  # the default: every other number, and the label
+            kept = [c for c in numeric if c not in features or c == label]
+        values = table[features].to_numpy(np.float32)
+        complete = self._complete_rows(path, values, features)
+        if complete is not None:
+            table, values = table[complete], values[complete]
+        labels = table[label].to_numpy() if label is not None else None
+        colour = {c: table[c].to_numpy(np.float64) for c in kept}
+        return Content(values, labels, pixels=pixels, columns=colour)
 
-    def _label_column(self, path: Path, columns: Sequence[str]) -> str:
-        """The label column: the one the options name, else the first default the table has."""
+    def _complete_rows(
+        self, path: Path, values: np.ndarray, features: list[str]
+    ) -> np.ndarray | None:
+        """None if every feature value is a finite number, else the rows that are complete
+        (dropna), else an InputError naming the columns with gaps."""
+        bad = ~np.isfinite(values)
+        if not bad.any():
+            return None
+        if self.options.dropna:
+            complete: np.ndarray = ~bad.any(axis=1)
+            return complete
+        counts = bad.sum(axis=0)
+        where = [
+            f"'{c}' ({int(k)} row{'s' if k > 1 else ''})"
+            for c, k in zip(features, counts, strict=True)
+            if k
+        ]
+        shown = ", ".join(where[:8]) + (f" and {len(where) - 8} more" if len(where) > 8 else "")
+        raise InputError(
+            f"{path.name} has empty or non-finite values in feature column"
+            f"{'s' if len(where) > 1 else ''} {shown}: "
+            "fill them "
+            "in, or set 'dropna: true' to leave those rows out",
+            key="path",
+        )
+
+    def _label_column(self, path: Path, columns: Sequence[str]) -> str | None:
+        """The label column: the one the options name, else the first default the table has,
+        else none (``label: null`` asks for none)."""
         if self.options.label is not None:
             if self.options.label not in columns:
                 raise InputError(
@@ -161,26 +220,80 @@ class TableFile(Dataset):
                     key="label",
                 )
             return self.options.label
-        for name in LABEL_COLUMNS:
-            if name in columns:
-                return name
-        raise InputError(
-            f"{path.name} has no label column 'digit' or 'label'{did_you_mean('label', columns)}: "
-            f"set 'label' to the column that holds the classes ({_some(columns)})",
-            key="label",
-        )
+        if "label" in self.options.model_fields_set:
+            return None
+        return next((name for name in LABEL_COLUMNS if name in columns), None)
 
-    def _pixel_columns(self, path: Path, columns: Sequence[str]) -> list[str]:
-        """The pixel columns, ordered by the number after their prefix."""
-        prefix = self.options.pixels
-        pattern = re.compile(re.escape(prefix) + r"(\d+)")
-        numbered = [(int(m[1]), c) for c in columns if (m := pattern.fullmatch(str(c)))]
-        if not numbered:
+    def _named(self, path: Path, columns: Sequence[str], names: Sequence[str], key: str) -> None:
+        """InputError at key unless every one of names is a column."""
+        for name in names:
+            if name not in columns:
+                raise InputError(
+                    f"{path.name} has no column '{name}'{did_you_mean(name, columns)}: "
+                    f"its columns are {_some(columns)}",
+                    key=key,
+                )
+
+    def _kept_columns(
+        self, path: Path, columns: Sequence[str], numeric: Sequence[str], label: str | None
+    ) -> list[str]:
+        """The columns the options keep for colouring (checked: they exist and are numbers)."""
+        kept = list(self.options.columns or [])
+        self._named(path, columns, kept, "columns")
+        text = [c for c in kept if c not in numeric]
+        if text:
             raise InputError(
-                f"{path.name} has no pixel columns {prefix}1, {prefix}2, ...: its columns are "
-                f"{_some(columns)}; set 'pixels' to the prefix of the pixel columns",
+                f"{_columns(text)} of {path.name} {_hold(text)} text: only numbers can colour "
+                "points",
+                key="columns",
+            )
+        return kept
+
+    def _feature_columns(
+        self,
+        path: Path,
+        columns: Sequence[str],
+        numeric: Sequence[str],
+        label: str | None,
+        kept: Sequence[str],
+    ) -> tuple[list[str], bool]:
+        """The feature columns, and whether they are pixels: those the options name or match,
+        else the pixel columns, else every numeric column but the label and the kept ones."""
+        chosen = self.options.features
+        if isinstance(chosen, list):
+            self._named(path, columns, chosen, "features")
+            return list(chosen), False
+        if isinstance(chosen, str):
+            matched = [c for c in columns if fnmatch.fnmatchcase(c, chosen) and c != label]
+            if not matched:
+                raise InputError(
+                    f"no column of {path.name} matches '{chosen}': its columns are "
+                    f"{_some(columns)}",
+                    key="features",
+                )
+            return matched, False
+        pixels = self._pixel_columns(columns)
+        if pixels:
+            return pixels, True
+        if "pixels" in self.options.model_fields_set:
+            raise InputError(
+                f"{path.name} has no pixel columns {self.options.pixels}1, "
+                f"{self.options.pixels}2, ...: its columns are {_some(columns)}",
                 key="pixels",
             )
+        features = [c for c in numeric if c != label and c not in kept]
+        if not features:
+            raise InputError(
+                f"{path.name} has no numeric columns besides the label: its columns are "
+                f"{_some(columns)}; set 'features' to the columns to embed",
+                key="path",
+            )
+        return features, False
+
+    def _pixel_columns(self, columns: Sequence[str]) -> list[str]:
+        """The pixel columns, ordered by the number after their prefix (none: [])."""
+        pattern = re.compile(re.escape(self.options.pixels) + r"(\d+)")
+        numbered = [(int(m[1]), c) for c in columns if (m := pattern.fullmatch(c))]
         return [column for _, column in sorted(numbered)]
 
     # --- arrays ------------------------------------------------------------------------------
@@ -269,13 +382,16 @@ class TableFile(Dataset):
             raise InputError(f"{self.options.path} holds no rows", key="path")
         n = take(len(content.values), self.options.limit)
         values = content.values[:n].reshape(n, -1)
-        labels = content.labels[:n]
-        empty = int(_missing(labels).sum()) if labels.dtype.kind in "fO" else 0
-        if empty:
-            raise InputError(
-                f"{empty} of the {n} labels are empty: every row needs a label", key="path"
-            )
-        indices, classes = encode_labels(labels)
+        if content.labels is None:
+            indices, classes = np.zeros(n, np.int64), ONE_CLASS
+        else:
+            labels = content.labels[:n]
+            empty = int(_missing(labels).sum()) if labels.dtype.kind in "fO" else 0
+            if empty:
+                raise InputError(
+                    f"{empty} of the {n} labels are empty: every row needs a label", key="path"
+                )
+            indices, classes = encode_labels(labels)
         images = None
         if content.pixels:
             features, pixels = scale_pixels(values, key="path")
@@ -288,7 +404,10 @@ class TableFile(Dataset):
                 raise InputError("features must be numbers, found empty or NaN values", key="path")
             if content.images is not None:
                 images = scale_pixels(content.images[:n], key="images_key")[1]
-        return Data(features=features, labels=indices, classes=classes, images=images)
+        columns = {name: values[:n] for name, values in content.columns.items()}
+        return Data(
+            features=features, labels=indices, classes=classes, images=images, columns=columns
+        )
 
     def _image_shape(self, shape: tuple[int, ...]) -> tuple[int, int] | None:
         """(height, width) for pixels read as shape: from the options, the array, or a square."""
@@ -342,6 +461,15 @@ def _some(names: Sequence[str], most: int = 8) -> str:
     """The first few names, quoted, for a message."""
     shown = ", ".join(f"'{name}'" for name in names[:most])
     return shown + (f" and {len(names) - most} more" if len(names) > most else "") or "none"
+
+
+def _columns(names: Sequence[str]) -> str:
+    """'column 'a'' or 'columns 'a', 'b''."""
+    return f"column{'s' if len(names) > 1 else ''} {_some(names)}"
+
+
+def _hold(names: Sequence[str]) -> str:
+    return "hold" if len(names) > 1 else "holds"
 
 
 def _missing(labels: np.ndarray) -> np.ndarray:

@@ -52,7 +52,10 @@ class DigitGrid(Panel[DigitGridOptions]):
     def __init__(self, options: DigitGridOptions, scene: Scene) -> None:
         super().__init__(options, scene)
         if scene.data.images is None:
-            raise InputError("the digit-grid panel needs image data, and the dataset has none")
+            raise InputError(
+                "the digit-grid panel needs image data, and the dataset has none: "
+                "use a legend panel (type: legend) to show the classes"
+            )
         self.images: np.ndarray = scene.data.images
         labels = scene.data.labels
         self.members = [np.flatnonzero(labels == k) for k in range(len(scene.data.classes))]

@@ -1,4 +1,4 @@
-"""The scatter panel: every point of the embedding, coloured by its class."""
+"""The scatter panel: every point of the embedding, coloured by its class or by a value."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from specanim.sdk import (
     over,
     rgb,
 )
+from specanim_panels._common import ColorOptions, ValueColors
 
 SHUFFLE_SEED = 0  # the draw order is random but the same in every run
 
@@ -65,18 +66,29 @@ class ScatterOptions(Options):
     trail: TrailOptions | None = Field(
         None, description="a fading trail behind every point; null: none"
     )
+    color: ColorOptions | None = Field(
+        None,
+        description="colour the points by a numeric column ({field: age, scheme: viridis}) "
+        "instead of by class",
+    )
 
 
 class Scatter(Panel[ScatterOptions]):
-    """Every point of the embedding, coloured by its class."""
+    """Every point of the embedding, coloured by its class or by a value."""
 
     name = "scatter"
 
     def __init__(self, options: ScatterOptions, scene: Scene) -> None:
         super().__init__(options, scene)
-        labels = scene.data.labels
-        n = len(labels)
-        self.colors = np.asarray([rgb(c) for c in scene.colors], np.uint8)[labels]
+        # Each point gets one colour of a palette: its class's, or its value's sample of the
+        # scheme; both forms below draw from the same palette and index.
+        if options.color is None:
+            self.palette, index = scene.colors, scene.data.labels
+        else:
+            by_value = ValueColors.of(options.color, scene)
+            self.palette, index = by_value.palette, by_value.index
+        n = len(index)
+        self.colors = np.asarray([rgb(c) for c in self.palette], np.uint8)[index]
         self.raster = options.render == "raster" or (
             options.render == "auto" and n > options.raster_above
         )
@@ -85,7 +97,7 @@ class Scatter(Panel[ScatterOptions]):
         else:
             rng = np.random.default_rng(SHUFFLE_SEED)
             self.order = rng.permutation(n) if options.shuffle else np.arange(n)
-            self.labels = labels[self.order]
+            self.hex = np.asarray(self.palette)[index[self.order]]
 
     def view(self, frame: Frame, box: Box) -> View:
         xy = box.camera.to_pixels(frame.coords, frame.position)
@@ -123,7 +135,7 @@ class Scatter(Panel[ScatterOptions]):
             "{:.1f},{:.1f},{}".format,
             x[keep].tolist(),
             y[keep].tolist(),
-            self.labels[keep].tolist(),
+            self.hex[keep].tolist(),
         )
         number = {"type": "quantitative", "scale": None, "axis": None}
         return {
@@ -131,7 +143,7 @@ class Scatter(Panel[ScatterOptions]):
             "height": height,
             "data": {
                 "values": "x,y,c\n" + "\n".join(rows),
-                "format": {"type": "csv", "parse": {"x": "number", "y": "number", "c": "number"}},
+                "format": {"type": "csv", "parse": {"x": "number", "y": "number", "c": "string"}},
             },
             "mark": {
                 "type": "circle",
@@ -142,15 +154,9 @@ class Scatter(Panel[ScatterOptions]):
             "encoding": {
                 "x": {"field": "x", **number},
                 "y": {"field": "y", **number},
-                "color": {
-                    "field": "c",
-                    "type": "nominal",
-                    "scale": {
-                        "domain": list(range(len(self.scene.colors))),
-                        "range": list(self.scene.colors),
-                    },
-                    "legend": None,
-                },
+                # The colours themselves, without a scale: Vega-Lite merges the scales of views
+                # that share a field, which would give two scatters of a frame one colouring.
+                "color": {"field": "c", "type": "nominal", "scale": None},
             },
         }
 
