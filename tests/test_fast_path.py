@@ -26,6 +26,7 @@ MEAN_DIFFERENCE = 0.05
 SHORT = {
     "umap": ["reducer.epochs=12"],
     "tsne": ["reducer.early_exaggeration_iter=12", "reducer.n_iter=12", "reducer.every=2"],
+    "pacmap": ["reducer.num_iters=[8, 8, 16]", "reducer.every=4"],
     "compare": [
         "reducers.umap.epochs=12",
         "reducers.tsne.early_exaggeration_iter=12",

@@ -81,6 +81,34 @@ def test_umap_same_seed_same_snapshots(umap_fit: tuple[Trajectory, Calls], data:
     assert np.array_equal(again.snapshots, umap_fit[0].snapshots)
 
 
+def test_umap_densmap_changes_only_its_final_epochs(
+    umap_fit: tuple[Trajectory, Calls], data: Data
+) -> None:
+    """densMAP adds its density term in the last dens_frac of the epochs, from the same start."""
+    dense = make(Umap, epochs=UMAP_EPOCHS, densmap=True, dens_frac=0.5).fit(data, Calls())
+    plain = umap_fit[0].snapshots
+    assert dense.snapshots.shape == plain.shape
+    assert np.array_equal(dense.snapshots[0], plain[0])
+    assert not np.array_equal(dense.snapshots[-1], plain[-1])
+
+
+def test_umap_supervised_by_the_labels(umap_fit: tuple[Trajectory, Calls], data: Data) -> None:
+    from sklearn.metrics import silhouette_score
+
+    supervised = make(Umap, epochs=UMAP_EPOCHS, target="labels", target_weight=0.9)
+    layout = supervised.fit(data, Calls()).snapshots[-1]
+    unsupervised = umap_fit[0].snapshots[-1]
+    assert silhouette_score(layout, data.labels) > silhouette_score(unsupervised, data.labels)
+
+
+def test_umap_supervised_needs_two_classes() -> None:
+    one = digits(60)
+    one = Data(one.features, np.zeros(60, np.int64), ("all",))
+    with pytest.raises(InputError, match="needs at least 2 classes") as e:
+        make(Umap, target="labels").fit(one, Calls())
+    assert e.value.key == "target"
+
+
 @pytest.mark.parametrize(
     ("cls", "points", "message", "key"),
     [
@@ -105,6 +133,8 @@ def test_reducer_needs_enough_points(
         ({"metric": "hellinger"}, "metric"),
         ({"set_op_mix_ratio": 1.5}, "set_op_mix_ratio"),
         ({"n_epochs": 10}, "n_epochs"),
+        ({"target": "species"}, "target"),
+        ({"target_weight": 1.5}, "target_weight"),
     ],
 )
 def test_umap_rejects_bad_options(options: dict[str, object], field: str) -> None:

@@ -85,7 +85,10 @@ def test_plugin_options_carry_their_descriptions_and_defaults(schema: dict[str, 
     assert scatter["properties"]["point_size"]["default"] == 2.5
     assert scatter["additionalProperties"] is False
     reducers = {
-        "anyOf": [{"$ref": f"#/$defs/reducer.{n}"} for n in ("pca", "precomputed", "tsne", "umap")]
+        "anyOf": [
+            {"$ref": f"#/$defs/reducer.{n}"}
+            for n in ("pacmap", "pca", "precomputed", "pymde", "trimap", "tsne", "umap")
+        ]
     }
     assert schema["properties"]["reducer"]["anyOf"][0] == reducers
     assert schema["properties"]["reducers"]["anyOf"][0]["additionalProperties"] == reducers

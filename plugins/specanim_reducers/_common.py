@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Annotated, Literal
 
 import numpy as np
@@ -26,6 +28,28 @@ RandomState = Annotated[
 MetricName = Literal["euclidean", "manhattan", "chebyshev", "cosine", "braycurtis", "canberra"]
 METRIC_DESCRIPTION = "How distances between input points are measured."
 Metric = Annotated[MetricName, Field(description=METRIC_DESCRIPTION)]
+# PaCMAP and TriMap share these: both pair points after an optional PCA to 100 dimensions.
+SmallStart = Annotated[
+    Literal["pca", "random"], Field(description="How the (small) starting layout is made.")
+]
+ApplyPca = Annotated[
+    bool, Field(description="Reduce the features to 100 principal components before pairing.")
+]
+
+
+def optional_module(module: str, reducer: str, package: str | None = None) -> ModuleType:
+    """Import module, which the reducer's optional extra installs; an InputError at the entry's
+    ``type`` when it is missing (package: its distribution name, if not the module's)."""
+    package = package or module
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        fix = f"pip install 'specanim[{reducer}]'"
+        if isinstance(exc, ModuleNotFoundError) and exc.name == module:
+            message = f"reducer '{reducer}' needs the optional package {package}: {fix}"
+        else:  # installed, but something it imports is missing or broken
+            message = f"reducer '{reducer}' cannot import {package} ({exc}); reinstall it: {fix}"
+        raise InputError(message, key="type") from None
 
 
 def require_points(data: Data, needed: int, key: str | None, why: str) -> None:

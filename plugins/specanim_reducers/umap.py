@@ -10,6 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from specanim import hookimpl
 from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
+from specanim.errors import InputError
 from specanim.versions import installed
 
 from ._common import (
@@ -53,6 +54,15 @@ class UmapOptions(Options):
         0.3, ge=0, le=1, description="densMAP: the final fraction of epochs that use it."
     )
     dens_var_shift: float = Field(0.1, ge=0, description="densMAP: variance regulariser.")
+    target: Literal["labels"] | None = Field(
+        None, description="labels: supervised UMAP, fitted to the data's class labels too."
+    )
+    target_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Supervised: 0 weighs only the features, 1 almost only the labels.",
+    )
 
     @field_validator("min_dist")
     @classmethod
@@ -108,6 +118,8 @@ class Umap(Reducer):
         1..E-2, and the final layout, labelled epoch E."""
         opts: UmapOptions = self.options
         require_points(data, opts.n_neighbors + 1, "n_neighbors", f"n_neighbors {opts.n_neighbors}")
+        if opts.target == "labels" and len(set(data.labels.tolist())) < 2:
+            raise InputError("target: labels needs at least 2 classes in the data", key="target")
         import umap  # late: importing it compiles numba code and takes seconds
 
         total = opts.epochs
@@ -131,9 +143,10 @@ class Umap(Reducer):
             dens_lambda=opts.dens_lambda,
             dens_frac=opts.dens_frac,
             dens_var_shift=opts.dens_var_shift,
+            target_weight=opts.target_weight,
             tqdm_kwds=counter.tqdm_kwds(),
         )
-        model.fit(features(data))
+        model.fit(features(data), data.labels if opts.target == "labels" else None)
         # embedding_list_ holds the layout after each pass n = 0..E-1 of umap's loop (pass 0
         # moves nothing: it is the start), then the final layout again: drop that copy.
         snapshots = model.embedding_list_[:-1]
