@@ -16,6 +16,7 @@ import numpy as np
 from av.container import OutputContainer
 from av.video.codeccontext import VideoCodecContext
 from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
 from pydantic import Field
 
 from specanim.components import Encoder, FrameSink
@@ -71,10 +72,11 @@ class AvSink(FrameSink):
                 str(path), "w", format=fmt.container, options=dict(fmt.container_options)
             )
             try:
-                self._stream = container.add_stream(
-                    fmt.codec, rate=rate, options=dict(fmt.codec_options)
-                )
-                context = self._stream.codec_context
+                stream = container.add_stream(fmt.codec, rate=rate, options=dict(fmt.codec_options))
+                if not isinstance(stream, VideoStream):
+                    raise RenderError(f"{fmt.codec} is not a video codec")
+                self._stream = stream
+                context = stream.codec_context
                 context.width, context.height, context.pix_fmt = width, height, fmt.pix_fmt
                 context.time_base = 1 / rate
                 context.thread_type = "AUTO"  # frame threads where the codec has them (x264)

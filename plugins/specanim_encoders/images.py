@@ -81,7 +81,9 @@ class GifSink(FrameSink):
         assert self._palette is not None
         indices = Image.fromarray(rgb).quantize(palette=self._palette, dither=Image.Dither.NONE)
         pal8 = (np.asarray(indices), self._argb)
-        self._sink.write_frame(VideoFrame.from_ndarray(pal8, format="pal8"))
+        # PyAV takes pal8 as (indices, palette); its stubs know only single arrays.
+        frame = VideoFrame.from_ndarray(pal8, format="pal8")  # type: ignore[arg-type]
+        self._sink.write_frame(frame)
 
 
 def _repeats(plays: int) -> int:
@@ -108,7 +110,8 @@ def _palette(rgb: np.ndarray) -> Image.Image:
         # about the same error.
         return image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     palette = Image.new("P", (1, 1))
-    palette.putpalette([channel for _, color in colors for channel in color])
+    # An RGB image's colours are (r, g, b) tuples; the union type also allows single bands.
+    palette.putpalette([channel for _, color in colors for channel in color])  # type: ignore[union-attr]
     return palette
 
 
