@@ -6,13 +6,14 @@ import bisect
 import collections
 import dataclasses
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from specanim import palette, trajectories
-from specanim.components import Data, Frame, Panel, Scene, Trajectory
+from specanim.components import Data, Frame, Panel, Reducer, Scene, Trajectory
 from specanim.compose import Composer
 from specanim.errors import UserError
 from specanim.output import atomic_path
@@ -44,6 +45,8 @@ class Prepared:
     trajectory: Trajectory
     composer: Composer
     shots: list[Shot]
+    reducer: Reducer
+    fingerprint: str  # the data's, taken before the features were released
     frames: int = field(init=False)
     starts: list[int] = field(init=False)
 
@@ -77,8 +80,13 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
             data = plan.dataset.cls(plan.dataset.options, plan.source.base_dir).load()
     with plan.reducer.blame():
         reducer = plan.reducer.cls(plan.reducer.options, plan.source.base_dir)
+        fingerprint = data.fingerprint()
+        options = plan.dataset.options.model_dump(mode="json", exclude_defaults=True)
+        dataset = {"type": plan.dataset.cls.name, **options}  # for people listing the cache
         with report.stage(f"fitting {reducer.name}", None, "steps") as task:
-            trajectory = trajectories.obtain(reducer, data, task, mode=cache)
+            trajectory = trajectories.obtain(
+                reducer, data, task, mode=cache, fingerprint=fingerprint, dataset=dataset
+            )
     # Panels draw labels and images; the features (70,000 x 784 floats for MNIST) would only
     # be copied into every render worker.
     data = dataclasses.replace(data, features=np.empty((len(data), 0), np.float32))
@@ -93,7 +101,7 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
             panels[key] = entry.cls(entry.options, scene)
     composer = Composer(spec, plan.layout, panels, scene)
     shots = plan_shots(spec.timeline, trajectory)
-    prepared = Prepared(plan, data, trajectory, composer, shots)
+    prepared = Prepared(plan, data, trajectory, composer, shots, reducer, fingerprint)
     composer.prerender_static(prepared.frame(0))
     return prepared
 
@@ -111,9 +119,11 @@ def render(
     frames: slice | None = None,
     workers: int = 1,
     report: Reporter | None = None,
+    on_frame: Callable[[int, np.ndarray], None] | None = None,
 ) -> Result:
     """Render the frames (all, or a slice) with workers processes and encode them to the
-    plan's output as they arrive."""
+    plan's output as they arrive; on_frame(i, rgb) sees the i-th frame written, once per frame
+    (a held frame once per repeat), before the output is complete."""
     report = report or Quiet()
     plan, spec = prepared.plan, prepared.plan.spec
     target = plan.output
@@ -129,8 +139,10 @@ def render(
         pictures = render_in_order(prepared.render, [i for i, _ in chosen], workers)
         with sink:
             for (_, repeat), rgb in zip(chosen, pictures, strict=True):
-                for _ in range(repeat):
+                for k in range(repeat):
                     sink.write(rgb)
+                    if on_frame is not None:
+                        on_frame(done + k, rgb)
                 done += repeat
                 task(done)
     return Result(target, total, spec.width, spec.height, spec.timeline.fps)

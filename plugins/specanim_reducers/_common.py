@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
 
-from specanim.components import Data, Step, Trajectory
+from specanim.components import Data, Reducer, Step, Trajectory
 from specanim.errors import InputError
 
 RandomState = Annotated[
@@ -16,9 +17,19 @@ RandomState = Annotated[
     Field(
         ge=0,
         description="Seed of the random number generator: the same seed gives the same frames. "
-        "null: a new layout every run.",
+        "null: a new layout every run, never cached, and the render's manifest says that it "
+        "cannot be reproduced.",
     ),
 ]
+
+
+class Seeded(Reducer):
+    """A reducer whose options have a ``random_state``: null makes it unreproducible."""
+
+    def __init__(self, options: Any, base_dir: Path) -> None:
+        super().__init__(options, base_dir)
+        self.reproducible = options.random_state is not None
+
 
 # Input metrics that umap-learn and openTSNE both accept on dense features without extra
 # parameters, whether the neighbours are exact (openTSNE below 1,000 points uses scikit-learn's,

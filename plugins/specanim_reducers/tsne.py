@@ -12,7 +12,7 @@ from specanim import hookimpl
 from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
 from specanim.versions import installed
 
-from ._common import Metric, RandomState, features, require_points
+from ._common import Metric, RandomState, Seeded, features, require_points
 
 EXAGGERATION, EMBEDDING = "exaggeration", "embedding"
 AUTO_FFT_FROM = 10_000  # openTSNE's "auto" picks FFT from this many points on, else Barnes-Hut
@@ -113,7 +113,7 @@ class Recorder:
         self.progress(epoch, self.total)
 
 
-class Tsne(Reducer):
+class Tsne(Seeded):
     """t-SNE (openTSNE) with the layout captured every few iterations of both phases."""
 
     name = "tsne"
