@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -15,9 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specanim import engine, manifest
-from specanim.plugins import default_registry
-from specanim.spec.validate import load_plan
+from specanim import manifest
 
 from .conftest import Run
 
@@ -70,29 +67,47 @@ def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[
 # --- the same bytes --------------------------------------------------------------------------
 
 
+FORMATS = ["a.mp4", "a.webm", "a.gif", "a.webp", "a.apng", "frames"]
+RENDER_ALL = """
+import dataclasses, sys
+from pathlib import Path
+from specanim import engine, manifest
+from specanim.plugins import default_registry
+from specanim.spec.validate import load_plan
+
+spec, folder = Path(sys.argv[1]), Path(sys.argv[2])
+prepared = engine.prepare(load_plan(spec, default_registry()))
+for name in sys.argv[3:]:
+    plan = load_plan(spec, default_registry(), folder / name)  # its ending picks the encoder
+    manifest.render(dataclasses.replace(prepared, plan=plan))
+"""
+
+
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> engine.Prepared:
+def renders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The scene rendered to every format twice, by two processes: folders one/ and two/."""
     folder = tmp_path_factory.mktemp("formats")
     spec = folder / "scene.yaml"
     spec.write_text(scene(), encoding="utf-8")
-    return engine.prepare(load_plan(spec, default_registry()))
-
-
-@pytest.mark.parametrize("name", ["a.mp4", "a.webm", "a.gif", "a.webp", "a.apng", "frames"])
-def test_every_format_gives_the_same_bytes_twice(
-    prepared: engine.Prepared, tmp_path: Path, name: str
-) -> None:
-    outputs = []
     for run in ("one", "two"):
-        (tmp_path / run).mkdir()
-        output = tmp_path / run / name
-        plan = dataclasses.replace(prepared.plan, output=output)
-        manifest.render(dataclasses.replace(prepared, plan=plan), workers=1)
-        outputs.append(output)
-    first, second = (manifest.digest(out) for out in outputs)
+        (folder / run).mkdir()
+        # Another process, at another time: FFmpeg seeds what it randomises per process.
+        subprocess.run(
+            [sys.executable, "-c", RENDER_ALL, spec, folder / run, *FORMATS],
+            check=True,
+            timeout=600,
+        )
+    return folder
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_every_format_gives_the_same_bytes_twice(renders: Path, name: str) -> None:
+    first, second = (manifest.digest(renders / run / name) for run in ("one", "two"))
     assert first == second
+    recorded = json.loads(manifest.path_for(renders / "one" / name).read_text())
+    assert recorded["encoder"]["type"] == (name.partition(".")[2] or "png")
     assert len(first.get("files", [1])) > 0
-    texts = [manifest.path_for(out).read_text() for out in outputs]
+    texts = [manifest.path_for(renders / run / name).read_text() for run in ("one", "two")]
     assert texts[0] == texts[1]
 
 
