@@ -3,10 +3,13 @@
 A component is a class with a ``name`` (the spec's ``type:``), an ``Options`` pydantic model that
 validates the rest of its spec entry, and the one method its kind needs:
 
-    Dataset.load()                      -> Data
-    Reducer.fit(data, progress)         -> Trajectory
-    Panel.view(frame, width, height)    -> a Vega-Lite view (dict) for one frame
-    Encoder.open(path, width, height, fps) -> FrameSink that takes RGB frames
+    Dataset.load()                          -> Data
+    Reducer.fit(data, progress)             -> Trajectory
+    Panel.view(frame, box)                  -> View: Vega-Lite, an Altair chart or a RasterLayer
+    Encoder.open(path, width, height, fps)  -> FrameSink that takes RGB frames
+
+Components are generic over their options model: ``class Legend(Panel[LegendOptions])`` makes
+``LegendOptions`` the model that validates the entry and types ``self.options``.
 """
 
 from __future__ import annotations
@@ -16,10 +19,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeAlias, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from altair import TopLevelMixin
+
+    from specanim.view import Camera
 
 Kind = Literal["dataset", "reducer", "panel", "encoder"]
 KINDS: tuple[Kind, ...] = ("dataset", "reducer", "panel", "encoder")
@@ -31,12 +39,25 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Component(ABC):
+OptionsT = TypeVar("OptionsT", bound=Options)
+
+
+class Component(ABC, Generic[OptionsT]):
     """What every component class declares."""
 
     kind: ClassVar[Kind]
     name: ClassVar[str]
     Options: ClassVar[type[Options]] = Options
+    options: OptionsT
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # ``class Legend(Panel[LegendOptions])`` alone names the options model.
+        if "Options" not in cls.__dict__:
+            for base in cls.__dict__.get("__orig_bases__", ()):
+                args: tuple[Any, ...] = getattr(base, "__args__", ())
+                if len(args) == 1 and isinstance(args[0], type) and issubclass(args[0], Options):
+                    cls.Options = args[0]
 
     @classmethod
     def summary(cls) -> str:
@@ -86,6 +107,8 @@ class Step:
     epoch: int  # snapshots' own counter: the UMAP epoch, or the t-SNE iteration over all phases
     iteration: int = 0  # the iteration within the phase (t-SNE), else equal to epoch
     phase: str = ""  # "" for single-phase reducers; t-SNE: "exaggeration", "embedding"
+    # Extra values the reducer declares in Reducer.frame_values, for titles and labels.
+    values: Mapping[str, float | int | str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,6 +128,20 @@ class Trajectory:
     def __len__(self) -> int:
         return len(self.snapshots)
 
+    def at(self, position: float) -> np.ndarray:
+        """(n, 2) float32 coordinates at a position: a snapshot index, linear between two
+        snapshots, clamped to the trajectory."""
+        last = len(self.snapshots) - 1
+        p = min(max(float(position), 0.0), float(last))
+        lo = int(np.floor(p))
+        t = p - lo
+        if t == 0 or lo >= last:
+            return np.asarray(self.snapshots[lo])
+        coords: np.ndarray = (self.snapshots[lo] * (1 - t) + self.snapshots[lo + 1] * t).astype(
+            np.float32
+        )
+        return coords
+
 
 @dataclass(frozen=True, eq=False)
 class Scene:
@@ -123,10 +160,11 @@ class Scene:
 class Frame:
     """One frame of the animation: where the points are and the values titles can show."""
 
-    index: int
+    index: int  # 0-based number of the frame in the animation
     position: float  # where in the trajectory: snapshot index, fractional between snapshots
     coords: np.ndarray  # (n, 2) float32, in the reducer's units
-    # template.FRAME_FIELDS: epoch, epochs, iteration, phase, progress (0..1), frame, frames
+    # template.FRAME_FIELDS (epoch, epochs, iteration, phase, progress (0..1), frame (1-based),
+    # frames) and the reducer's declared Reducer.frame_values
     values: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0  # a per-frame seed for anything re-sampled each frame
 
@@ -135,15 +173,48 @@ class Frame:
         return text.format_map(self.values) if "{" in text else text
 
 
+@dataclass(frozen=True, eq=False)
+class Box:
+    """The part of the frame a panel draws in: its size in pixels and its camera, which maps
+    the trajectory's coordinates to this box's pixels and is shared by every panel in the box
+    (a ``layer:`` of the layout draws several panels in one box)."""
+
+    width: int
+    height: int
+    camera: Camera
+
+
+@dataclass(frozen=True, eq=False)
+class RasterLayer:
+    """Pixels a panel paints over its whole box: a (height, width, 4) uint8 RGBA array with
+    straight (not premultiplied) alpha, row 0 at the top. The engine places the array itself;
+    it is never encoded by the panel."""
+
+    rgba: np.ndarray
+
+    def __post_init__(self) -> None:
+        a = self.rgba
+        if not (isinstance(a, np.ndarray) and a.ndim == 3 and a.shape[2] == 4):
+            raise ValueError(f"a raster layer is (height, width, 4), got {getattr(a, 'shape', a)}")
+        if a.dtype != np.uint8:
+            raise ValueError(f"a raster layer is uint8 RGBA, got {a.dtype}")
+
+
+# What Panel.view returns: a Vega-Lite unit or layer view (a dict), an Altair chart, a raster
+# layer, or a list of these drawn in order, the first at the bottom.
+ViewPart: TypeAlias = "dict[str, Any] | RasterLayer | TopLevelMixin"
+View: TypeAlias = "ViewPart | list[ViewPart]"
+
+
 # --- the four kinds -------------------------------------------------------------------------
 
 
-class Dataset(Component):
+class Dataset(Component[OptionsT]):
     """Loads the points to embed."""
 
     kind: ClassVar[Kind] = "dataset"
 
-    def __init__(self, options: Any, base_dir: Path) -> None:
+    def __init__(self, options: OptionsT, base_dir: Path) -> None:
         self.options = options
         self.base_dir = base_dir  # relative paths in the spec are relative to the spec file
 
@@ -155,7 +226,7 @@ class Dataset(Component):
 Progress = Callable[[int, int], None]  # (done, total) while a reducer fits
 
 
-class Reducer(Component):
+class Reducer(Component[OptionsT]):
     """Fits an embedding and captures its layout as it learns."""
 
     kind: ClassVar[Kind] = "reducer"
@@ -164,9 +235,15 @@ class Reducer(Component):
     # seed); such a fit is never cached and a render made from it cannot be checked.
     reproducible: bool = True
 
-    def __init__(self, options: Any, base_dir: Path) -> None:
+    def __init__(self, options: OptionsT, base_dir: Path) -> None:
         self.options = options
         self.base_dir = base_dir
+
+    @classmethod
+    def frame_values(cls, options: Any) -> Mapping[str, str]:
+        """The extra values (name: description) this reducer records in every ``Step.values``
+        with these options; titles and labels may show them as ``{name}``."""
+        return {}
 
     @abstractmethod
     def fit(self, data: Data, progress: Progress) -> Trajectory:
@@ -177,19 +254,25 @@ class Reducer(Component):
         return {}
 
 
-class Panel(Component):
-    """Draws one part of every frame as a Vega-Lite view."""
+class Panel(Component[OptionsT]):
+    """Draws one part of every frame.
+
+    A panel is built once per render in the main process, then pickled into every render
+    worker process: keep only picklable state (no lambdas, open files or locks).
+    """
 
     kind: ClassVar[Kind] = "panel"
     dynamic: bool = True  # False: the view is the same in every frame (may be set per instance)
 
-    def __init__(self, options: Any, scene: Scene) -> None:
+    def __init__(self, options: OptionsT, scene: Scene) -> None:
         self.options = options
         self.scene = scene
 
     @abstractmethod
-    def view(self, frame: Frame, width: int, height: int) -> dict[str, Any]:
-        """A Vega-Lite unit or layer view that fills width x height pixels for this frame."""
+    def view(self, frame: Frame, box: Box) -> View:
+        """What this panel shows in a frame, filling box.width x box.height pixels: a Vega-Lite
+        unit or layer view (positions in pixels, or scales of its own), an Altair chart, a
+        RasterLayer of exactly the box's size, or a list of these drawn bottom to top."""
 
 
 class FrameSink(ABC):
@@ -210,13 +293,13 @@ class FrameSink(ABC):
         self.close()
 
 
-class Encoder(Component):
+class Encoder(Component[OptionsT]):
     """Writes frames to a file (or a folder) of one format."""
 
     kind: ClassVar[Kind] = "encoder"
     extensions: ClassVar[tuple[str, ...]] = ()  # file endings that choose this encoder: ".mp4"
 
-    def __init__(self, options: Any) -> None:
+    def __init__(self, options: OptionsT) -> None:
         self.options = options
 
     @abstractmethod

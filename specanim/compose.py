@@ -1,27 +1,42 @@
 """Composing one frame: the layout's panels (and the title) as one Vega-Lite spec.
 
-The layout tree is split into pixel boxes once; each frame asks every panel for its view at its
-box's size and nests the views in hconcat/vconcat. Panels that never change (and a title with
-no ``{fields}``) are rendered once and embedded as images from then on.
+The layout tree is split into pixel boxes once, each with its camera; each frame asks every
+panel for its view of its box and nests the views in hconcat/vconcat (a ``layer:`` box stacks
+the views of its panels). Whatever a panel returns (Vega-Lite, an Altair chart, a raster layer or
+a list of them) becomes Vega-Lite here. Panels that never change (and a title with no
+``{fields}``) are rendered once and embedded as images from then on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from specanim.components import Frame, Panel, Scene
+from specanim.components import Box, Frame, Panel, RasterLayer, Scene, Trajectory, View
 from specanim.raster import png_data_url
-from specanim.render import frame_config, image_view, standalone, to_rgb
-from specanim.spec.models import LayoutNode, SceneSpec, Split
+from specanim.render import frame_config, image_view, rasterize, standalone
+from specanim.spec import vega_lite
+from specanim.spec.models import Layer, LayoutNode, SceneSpec, Split
+from specanim.timeline import frame_of
+from specanim.view import Camera, ViewOptions
 
 TITLE_GAP = 1.35  # line height as a multiple of the font size
+# Scales of the panels drawn in one box are their own: one panel's data never rescales another.
+INDEPENDENT = {"scale": {c: "independent" for c in ("x", "y", "color", "opacity", "size")}}
+
+
+class Entry(Protocol):
+    """A panel's spec entry: turns the panel's errors into errors that name the entry."""
+
+    def blame(self) -> AbstractContextManager[None]: ...
 
 
 @dataclass(frozen=True)
-class Box:
+class Size:
     """A part of the frame at its pixel size."""
 
     width: int
@@ -30,10 +45,13 @@ class Box:
 
 @dataclass(frozen=True)
 class Leaf:
-    """A panel placed in a box."""
+    """Panels drawn in one box, bottom to top, the trajectory they draw, and the box's title
+    line (a panel's ``title:``) above it."""
 
-    key: str
+    keys: tuple[str, ...]
     box: Box
+    trajectory: str
+    title: tuple[str, Size] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,37 +60,72 @@ class Stack:
 
     horizontal: bool
     parts: tuple[Leaf | Stack, ...]
-    title: Box | None = None
+    title: Size | None = None
 
 
 class Composer:
     """Builds the Vega-Lite spec of any frame of one scene."""
 
-    def __init__(self, spec: SceneSpec, layout: LayoutNode, panels: dict[str, Panel], scene: Scene):
+    def __init__(
+        self,
+        spec: SceneSpec,
+        layout: LayoutNode,
+        panels: dict[str, Panel[Any]],
+        scene: Scene,
+        entries: Mapping[str, Entry] | None = None,
+        trajectories: Mapping[str, Trajectory] | None = None,
+    ):
+        """scene holds the lead trajectory, the one frames are planned on; trajectories holds
+        every trajectory by name (default: the lead alone, named by the first reducer)."""
         self.spec = spec
         self.panels = panels
         self.scene = scene
+        self.entries = entries or {}
+        names = list(spec.reducer_entries)
+        self.trajectories = dict(trajectories or {names[0]: scene.trajectory})
+        self.lead = next(n for n, t in self.trajectories.items() if t is scene.trajectory)
+        self.entry_of = {p.key: p for p in spec.panels}
+        self.styles = {p.key: p.vega_lite for p in spec.panels if p.vega_lite}  # by panel key
         self._config = {**frame_config(spec.background, spec.font), "padding": spec.margin}
         has_title = bool(spec.title or spec.subtitle)
         self._titled = _title_node(layout) if has_title else None
         self.tree = self._place(layout, spec.width - 2 * spec.margin, spec.height - 2 * spec.margin)
-        self._static: dict[str, dict[str, Any]] = {}  # pre-rendered views, by leaf key
+        self._static: dict[str, dict[str, Any]] = {}  # pre-rendered views, by panel key
         self._static_title: dict[str, Any] | None = None
 
-    def prerender_static(self, frame: Frame) -> None:
-        """Render the parts that never change once, to reuse them as images in every frame."""
-        for leaf in _leaves(self.tree):
-            panel = self.panels[leaf.key]
-            if not panel.dynamic:
-                view = panel.view(frame, leaf.box.width, leaf.box.height)
-                self._static[leaf.key] = self._as_image(view, leaf.box)
-        title = _title_box(self.tree)
+    def frame_of(self, trajectory: str, frame: Frame) -> Frame:
+        """The frame (of the lead trajectory) as seen in a named trajectory of the scene."""
+        if trajectory == self.lead:
+            return frame
+        return frame_of(self.trajectories[trajectory], frame, self.scene.trajectory)
+
+    def start(self, frame: Frame) -> None:
+        """Ask every panel for its view of one frame before any frame is rendered: a panel's
+        error surfaces here, in this process; cameras measure what they show; and the parts
+        that never change are rendered once, to be reused as images in every frame."""
+        for leaf in leaves(self.tree):
+            for key in leaf.keys:
+                datasets: dict[str, Any] = {}
+                view = self._panel_view(
+                    key, self.frame_of(leaf.trajectory, frame), leaf.box, datasets
+                )
+                if not self.panels[key].dynamic:
+                    size = Size(leaf.box.width, leaf.box.height)
+                    self._static[key] = self._as_image({**view, "datasets": datasets}, size)
+        title = _title_size(self.tree)
         if title is not None and "{" not in self.spec.title + self.spec.subtitle:
-            self._static_title = self._as_image(self._title_view(frame, title), title)
+            self._static_title = self._as_image(self._scene_title(frame, title), title)
+
+    def boxes(self) -> dict[str, Box]:
+        """The box of every panel, by panel key (the panels of a layer share one)."""
+        return {key: leaf.box for leaf in leaves(self.tree) for key in leaf.keys}
 
     def frame_spec(self, frame: Frame) -> dict[str, Any]:
         """The complete Vega-Lite spec of one frame."""
-        return {**self._config, **self._view(self.tree, frame)}
+        datasets: dict[str, Any] = {}
+        body = self._view(self.tree, frame, datasets)
+        out = {**self._config, **body, **({"datasets": datasets} if datasets else {})}
+        return vega_lite.merge(out, self.spec.vega_lite) if self.spec.vega_lite else out
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -85,10 +138,10 @@ class Composer:
     def _place(self, node: LayoutNode, width: int, height: int) -> Leaf | Stack:
         title = None
         if node is self._titled:
-            title = Box(width, self.title_height())
+            title = Size(width, self.title_height())
             height -= title.height
-        if isinstance(node, str):
-            leaf = Leaf(node, Box(width, height))
+        if not isinstance(node, Split):
+            leaf = self._leaf(node, width, height)
             return leaf if title is None else Stack(False, (leaf,), title)
         along = width if node.horizontal else height
         sizes = split_sizes(along, node.sizes or [1.0] * len(node.children), self.spec.spacing)
@@ -98,27 +151,81 @@ class Composer:
         )
         return Stack(node.horizontal, parts, title)
 
-    def _view(self, part: Leaf | Stack, frame: Frame) -> dict[str, Any]:
+    def _leaf(self, node: Layer | str, width: int, height: int) -> Leaf:
+        keys = tuple(node.layer) if isinstance(node, Layer) else (node,)
+        options = node.view if isinstance(node, Layer) else None
+        options = options or next(
+            (
+                v
+                for k in keys
+                if isinstance(v := getattr(self.panels[k].options, "view", None), ViewOptions)
+            ),
+            ViewOptions(),
+        )
+        entries = [self.entry_of[k] for k in keys if k in self.entry_of]
+        drawn = next((e.trajectory for e in entries if e.trajectory), self.lead)
+        text = next((e.title for e in entries if e.title), None)
+        title = None
+        if text:
+            title = (text, Size(width, int(round(self.spec.subtitle_size * TITLE_GAP))))
+            height -= title[1].height
+        camera = Camera(options, self.trajectories[drawn], width, height)
+        return Leaf(keys, Box(width, height, camera), drawn, title)
+
+    # --- views ---------------------------------------------------------------------------------
+
+    def _view(self, part: Leaf | Stack, frame: Frame, datasets: dict[str, Any]) -> dict[str, Any]:
         if isinstance(part, Leaf):
-            static = self._static.get(part.key)
-            return static or self.panels[part.key].view(frame, part.box.width, part.box.height)
+            frame = self.frame_of(part.trajectory, frame)
+            views = [
+                self._static.get(key) or self._panel_view(key, frame, part.box, datasets)
+                for key in part.keys
+            ]
+            view = (
+                views[0]
+                if len(views) == 1
+                else layered(views, part.box.width, part.box.height, INDEPENDENT)
+            )
+            if part.title is None:
+                return view
+            text, size = part.title
+            line = self._title_view(frame, size, [(text, self.spec.subtitle_size)])
+            return {"vconcat": [line, view], "spacing": 0}
         body = {
-            "hconcat" if part.horizontal else "vconcat": [self._view(p, frame) for p in part.parts],
+            "hconcat" if part.horizontal else "vconcat": [
+                self._view(p, frame, datasets) for p in part.parts
+            ],
             "spacing": self.spec.spacing,
         }
         if part.title is None:
             return body
-        title = self._static_title or self._title_view(frame, part.title)
+        title = self._static_title or self._scene_title(frame, part.title)
         return {"vconcat": [title, body], "spacing": 0}
+
+    def _panel_view(
+        self, key: str, frame: Frame, box: Box, datasets: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One panel's view of a frame as Vega-Lite; its errors name its spec entry."""
+        entry = self.entries.get(key)
+        with entry.blame() if entry is not None else nullcontext():
+            view = to_vega_lite(self.panels[key].view(frame, box), box.width, box.height, datasets)
+        style = self.styles.get(key)
+        return vega_lite.merge_into_view(view, style) if style else view
 
     # --- title and static parts ----------------------------------------------------------------
 
-    def _title_view(self, frame: Frame, box: Box) -> dict[str, Any]:
+    def _scene_title(self, frame: Frame, size: Size) -> dict[str, Any]:
+        spec = self.spec
+        lines = [(spec.title, spec.title_size), (spec.subtitle, spec.subtitle_size)]
+        return self._title_view(frame, size, [(t, s) for t, s in lines if t])
+
+    def _title_view(
+        self, frame: Frame, size: Size, lines: list[tuple[str, float]]
+    ) -> dict[str, Any]:
+        """Lines of text, each filled from frame's values, left-aligned from the top."""
         spec, layers, y = self.spec, [], 0.0
-        for text, size in ((spec.title, spec.title_size), (spec.subtitle, spec.subtitle_size)):
-            if not text:
-                continue
-            mark = {"type": "text", "align": "left", "baseline": "top", "fontSize": size}
+        for text, font_size in lines:
+            mark = {"type": "text", "align": "left", "baseline": "top", "fontSize": font_size}
             layers.append(
                 {
                     "mark": {**mark, "font": spec.font, "color": spec.foreground},
@@ -129,24 +236,86 @@ class Composer:
                     },
                 }
             )
-            y += size * TITLE_GAP
-        return {"width": box.width, "height": box.height, "data": {"values": [{}]}, "layer": layers}
+            y += font_size * TITLE_GAP
+        return {
+            "width": size.width,
+            "height": size.height,
+            "data": {"values": [{}]},
+            "layer": layers,
+        }
 
-    def _as_image(self, view: dict[str, Any], box: Box) -> dict[str, Any]:
-        rgb = to_rgb(standalone(view, self.spec.background, self.spec.font))
-        return image_view(png_data_url(rgb), box.width, box.height)
+    def _as_image(self, view: dict[str, Any], size: Size) -> dict[str, Any]:
+        alone = standalone(view, self.spec.background, self.spec.font)
+        config = (self.spec.vega_lite or {}).get("config")
+        if config:  # the frame's config styles this part too; its padding and the rest do not
+            alone = vega_lite.merge(alone, {"config": config})
+        rgb = rasterize(alone)
+        return image_view(png_data_url(rgb), size.width, size.height)
 
 
-def _title_box(part: Leaf | Stack) -> Box | None:
+# --- what panels return, as Vega-Lite ---------------------------------------------------------
+
+
+def to_vega_lite(view: View, width: int, height: int, datasets: dict[str, Any]) -> dict[str, Any]:
+    """A panel's view of a width x height box as one Vega-Lite view. Named datasets (Altair puts
+    a chart's data there) are moved into datasets, for the frame's top level."""
+    if isinstance(view, list):
+        parts = [to_vega_lite(v, width, height, datasets) for v in view]
+        return parts[0] if len(parts) == 1 else layered(parts, width, height)
+    if isinstance(view, RasterLayer):
+        if view.rgba.shape[:2] != (height, width):
+            h, w = view.rgba.shape[:2]
+            raise ValueError(f"a raster layer of {w}x{h} pixels for a box of {width}x{height}")
+        return image_view(png_data_url(view.rgba), width, height)
+    if isinstance(view, dict):
+        spec = view
+    elif type(view).__module__.startswith("altair.") and hasattr(view, "to_dict"):
+        spec = view.to_dict()
+        # Top-level only settings of a standalone chart; the frame has its own.
+        for key in ("$schema", "config"):
+            spec.pop(key, None)
+        datasets.update(spec.pop("datasets", {}))
+    else:
+        raise TypeError(
+            f"a panel's view must be a Vega-Lite dict, an Altair chart, a RasterLayer or a list "
+            f"of them, not {type(view).__name__}"
+        )
+    if any(k in spec for k in ("hconcat", "vconcat", "concat", "facet", "repeat")):
+        return spec
+    return {"width": width, "height": height, **spec}
+
+
+def layered(
+    views: list[dict[str, Any]], width: int, height: int, resolve: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Views drawn over each other in one width x height box, the first at the bottom."""
+    layers = []
+    for view in views:
+        if any(k in view for k in ("hconcat", "vconcat", "concat", "facet", "repeat")):
+            raise ValueError("a view drawn in a layer cannot be a concatenation or a facet")
+        # A layer's size is its own; Vega-Lite's unit views inside a layer take no size.
+        layers.append({k: v for k, v in view.items() if k not in ("width", "height")})
+    out: dict[str, Any] = {"width": width, "height": height, "layer": layers}
+    if resolve:
+        out["resolve"] = dict(resolve)
+    return out
+
+
+def leaves(part: Leaf | Stack) -> Iterator[Leaf]:
+    """The boxes of a placed layout, in order."""
+    if isinstance(part, Leaf):
+        yield part
+    else:
+        for p in part.parts:
+            yield from leaves(p)
+
+
+def _title_size(part: Leaf | Stack) -> Size | None:
     if isinstance(part, Leaf):
         return None
     if part.title is not None:
         return part.title
-    return next((box for p in part.parts if (box := _title_box(p)) is not None), None)
-
-
-def _leaves(part: Leaf | Stack) -> list[Leaf]:
-    return [part] if isinstance(part, Leaf) else [x for p in part.parts for x in _leaves(p)]
+    return next((size for p in part.parts if (size := _title_size(p)) is not None), None)
 
 
 def split_sizes(total: int, weights: list[float], spacing: int) -> list[int]:
@@ -160,9 +329,11 @@ def _title_node(layout: LayoutNode) -> LayoutNode:
     """The layout part that carries the title: the one marked ``title: true``, else the root."""
 
     def find(node: LayoutNode) -> LayoutNode | None:
+        if isinstance(node, str):
+            return None
+        if node.title:
+            return node
         if isinstance(node, Split):
-            if node.title:
-                return node
             for child in node.children:
                 found = find(child)
                 if found is not None:

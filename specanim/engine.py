@@ -5,10 +5,10 @@ from __future__ import annotations
 import bisect
 import collections
 import dataclasses
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,9 +18,9 @@ from specanim.compose import Composer
 from specanim.errors import UserError
 from specanim.output import atomic_path
 from specanim.progress import Quiet, Reporter
-from specanim.render import fit_canvas, to_rgb
+from specanim.render import fit_canvas, rasterize
 from specanim.spec.validate import Plan
-from specanim.timeline import Shot, frame_count, make_frame, plan_shots
+from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.trajectories import CacheMode
 from specanim.workers import render_in_order
 
@@ -42,18 +42,17 @@ class Prepared:
 
     plan: Plan
     data: Data
-    trajectory: Trajectory
+    trajectory: Trajectory  # the lead: frames are planned on it, the others keep in step
     composer: Composer
     shots: list[Shot]
-    reducer: Reducer
+    reducers: dict[str, Reducer[Any]]  # as in plan.reducers
     fingerprint: str  # the data's, taken before the features were released
     frames: int = field(init=False)
     starts: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.frames = frame_count(self.shots)
-        # The number of the first frame each shot shows (a held shot shows several).
-        self.starts = list(itertools.accumulate((s.repeat for s in self.shots[:-1]), initial=0))
+        self.starts = shot_starts(self.shots)
 
     def frame(self, shot_index: int) -> Frame:
         """The frame that shot shot_index shows."""
@@ -64,11 +63,11 @@ class Prepared:
         """The shot that frame number frame (negative: from the end) shows."""
         return bisect.bisect_right(self.starts, range(self.frames)[frame]) - 1
 
-    def render(self, shot_index: int) -> np.ndarray:
+    def pixels(self, shot_index: int) -> np.ndarray:
         """The pixels of one shot, exactly the scene's size."""
         spec = self.plan.spec
-        rgb = to_rgb(self.composer.frame_spec(self.frame(shot_index)))
-        return fit_canvas(rgb, spec.width, spec.height, palette.to_rgb(spec.background))
+        rgb = rasterize(self.composer.frame_spec(self.frame(shot_index)))
+        return fit_canvas(rgb, spec.width, spec.height, palette.rgb(spec.background))
 
 
 def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = None) -> Prepared:
@@ -78,15 +77,21 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     with plan.dataset.blame():
         with report.stage(f"loading {plan.dataset.cls.name}", None):
             data = plan.dataset.cls(plan.dataset.options, plan.source.base_dir).load()
-    with plan.reducer.blame():
-        reducer = plan.reducer.cls(plan.reducer.options, plan.source.base_dir)
-        fingerprint = data.fingerprint()
-        options = plan.dataset.options.model_dump(mode="json", exclude_defaults=True)
-        dataset = {"type": plan.dataset.cls.name, **options}  # for people listing the cache
-        with report.stage(f"fitting {reducer.name}", None, "steps") as task:
-            trajectory = trajectories.obtain(
-                reducer, data, task, mode=cache, fingerprint=fingerprint, dataset=dataset
-            )
+    fingerprint = data.fingerprint()
+    options = plan.dataset.options.model_dump(mode="json", exclude_defaults=True)
+    dataset = {"type": plan.dataset.cls.name, **options}  # for people listing the cache
+    reducers: dict[str, Reducer[Any]] = {}
+    fitted: dict[str, Trajectory] = {}
+    for name, resolved in plan.reducers.items():
+        with resolved.blame():
+            reducer = reducers[name] = resolved.cls(resolved.options, plan.source.base_dir)
+            with report.stage(f"fitting {name}", None, "steps") as task:
+                fitted[name] = trajectories.obtain(
+                    reducer, data, task, mode=cache, fingerprint=fingerprint, dataset=dataset
+                )
+    # The trajectory with the most snapshots leads, so that with `every: 1` each of its
+    # snapshots is a frame; with one reducer that is the only one.
+    trajectory = max(fitted.values(), key=len)
     # Panels draw labels and images; the features (70,000 x 784 floats for MNIST) would only
     # be copied into every render worker.
     data = dataclasses.replace(data, features=np.empty((len(data), 0), np.float32))
@@ -95,14 +100,16 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     except ValueError as exc:
         raise plan.source.error(("palette",), str(exc)) from None
     scene = Scene(data, trajectory, colors, spec.background, spec.foreground, spec.font)
-    panels: dict[str, Panel] = {}
+    first = next(iter(fitted))
+    panels: dict[str, Panel[Any]] = {}
     for key, entry in plan.panels.items():
+        drawn = fitted[spec.panel(key).trajectory or first]
         with entry.blame():
-            panels[key] = entry.cls(entry.options, scene)
-    composer = Composer(spec, plan.layout, panels, scene)
+            panels[key] = entry.cls(entry.options, dataclasses.replace(scene, trajectory=drawn))
+    composer = Composer(spec, plan.layout, panels, scene, plan.panels, fitted)
     shots = plan_shots(spec.timeline, trajectory)
-    prepared = Prepared(plan, data, trajectory, composer, shots, reducer, fingerprint)
-    composer.prerender_static(prepared.frame(0))
+    prepared = Prepared(plan, data, trajectory, composer, shots, reducers, fingerprint)
+    composer.start(prepared.frame(0))
     return prepared
 
 
@@ -136,7 +143,7 @@ def render(
     with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
         with plan.encoder.blame():
             sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
-        pictures = render_in_order(prepared.render, [i for i, _ in chosen], workers)
+        pictures = render_in_order(prepared.pixels, [i for i, _ in chosen], workers)
         with sink:
             for (_, repeat), rgb in zip(chosen, pictures, strict=True):
                 for k in range(repeat):
@@ -150,4 +157,4 @@ def render(
 
 def still(prepared: Prepared, frame: int) -> np.ndarray:
     """The pixels of frame number frame (negative counts from the end)."""
-    return prepared.render(prepared.shot_of(frame))
+    return prepared.pixels(prepared.shot_of(frame))

@@ -103,19 +103,20 @@ def describe(
 ) -> dict[str, Any]:
     """The manifest of a render of prepared whose frames first, first + 1, ... had digests."""
     plan, spec = prepared.plan, prepared.plan.spec
-    reducer = prepared.reducer
     return {
         "specanim_manifest": FORMAT,
-        "reproducible": reducer.reproducible,
+        "reproducible": all(r.reproducible for r in prepared.reducers.values()),
         "output": digest(output),  # the output's name is the manifest's, less its suffix
         "spec": plan.source.data,
         "data": {"fingerprint": prepared.fingerprint, "dataset": _entry(plan.dataset)},
-        "trajectory": {
-            "key": trajectories.cache_key(reducer, prepared.fingerprint)
-            if reducer.reproducible
-            else None,
-            "reducer": _entry(plan.reducer),
-            "snapshots": len(prepared.trajectory),
+        "trajectories": {  # by reducer name, as in the spec
+            name: {
+                "reducer": _entry(plan.reducers[name]),
+                "key": trajectories.cache_key(reducer, prepared.fingerprint)
+                if reducer.reproducible
+                else None,
+            }
+            for name, reducer in prepared.reducers.items()
         },
         "encoder": _entry(plan.encoder),
         "frames": {
@@ -133,11 +134,11 @@ def describe(
 
 def versions(prepared: engine.Prepared) -> dict[str, Any]:
     """specanim's version, those of the distributions that provided the components used, and of
-    the libraries they require and the reducer names."""
+    the libraries they require and the reducers name."""
     plan = prepared.plan
     used: list[type[Component]] = [
         plan.dataset.cls,
-        plan.reducer.cls,
+        *(entry.cls for entry in plan.reducers.values()),
         *(entry.cls for entry in plan.panels.values()),
         plan.encoder.cls,
     ]
@@ -156,7 +157,9 @@ def versions(prepared: engine.Prepared) -> dict[str, Any]:
         for name in _requirements(dist)
         if name not in plugins
     }
-    libraries = {**installed(*sorted(required)), **prepared.reducer.versions()}
+    libraries = installed(*sorted(required))
+    for reducer in prepared.reducers.values():
+        libraries.update(reducer.versions())
     libraries.pop("specanim", None)
     return {
         "specanim": __version__,
@@ -271,13 +274,14 @@ def checkable(plan: Plan) -> dict[str, Any]:
             f"{path_for(plan.output)}: the render it describes cannot be reproduced: its reducer "
             "made a new layout (no fixed seed, e.g. random_state: null): nothing to check"
         )
-    reducer = plan.reducer.cls(plan.reducer.options, plan.source.base_dir)
-    if not reducer.reproducible:
-        raise plan.source.error(
-            plan.reducer.path,
-            f"{reducer.name} makes a new layout every run (no fixed seed): a render cannot be "
-            "checked; set a random_state",
-        )
+    for resolved in plan.reducers.values():
+        reducer = resolved.cls(resolved.options, plan.source.base_dir)
+        if not reducer.reproducible:
+            raise plan.source.error(
+                resolved.path,
+                f"{reducer.name} makes a new layout every run (no fixed seed): a render cannot "
+                "be checked; set a random_state",
+            )
     return manifest
 
 

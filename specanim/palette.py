@@ -48,7 +48,7 @@ def check_color(color: str) -> str:
     return color
 
 
-def to_rgb(color: str) -> tuple[int, int, int]:
+def rgb(color: str) -> tuple[int, int, int]:
     """A CSS colour as an (r, g, b) tuple of 0-255 ints."""
     r, g, b = ImageColor.getrgb(color)[:3]
     return r, g, b
@@ -85,5 +85,5 @@ def _scheme_colors(scheme: str, count: int) -> tuple[str, ...]:
 
 
 def _hex(color: str) -> str:
-    r, g, b = to_rgb(color)
+    r, g, b = rgb(color)
     return f"#{r:02x}{g:02x}{b:02x}"

@@ -86,23 +86,32 @@ class Footprint:
 
 
 class PointRasterizer:
-    """Draws the same labelled points, frame after frame, as antialiased discs."""
+    """Draws the same points, frame after frame, as antialiased discs.
+
+    With one opacity for all points, overlaps composite exactly as ``over`` would; with an
+    opacity per point, a pixel's optical depth is each point's depth times the share of the
+    pixel it covers (exact where points cover whole pixels, slightly darker at disc edges).
+    """
 
     def __init__(
-        self,
-        labels: np.ndarray,
-        colors: Sequence[tuple[int, int, int]],
-        diameter: float,
-        opacity: float,
+        self, colors: np.ndarray | Sequence[int], diameter: float, opacity: float | np.ndarray
     ) -> None:
-        """labels: (n,) class indices into colors; diameter in pixels; opacity in (0, 1]."""
+        """colors: (n, 3) uint8 RGB, one per point, or one (3,) colour for all; diameter in
+        pixels; opacity in (0, 1], one for all or (n,) one per point."""
         rgb = np.asarray(colors, np.float64).reshape(-1, 3) / 255.0
-        self.paint = np.ascontiguousarray(rgb[labels].T, np.float32)  # (3, n): each point's colour
-        self.opacity = min(opacity, OPAQUE)
+        self.paint = np.ascontiguousarray(rgb.T, np.float32)  # (3, n) or (3, 1) for all
+        alpha = np.asarray(opacity, np.float64)
         disc = Footprint.disc(diameter)
-        # The exact footprint adds up optical depth; the spread one coverage, converted later.
-        depth = -np.log1p(-self.opacity * disc.weights)
-        self.exact = Footprint(disc.size, disc.offset, depth.astype(np.float32), None)
+        self.strength: np.ndarray | None = None  # per point: optical depth of a whole covering
+        if alpha.ndim == 0:
+            self.opacity: float | None = min(float(alpha), OPAQUE)
+            # The exact footprint adds up optical depth; the spread one coverage, converted later.
+            depth = -np.log1p(-self.opacity * disc.weights)
+            self.exact = Footprint(disc.size, disc.offset, depth.astype(np.float32), None)
+        else:
+            self.opacity = None
+            self.strength = (-np.log1p(-np.clip(alpha, 0, OPAQUE))).astype(np.float32).ravel()
+            self.exact = disc
         self.spread = Footprint.bilinear_disc(diameter)
 
     def footprint(self, n: int, width: int, height: int) -> Footprint:
@@ -113,10 +122,10 @@ class PointRasterizer:
         spread = 6 * n * 4 + width * height * np.count_nonzero(self.spread.kernel)
         return self.exact if exact <= spread else self.spread
 
-    def render(self, xy: np.ndarray, width: int, height: int) -> np.ndarray:
+    def draw(self, xy: np.ndarray, width: int, height: int) -> np.ndarray:
         """A (height, width, 4) uint8 RGBA image (straight alpha) of the points at xy.
 
-        xy: (n, 2) pixel positions of the points, in the order of ``labels``: x to the right,
+        xy: (n, 2) pixel positions of the points, in the order of ``colors``: x to the right,
         y down, (0, 0) the top left corner of the image; points off the image are left out.
         """
         fp = self.footprint(len(xy), width, height)
@@ -146,7 +155,9 @@ class PointRasterizer:
             phase = ((y - by) * PHASES).astype(np.intp) * PHASES + phase_x
             first = by.astype(np.intp) * wp + bx.astype(np.intp)
             weights = fp.weights.T[:, phase]  # (taps, m)
-            paint = self.paint[:, chunk]
+            if self.strength is not None:
+                weights *= self.strength[chunk]
+            paint = self.paint if self.paint.shape[1] == 1 else self.paint[:, chunk]
             for tap, weight in zip(taps, weights, strict=True):
                 index = first + tap
                 np.add.at(flat[0], index, weight)
@@ -156,6 +167,58 @@ class PointRasterizer:
         if fp.kernel is None:
             return image, pad
         return correlate(image, fp.kernel), pad - len(fp.kernel) // 2
+
+
+def draw_polylines(
+    paths: np.ndarray,
+    colors: np.ndarray | Sequence[int],
+    width: float,
+    opacity: float | np.ndarray,
+    size: tuple[int, int],
+) -> np.ndarray:
+    """A (height, width, 4) uint8 RGBA image of polylines with round joins, antialiased.
+
+    paths: (n, k, 2) pixel positions, k points along each of n lines; colors: (n, 3) uint8 or
+    one (3,) colour; width: stroke width in pixels; opacity: one for all, (n,) per line, or
+    (n, k - 1) per segment (a trail that fades); size: (width, height) of the image. Segments
+    are drawn as discs every half pixel along them, each carrying its share of the stroke's
+    opacity, so a stroke's opacity does not depend on its length or direction.
+    """
+    n, k = paths.shape[:2]
+    box_w, box_h = size
+    if n == 0 or k < 2:
+        return np.zeros((box_h, box_w, 4), np.uint8)
+    start = paths[:, :-1].reshape(-1, 2).astype(np.float32)
+    step = (paths[:, 1:] - paths[:, :-1]).reshape(-1, 2).astype(np.float32)
+    length = np.hypot(step[:, 0], step[:, 1])
+    ok = np.isfinite(length)
+    spacing = 0.5
+    count = np.where(ok, np.ceil(np.where(ok, length, 0) / spacing).astype(np.intp), 0) + ok
+    segment = np.repeat(np.arange(n * (k - 1)), count)
+    first = np.cumsum(count) - count
+    t = (np.arange(len(segment)) - first[segment]) / np.maximum(count[segment], 1)
+    xy = start[segment] + step[segment] * t[:, None].astype(np.float32)
+    alpha = np.asarray(opacity, np.float64)
+    alpha = np.broadcast_to(alpha[:, None] if alpha.ndim == 1 else alpha, (n, k - 1)).ravel()
+    # Depth per disc: the stroke's over the discs that cover a point of it (width / spacing).
+    depth = -np.log1p(-np.clip(alpha, 0, OPAQUE)) * min(spacing / max(width, spacing), 1.0)
+    per_disc = -np.expm1(-depth[segment])
+    rgb = np.asarray(colors, np.float64).reshape(-1, 3)
+    paint = rgb if len(rgb) == 1 else np.repeat(rgb, k - 1, axis=0)[segment]
+    return PointRasterizer(paint, max(width, 0.5), per_disc).draw(xy, box_w, box_h)
+
+
+def over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """Two (h, w, 4) uint8 RGBA images with straight alpha, top composited over bottom."""
+    a = top[..., 3:].astype(np.float32) / 255
+    b = bottom[..., 3:].astype(np.float32) / 255
+    alpha = a + b * (1 - a)
+    colour = top[..., :3] * a + bottom[..., :3] * (b * (1 - a))
+    out = np.empty_like(top)
+    np.divide(colour, alpha, out=colour, where=alpha > 0)
+    out[..., :3] = np.minimum(colour + 0.5, 255)
+    out[..., 3:] = np.minimum(alpha * 255 + 0.5, 255)
+    return out
 
 
 def correlate(planes: np.ndarray, kernel: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 
-def to_rgb(spec: dict[str, Any], scale: float = 1.0) -> np.ndarray:
+def rasterize(spec: dict[str, Any], scale: float = 1.0) -> np.ndarray:
     """Render a complete Vega-Lite spec to a (height, width, 3) uint8 array."""
     import vl_convert as vlc  # imported late: worker processes import it themselves
 

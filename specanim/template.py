@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
+from typing import Annotated
+
+from pydantic import AfterValidator, ValidationInfo
 
 from specanim.errors import did_you_mean
 
 # The values every frame carries (see timeline.make_frame).
 FRAME_FIELDS = ("epoch", "epochs", "iteration", "phase", "progress", "frame", "frames")
+# The key of pydantic's validation context that holds every field a template may use: the
+# frame's own and the reducer's declared values (Reducer.frame_values).
+FIELDS_CONTEXT = "frame_fields"
 
 
-def check_template(text: str) -> str:
-    """Return text if every ``{field}`` in it is a frame value; ValueError otherwise."""
+def check_template(text: str, fields: Sequence[str] = FRAME_FIELDS) -> str:
+    """Return text if every ``{field}`` in it is one of fields; ValueError otherwise."""
     try:
         parts = list(string.Formatter().parse(text))
     except ValueError as exc:
@@ -22,11 +29,20 @@ def check_template(text: str) -> str:
         if field is None:
             continue
         name = field.split(".")[0].split("[")[0]
-        if name not in FRAME_FIELDS:
+        if name not in fields:
             raise ValueError(
-                f"unknown field '{{{field}}}'{did_you_mean(name, FRAME_FIELDS)}; "
-                f"known: {', '.join(FRAME_FIELDS)}"
+                f"unknown field '{{{field}}}'{did_you_mean(name, fields)}; "
+                f"known: {', '.join(fields)}"
             )
         if spec and "{" in spec:
             raise ValueError(f"nested fields are not supported in {text!r}")
     return text
+
+
+def _check_in_context(text: str, info: ValidationInfo) -> str:
+    context = info.context if isinstance(info.context, dict) else {}
+    return check_template(text, context.get(FIELDS_CONTEXT, FRAME_FIELDS))
+
+
+# An option that is a template over the frame's values, checked when the spec is validated.
+Template = Annotated[str, AfterValidator(_check_in_context)]

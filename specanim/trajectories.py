@@ -47,7 +47,7 @@ from specanim.paths import cache_dir
 
 CacheMode = Literal["use", "refresh", "off"]
 
-FORMAT = 1  # bump when the layout or the meaning of a key changes: old entries are then ignored
+FORMAT = 2  # bump when the layout or the meaning of a key changes: old entries are then ignored
 SUFFIX = ".traj"
 MAGIC = b"SPECTRAJ"
 _PREFIX = struct.Struct("<8sQ32s")  # magic, header length, header SHA-256
@@ -168,7 +168,7 @@ def write_entry(path: Path, trajectory: Trajectory, key: str, about: dict[str, A
         "dtype": _DTYPE.str,
         "sha256": hashlib.sha256(snapshots.data.cast("B")).hexdigest(),
         "total": trajectory.total,
-        "steps": [[s.epoch, s.iteration, s.phase] for s in trajectory.steps],
+        "steps": [[s.epoch, s.iteration, s.phase, dict(s.values)] for s in trajectory.steps],
         "created": round(time.time()),  # not in the key: for people listing the cache
     }
     raw = json.dumps(header, separators=(",", ":")).encode()
@@ -202,7 +202,7 @@ def read_entry(path: Path, key: str | None = None, verify: bool = True) -> Traje
         size = os.fstat(f.fileno()).st_size
     try:
         shape = tuple(int(d) for d in header["shape"])
-        steps = tuple(Step(int(e), int(i), str(p)) for e, i, p in header["steps"])
+        steps = tuple(Step(int(e), int(i), str(p), dict(v)) for e, i, p, v in header["steps"])
         total = int(header["total"])
         if key is not None and header["key"] != key:
             raise DamagedEntry("it belongs to another key")

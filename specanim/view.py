@@ -1,14 +1,16 @@
-"""How a trajectory's coordinates map to a panel's pixels.
+"""How a trajectory's coordinates map to a box's pixels.
 
-A ``Camera`` is prepared once per trajectory: optionally a rotation (and reflection) per snapshot
-that keeps an embedding which spins or flips from appearing to move (``align: procrustes``), and
-the region of the plane to show at every snapshot (``mode``). At a frame's position, which may lie
-between snapshots, both are interpolated and combined into one affine map from the reducer's
-coordinates to pixels: x to the right, y down, data "up" drawn up.
+A ``Camera`` is prepared once per box of the frame: optionally a rotation (and reflection)
+per snapshot that keeps an embedding which spins or flips from appearing to move (``align:
+procrustes``), and the region of the plane to show at every snapshot (``mode``). At a frame's
+position, which may lie between snapshots, both are interpolated and combined into one affine
+map from the reducer's coordinates to the box's pixels: x to the right, y down, data "up" drawn
+up.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -129,25 +131,41 @@ class Alignment:
 
 
 class Camera:
-    """Maps a trajectory's coordinates, at any position along it, to a panel's pixels."""
+    """Maps a trajectory's coordinates, at any position along it, to the pixels of one box.
 
-    def __init__(self, options: ViewOptions, trajectory: Trajectory) -> None:
-        """Align the snapshots (if asked) and measure the region to show at each one."""
+    One camera serves every panel drawn in a box. What it shows at each snapshot is measured
+    the first time it is used (the engine does that before frames go to worker processes).
+    """
+
+    def __init__(
+        self, options: ViewOptions, trajectory: Trajectory, width: int, height: int
+    ) -> None:
         self.options = options
-        n = trajectory.snapshots.shape[1]
-        rng = np.random.default_rng(0)
-        sample = np.sort(rng.choice(n, SAMPLE, replace=False)) if n > SAMPLE else np.arange(n)
-        if options.align == "procrustes":
-            self.alignment = Alignment.procrustes(trajectory, sample)
-        else:
-            self.alignment = Alignment.none(trajectory)
-        self.bounds = self._regions(trajectory, sample)  # (S, 4): xmin, xmax, ymin, ymax
+        self.trajectory = trajectory
+        self.width = width
+        self.height = height
 
-    def _regions(self, trajectory: Trajectory, sample: np.ndarray) -> np.ndarray:
-        count = len(trajectory)
+    @functools.cached_property
+    def _sample(self) -> np.ndarray:
+        n = self.trajectory.snapshots.shape[1]
+        rng = np.random.default_rng(0)
+        return np.sort(rng.choice(n, SAMPLE, replace=False)) if n > SAMPLE else np.arange(n)
+
+    @functools.cached_property
+    def alignment(self) -> Alignment:
+        """The rotation (and reflection) of every snapshot: ``align: procrustes``, or none."""
+        if self.options.align == "procrustes":
+            return Alignment.procrustes(self.trajectory, self._sample)
+        return Alignment.none(self.trajectory)
+
+    @functools.cached_property
+    def bounds(self) -> np.ndarray:
+        """(S, 4): the xmin, xmax, ymin, ymax shown at each snapshot, in aligned coordinates."""
+        count = len(self.trajectory)
         if self.options.limits is not None:
             return np.tile(np.asarray(self.options.limits, np.float64), (count, 1))
-        extents = np.array([self._extent(trajectory.snapshots[s], s, sample) for s in range(count)])
+        snapshots = self.trajectory.snapshots
+        extents = np.array([self._extent(snapshots[s], s) for s in range(count)])
         if self.options.mode == "global":
             whole = [
                 extents[:, 0].min(),
@@ -158,11 +176,11 @@ class Camera:
             return np.tile(whole, (count, 1))
         return smooth_extents(extents, self.options.smoothing)
 
-    def _extent(self, snapshot: np.ndarray, s: int, sample: np.ndarray) -> list[float]:
+    def _extent(self, snapshot: np.ndarray, s: int) -> list[float]:
         """(xmin, xmax, ymin, ymax) of one aligned snapshot, less clip_quantile on each side."""
         rotation, translation = self.alignment.at(s)
         q = self.options.clip_quantile
-        points = snapshot if q == 0 else snapshot[sample]
+        points = snapshot if q == 0 else snapshot[self._sample]
         aligned = affine(points, rotation, translation)
         if not np.isfinite(aligned).all():
             aligned = aligned[np.isfinite(aligned).all(axis=1)]
@@ -183,26 +201,30 @@ class Camera:
         region: np.ndarray = (1 - f) * self.bounds[i] + f * self.bounds[j]
         return region
 
-    def transform(self, position: float, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    def transform(self, position: float) -> tuple[np.ndarray, np.ndarray]:
         """(matrix, offset) such that ``pixels = coords @ matrix + offset`` at a position."""
         rotation, translation = self.alignment.at(position)
         xmin, xmax, ymin, ymax = self.region(position)
         spans = np.array([xmax - xmin, ymax - ymin])
         spans = np.maximum(spans, max(spans.max(), 1.0) * 1e-9)  # a point or a line still maps
-        room = np.array([width, height]) * (1 - 2 * self.options.margin)
+        room = np.array([self.width, self.height]) * (1 - 2 * self.options.margin)
         scale = room / spans
         if self.options.aspect == "equal":
             scale[:] = scale.min()
         flip = np.diag([scale[0], -scale[1]])  # pixel rows grow downwards
         matrix = rotation @ flip
         centre = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
-        offset = (translation - centre) @ flip + np.array([width / 2, height / 2])
+        offset = (translation - centre) @ flip + np.array([self.width / 2, self.height / 2])
         return matrix, offset
 
-    def to_pixels(self, coords: np.ndarray, position: float, width: int, height: int) -> np.ndarray:
-        """(n, 2) float32 pixel positions of coords (n, 2) at a position along the trajectory:
-        x from the panel's left edge, y from its top edge."""
-        return affine(coords, *self.transform(position, width, height))
+    def to_pixels(self, coords: np.ndarray, position: float) -> np.ndarray:
+        """(n, 2) float32 pixel positions of coords (n, 2) at a position along the trajectory
+        (use ``frame.coords, frame.position``): x from the box's left edge, y from its top."""
+        return affine(coords, *self.transform(position))
+
+    def warm(self) -> None:
+        """Measure the regions now, so that copies sent to worker processes carry them."""
+        _ = self.bounds
 
 
 def affine(points: np.ndarray, matrix: np.ndarray, offset: np.ndarray) -> np.ndarray:

@@ -1,13 +1,13 @@
-"""Small synthetic scenes for the panel and view tests: no reducer, no data set on disk."""
+"""Small synthetic scenes for the panel and view tests, built with specanim.testing: no reducer,
+no data set on disk."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from specanim.components import Data, Frame, Panel, Scene, Step, Trajectory
-from specanim.render import standalone, to_rgb
+from specanim.components import Frame, Panel, Scene, Trajectory
+from specanim.testing import make_scene, render_panel
+from specanim.timeline import Shot, make_frame
 
 COLORS = ("#ff0000", "#00ff00", "#0000ff", "#ffff00")  # pure colours: easy to find in pixels
 
@@ -23,8 +23,7 @@ def two_clusters(n: int = 200, spread: float = 0.3) -> tuple[np.ndarray, np.ndar
 
 def trajectory(snapshots: list[np.ndarray] | np.ndarray) -> Trajectory:
     """A trajectory of the given (n, 2) layouts, one epoch each."""
-    stack = np.asarray(snapshots, np.float32)
-    return Trajectory(stack, tuple(Step(i) for i in range(len(stack))), len(stack) - 1)
+    return make_scene(snapshots).trajectory
 
 
 def scene(
@@ -33,51 +32,32 @@ def scene(
     snapshots: list[np.ndarray] | None = None,
     images: np.ndarray | None = None,
     classes: int = 2,
+    epochs: int | None = None,
 ) -> Scene:
-    """A scene on black with COLORS; snapshots default to [coords] (two clusters)."""
+    """A scene on black with COLORS; snapshots default to [coords] (two clusters), or to
+    epochs + 1 copies of coords (an optimisation of that many epochs that does not move)."""
     if coords is None or labels is None:
         coords, labels = two_clusters()
-    data = Data(
-        features=coords.astype(np.float32),
-        labels=labels,
-        classes=tuple(f"class {k}" for k in range(classes)),
+    if snapshots is None:
+        snapshots = [coords] * (1 if epochs is None else epochs + 1)
+    return make_scene(
+        snapshots,
+        labels,
+        classes=[f"class {k}" for k in range(classes)],
         images=images,
-    )
-    return Scene(
-        data=data,
-        trajectory=trajectory(snapshots if snapshots is not None else [coords]),
-        colors=COLORS[:classes],
-        background="black",
-        foreground="white",
-        font="Liberation Sans",
+        palette=list(COLORS[:classes]),
     )
 
 
-def frame(scene: Scene, position: float = 0.0, seed: int = 0, **values: Any) -> Frame:
-    """The frame at a position (linear between snapshots), with progress and epoch values."""
-    snapshots = scene.trajectory.snapshots
-    i = min(int(position), len(snapshots) - 1)
-    j = min(i + 1, len(snapshots) - 1)
-    f = position - i
-    coords = ((1 - f) * snapshots[i] + f * snapshots[j]).astype(np.float32)
-    total = max(len(snapshots) - 1, 1)
-    defaults = {
-        "epoch": i,
-        "epochs": total,
-        "iteration": i,
-        "phase": "",
-        "progress": position / total,
-        "frame": i,
-        "frames": len(snapshots),
-    }
-    return Frame(
-        index=i, position=position, coords=coords, values={**defaults, **values}, seed=seed
-    )
+def frame(scene: Scene, position: float = 0.0, seed: int = 0) -> Frame:
+    """The frame the engine makes at a position of the scene's trajectory (with the spec's seed
+    ``seed``), as the first of the animation's frames."""
+    return make_frame(scene.trajectory, Shot(position), 0, len(scene.trajectory), seed)
 
 
 def render(panel: Panel, frame: Frame, width: int, height: int) -> np.ndarray:
-    """The panel's view for a frame, rendered alone by vl-convert: (height, width, 3) uint8."""
-    return to_rgb(standalone(panel.view(frame, width, height), panel.scene.background))
+    """The panel's view of a frame, rendered alone by vl-convert: (height, width, 3) uint8."""
+    return render_panel(panel, None, panel.scene, frame, width, height)
 
 
 def digit_images(labels: np.ndarray, size: int = 8) -> np.ndarray:

@@ -11,7 +11,7 @@ import pytest
 from specanim import engine
 from specanim.compose import split_sizes
 from specanim.plugins import default_registry
-from specanim.render import to_rgb
+from specanim.render import rasterize
 from specanim.spec.validate import load_plan
 
 SPEC = """
@@ -61,7 +61,7 @@ def test_every_layout_renders_at_exactly_the_frame_size(
     prepared = engine.prepare(
         load_plan(write_spec(SPEC.replace("LAYOUT", layout)), default_registry())
     )
-    raw = to_rgb(prepared.composer.frame_spec(prepared.frame(0)))
+    raw = rasterize(prepared.composer.frame_spec(prepared.frame(0)))
     assert raw.shape == (260, 400, 3)  # vl-convert itself, before any padding or cropping
 
 
@@ -82,7 +82,7 @@ def test_parts_that_never_change_are_rendered_once_and_look_the_same(
     )
     live_spec = live.frame_spec(frame)
     assert "text" in [v.get("mark", {}).get("type") for v in _units(live_spec)]
-    difference = np.abs(to_rgb(spec).astype(int) - to_rgb(live_spec)).mean()
+    difference = np.abs(rasterize(spec).astype(int) - rasterize(live_spec)).mean()
     assert difference < 0.5
 
 

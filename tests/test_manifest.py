@@ -136,7 +136,9 @@ def test_two_renders_give_identical_files_and_manifests_on_any_number_of_cores(
     assert frames["count"] == len(frames["sha256"]) == 3  # one snapshot + 0.2 s held
     assert recorded["output"]["sha256"] == manifest.digest(tmp_path / "a.mp4")["sha256"]
     assert recorded["spec"]["dataset"] == {"type": "sklearn-digits", "limit": 200}
-    assert recorded["reproducible"] is True and len(recorded["trajectory"]["key"]) == 64
+    assert recorded["reproducible"] is True
+    [trajectory] = recorded["trajectories"].values()
+    assert trajectory["reducer"]["type"] == "pca" and len(trajectory["key"]) == 64
     assert recorded["encoder"]["type"] == "mp4"
     assert {"specanim", "vl-convert-python", "av", "scikit-learn"} <= {
         "specanim",
@@ -289,7 +291,8 @@ def test_null_random_state_is_never_cached_and_cannot_be_checked(
         assert said in result.stderr
     assert not list((tmp_path / "cache").rglob("*.traj"))
     recorded = json.loads((tmp_path / "out.mp4.manifest.json").read_text())
-    assert recorded["reproducible"] is False and recorded["trajectory"]["key"] is None
+    assert recorded["reproducible"] is False
+    assert [t["key"] for t in recorded["trajectories"].values()] == [None]
 
     check = specanim("render", "-w", "1", "scene.yaml", "-o", "out.mp4", "--check")
     assert check.returncode == 2

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from specanim.components import Panel, Scene
+from specanim.components import Panel, RasterLayer, Scene
+from specanim.compose import to_vega_lite
 from specanim.errors import InputError
 from specanim.plugins import default_registry
+from specanim.testing import make_box, make_panel
 from specanim_panels.digit_grid import DigitGrid, DigitGridOptions
 from specanim_panels.progress_bar import ProgressBar, ProgressBarOptions
 from specanim_panels.scatter import Scatter, ScatterOptions
@@ -70,10 +72,11 @@ def test_view_fills_exactly_the_size_asked(
     cls: type[Panel], options: dict[str, Any], width: int, height: int
 ) -> None:
     sc = grid_scene()
-    panel = cls(cls.Options.model_validate(options), sc)
-    view = panel.view(frame(sc, progress=1.0), width, height)
+    panel = make_panel(cls, options, sc)
+    box = make_box(sc, width, height)
+    view = to_vega_lite(panel.view(frame(sc), box), width, height, {})
     assert not {"$schema", "config", "background", "padding", "autosize"} & set(view)
-    assert render(panel, frame(sc, progress=1.0), width, height).shape == (height, width, 3)
+    assert render(panel, frame(sc), width, height).shape == (height, width, 3)
 
 
 def test_panels_are_registered_through_the_entry_points() -> None:
@@ -117,19 +120,21 @@ def test_scatter_vector_and_raster_forms_look_alike() -> None:
 
 def test_scatter_render_auto_switches_to_an_image_above_the_threshold() -> None:
     sc = scene()  # 400 points
-    few = Scatter(ScatterOptions(raster_above=400), sc).view(frame(sc), 100, 100)
-    many = Scatter(ScatterOptions(raster_above=399), sc).view(frame(sc), 100, 100)
-    assert few["mark"]["type"] == "circle" and many["mark"]["type"] == "image"
+    box = make_box(sc, 100, 100)
+    few = Scatter(ScatterOptions(raster_above=400), sc).view(frame(sc), box)
+    many = Scatter(ScatterOptions(raster_above=399), sc).view(frame(sc), box)
+    assert isinstance(few, dict) and few["mark"]["type"] == "circle"
+    assert isinstance(many, RasterLayer) and many.rgba.shape == (100, 100, 4)
 
 
 def test_scatter_shuffles_the_draw_order_the_same_way_every_time() -> None:
     sc = scene()
-    rows = [
-        Scatter(ScatterOptions(render="vector", shuffle=shuffle), sc).view(frame(sc), 100, 100)[
-            "data"
-        ]["values"]
+    box = make_box(sc, 100, 100)
+    views = [
+        Scatter(ScatterOptions(render="vector", shuffle=shuffle), sc).view(frame(sc), box)
         for shuffle in (True, True, False)
     ]
+    rows = [v["data"]["values"] for v in views if isinstance(v, dict)]
     classes = [[line.rsplit(",", 1)[1] for line in r.splitlines()[1:]] for r in rows]
     assert rows[0] == rows[1]
     assert classes[2] == ["0", "1"] * 200  # the data's own order: strictly alternating
@@ -222,37 +227,33 @@ def lit_length(image: np.ndarray) -> int:
 
 
 def test_progress_line_grows_with_progress() -> None:
-    sc = scene()
+    sc = scene(epochs=100)
     panel = ProgressBar(ProgressBarOptions(), sc)
-    lengths = [
-        lit_length(render(panel, frame(sc, progress=p), 300, 20)) for p in (0.0, 0.25, 0.5, 1.0)
-    ]
+    lengths = [lit_length(render(panel, frame(sc, p), 300, 20)) for p in (0, 25, 50, 100)]
     assert lengths[0] == 0
     assert lengths[1:] == [pytest.approx(75, abs=2), pytest.approx(150, abs=2), 300]
 
 
 def test_progress_bar_has_a_faint_track_and_room_for_its_label() -> None:
-    sc = scene()
+    sc = scene(epochs=10)
     panel = ProgressBar(
         ProgressBarOptions(style="bar", label="{epoch} of {epochs}", label_width=100), sc
     )
-    image = render(panel, frame(sc, progress=0.5, epoch=5, epochs=10), 300, 20)
+    image = render(panel, frame(sc, 5), 300, 20)
     row = image[10, :, 0]
     assert (row[5:95] > 200).all()  # lit: half of the 200 pixels left of the label
     assert (np.abs(row[110:195].astype(int) - 64) < 12).all()  # the track: a quarter as bright
     assert image[:, 205:].max() > 200  # the label
     line = ProgressBar(ProgressBarOptions(style="line"), sc)
-    assert render(line, frame(sc, progress=0.5), 300, 20)[:, 160:].max() == 0  # no track by default
+    assert render(line, frame(sc, 5), 300, 20)[:, 160:].max() == 0  # no track by default
 
 
 @pytest.mark.parametrize(
     ("align", "rows"), [("top", (0, 1)), ("middle", (9, 10)), ("bottom", (18, 19))]
 )
 def test_progress_line_align(align: str, rows: tuple[int, int]) -> None:
-    sc = scene()
-    image = render(
-        ProgressBar(ProgressBarOptions(align=align), sc), frame(sc, progress=1.0), 50, 20
-    )
+    sc = scene(epochs=1)
+    image = render(ProgressBar(ProgressBarOptions(align=align), sc), frame(sc, 1), 50, 20)
     assert tuple(int(r) for r in np.flatnonzero(image.max(axis=(1, 2)) > 128)) == rows
 
 
@@ -265,8 +266,8 @@ def test_progress_label_fields_are_checked() -> None:
 
 
 def test_progress_colour_defaults_to_the_foreground() -> None:
-    sc = dataclasses.replace(scene(), foreground="#00ff00")
-    image = render(ProgressBar(ProgressBarOptions(), sc), frame(sc, progress=1.0), 40, 10)
+    sc = dataclasses.replace(scene(epochs=1), foreground="#00ff00")
+    image = render(ProgressBar(ProgressBarOptions(), sc), frame(sc, 1), 40, 10)
     assert share(image, GREEN) == 1.0
-    red = render(ProgressBar(ProgressBarOptions(color="red"), sc), frame(sc, progress=1.0), 40, 10)
+    red = render(ProgressBar(ProgressBarOptions(color="red"), sc), frame(sc, 1), 40, 10)
     assert share(red, RED) == 1.0

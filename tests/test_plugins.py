@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
 from specanim import hookimpl
-from specanim.components import Frame, Options, Panel
+from specanim.components import Box, Frame, Options, Panel, View
 from specanim.errors import PluginError
 from specanim.plugins import load_registry
 from specanim.spec.validate import load_plan
@@ -40,8 +39,8 @@ class Legend(Panel):
     class Options(Options):
         columns: int = 1
 
-    def view(self, frame: Frame, width: int, height: int) -> dict[str, Any]:
-        return {"width": width, "height": height, "mark": "text"}
+    def view(self, frame: Frame, box: Box) -> View:
+        return {"mark": "text"}
 
 
 class Scatter(Panel):
@@ -49,8 +48,8 @@ class Scatter(Panel):
 
     name = "scatter"
 
-    def view(self, frame: Frame, width: int, height: int) -> dict[str, Any]:
-        return {"width": width, "height": height, "mark": "point"}
+    def view(self, frame: Frame, box: Box) -> View:
+        return {"mark": "point"}
 
 
 def plugin(**hooks: Callable[..., None]) -> SimpleNamespace:

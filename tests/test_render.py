@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from specanim import engine
-from specanim.palette import resolve, to_rgb
+from specanim.palette import resolve, rgb
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
 
@@ -96,7 +96,7 @@ def test_the_last_frame_shows_every_class_colour(umap_video: tuple[Path, engine.
     last = decode(path)[-1].astype(int)
     scatter = last[40:, :230]  # below the title, left of the digit grid
     for color in resolve("paired", 10):
-        distance = np.abs(scatter - to_rgb(color)).sum(axis=2)
+        distance = np.abs(scatter - rgb(color)).sum(axis=2)
         assert (distance < 60).sum() >= 3, f"no point of colour {color}"
 
 

@@ -32,18 +32,21 @@ def growing(count: int = 10) -> list[np.ndarray]:
 
 def test_global_region_is_the_same_at_every_position_and_holds_every_point() -> None:
     snapshots = growing()
-    camera = Camera(ViewOptions(clip_quantile=0), trajectory(snapshots))
+    camera = Camera(ViewOptions(clip_quantile=0), trajectory(snapshots), W, H)
     regions = [camera.region(p) for p in np.linspace(0, len(snapshots) - 1, 23)]
     assert np.allclose(regions, regions[0])
     for s, snapshot in enumerate(snapshots):
-        px = camera.to_pixels(snapshot, s, W, H)
+        px = camera.to_pixels(snapshot, s)
         assert px.min() >= 0 and px[:, 0].max() <= W and px[:, 1].max() <= H
 
 
 def test_follow_fits_each_snapshot_exactly_without_smoothing() -> None:
     snapshots = growing()
     camera = Camera(
-        ViewOptions(mode="follow", clip_quantile=0, smoothing=0, margin=0), trajectory(snapshots)
+        ViewOptions(mode="follow", clip_quantile=0, smoothing=0, margin=0),
+        trajectory(snapshots),
+        W,
+        H,
     )
     for s, snapshot in enumerate(snapshots):
         assert np.allclose(
@@ -56,7 +59,7 @@ def test_follow_fits_each_snapshot_exactly_without_smoothing() -> None:
             ],
             rtol=1e-5,
         )
-        px = camera.to_pixels(snapshot, s, W, H)
+        px = camera.to_pixels(snapshot, s)
         # aspect equal: the wider axis spans the panel's width exactly
         assert px[:, 0].min() == pytest.approx(0, abs=1e-2) and px[:, 0].max() == pytest.approx(
             W, abs=1e-2
@@ -67,8 +70,8 @@ def test_follow_smoothing_keeps_the_trend_and_removes_shake() -> None:
     # Steady growth with every other snapshot twice as large: a camera that follows it raw shakes.
     base = layout()
     snapshots = [base * 1.1**s * (2.0 if s % 2 else 1.0) for s in range(30)]
-    raw = Camera(ViewOptions(mode="follow", smoothing=0), trajectory(snapshots))
-    smooth = Camera(ViewOptions(mode="follow", smoothing=4), trajectory(snapshots))
+    raw = Camera(ViewOptions(mode="follow", smoothing=0), trajectory(snapshots), W, H)
+    smooth = Camera(ViewOptions(mode="follow", smoothing=4), trajectory(snapshots), W, H)
 
     def log_widths(camera: Camera) -> np.ndarray:
         return np.log([camera.region(s)[1] - camera.region(s)[0] for s in range(len(snapshots))])
@@ -84,24 +87,26 @@ def test_fixed_limits_map_to_the_panel_less_its_margin() -> None:
     camera = Camera(
         ViewOptions(mode="fixed", limits=(0, 10, 0, 5), aspect="fill", margin=0.1),
         trajectory(growing(3)),
+        W,
+        H,
     )
     corners = np.array([[0, 0], [10, 5], [5, 2.5]], np.float32)
     for p in (0, 1.5, 2):
-        px = camera.to_pixels(corners, p, W, H)
+        px = camera.to_pixels(corners, p)
         assert np.allclose(px, [[0.1 * W, 0.9 * H], [0.9 * W, 0.1 * H], [W / 2, H / 2]], atol=1e-3)
 
 
 def test_y_up_in_the_data_is_up_on_the_screen() -> None:
-    camera = Camera(ViewOptions(mode="fixed", limits=(-1, 1, -1, 1)), trajectory(growing(2)))
-    low, high = camera.to_pixels(np.array([[0, -1], [0, 1]], np.float32), 0, W, H)
+    camera = Camera(ViewOptions(mode="fixed", limits=(-1, 1, -1, 1)), trajectory(growing(2)), W, H)
+    low, high = camera.to_pixels(np.array([[0, -1], [0, 1]], np.float32), 0)
     assert high[1] < low[1]
 
 
 @pytest.mark.parametrize("aspect", ["equal", "fill"])
 def test_aspect_equal_keeps_a_square_square_and_centred(aspect: str) -> None:
     square = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
-    camera = Camera(ViewOptions(clip_quantile=0, aspect=aspect), trajectory([square]))
-    px = camera.to_pixels(square, 0, W, H)
+    camera = Camera(ViewOptions(clip_quantile=0, aspect=aspect), trajectory([square]), W, H)
+    px = camera.to_pixels(square, 0)
     width, height = np.ptp(px[:, 0]), np.ptp(px[:, 1])
     if aspect == "equal":
         assert width == pytest.approx(height) == pytest.approx(0.9 * H)
@@ -113,12 +118,12 @@ def test_aspect_equal_keeps_a_square_square_and_centred(aspect: str) -> None:
 def test_clip_quantile_ignores_a_stray_point() -> None:
     cloud = layout(1000)
     with_stray = np.concatenate([cloud, [[500.0, 500.0]]]).astype(np.float32)
-    all_points = Camera(ViewOptions(clip_quantile=0), trajectory([with_stray]))
-    clipped = Camera(ViewOptions(clip_quantile=0.01), trajectory([with_stray]))
-    spread_all = np.ptp(all_points.to_pixels(cloud, 0, W, H)[:, 0])
-    spread_clipped = np.ptp(clipped.to_pixels(cloud, 0, W, H)[:, 0])
+    all_points = Camera(ViewOptions(clip_quantile=0), trajectory([with_stray]), W, H)
+    clipped = Camera(ViewOptions(clip_quantile=0.01), trajectory([with_stray]), W, H)
+    spread_all = np.ptp(all_points.to_pixels(cloud, 0)[:, 0])
+    spread_clipped = np.ptp(clipped.to_pixels(cloud, 0)[:, 0])
     assert spread_clipped > 10 * spread_all
-    stray = clipped.to_pixels(with_stray[-1:], 0, W, H)[0]
+    stray = clipped.to_pixels(with_stray[-1:], 0)[0]
     assert stray[0] > W  # beyond the panel: not drawn
 
 
@@ -127,7 +132,7 @@ def test_degenerate_layouts_still_map_inside_the_panel() -> None:
     line = np.stack([np.arange(5), np.zeros(5)], axis=1).astype(np.float32)
     for data in (point, line):
         for aspect in ("equal", "fill"):
-            px = Camera(ViewOptions(aspect=aspect), trajectory([data])).to_pixels(data, 0, W, H)
+            px = Camera(ViewOptions(aspect=aspect), trajectory([data]), W, H).to_pixels(data, 0)
             assert (
                 np.isfinite(px).all()
                 and (px >= 0).all()
@@ -137,7 +142,7 @@ def test_degenerate_layouts_still_map_inside_the_panel() -> None:
 
 
 def test_positions_beyond_the_ends_clamp() -> None:
-    camera = Camera(ViewOptions(mode="follow", smoothing=0), trajectory(growing(4)))
+    camera = Camera(ViewOptions(mode="follow", smoothing=0), trajectory(growing(4)), W, H)
     assert np.allclose(camera.region(-2), camera.region(0))
     assert np.allclose(camera.region(9), camera.region(3))
 
@@ -156,32 +161,27 @@ def spinning(count: int = 12, flip_at: int = 7) -> list[np.ndarray]:
 
 def test_procrustes_holds_a_spinning_flipping_layout_still() -> None:
     snapshots = spinning()
-    aligned = Camera(ViewOptions(align="procrustes"), trajectory(snapshots))
-    plain = Camera(ViewOptions(), trajectory(snapshots))
-    first = aligned.to_pixels(snapshots[0], 0, W, H)
+    aligned = Camera(ViewOptions(align="procrustes"), trajectory(snapshots), W, H)
+    plain = Camera(ViewOptions(), trajectory(snapshots), W, H)
+    first = aligned.to_pixels(snapshots[0], 0)
     for s, snapshot in enumerate(snapshots):
-        assert np.abs(aligned.to_pixels(snapshot, s, W, H) - first).max() < 0.05
-    assert (
-        np.abs(
-            plain.to_pixels(snapshots[5], 5, W, H) - plain.to_pixels(snapshots[0], 0, W, H)
-        ).max()
-        > 20
-    )
+        assert np.abs(aligned.to_pixels(snapshot, s) - first).max() < 0.05
+    assert np.abs(plain.to_pixels(snapshots[5], 5) - plain.to_pixels(snapshots[0], 0)).max() > 20
 
 
 def test_procrustes_interpolates_the_rotation_between_snapshots() -> None:
     base = layout()
     snapshots = [base @ rotation(0.1 * s) for s in range(4)]
-    camera = Camera(ViewOptions(align="procrustes"), trajectory(snapshots))
-    first = camera.to_pixels(base, 0, W, H)
+    camera = Camera(ViewOptions(align="procrustes"), trajectory(snapshots), W, H)
+    first = camera.to_pixels(base, 0)
     for position in (0.25, 1.5, 2.75):
         i, f = int(position), position - int(position)
         between = ((1 - f) * snapshots[i] + f * snapshots[i + 1]).astype(
             np.float32
         )  # as frames are
-        assert np.abs(camera.to_pixels(between, position, W, H) - first).max() < 0.5
+        assert np.abs(camera.to_pixels(between, position) - first).max() < 0.5
         # held at the snapshot's own rotation instead, the layout would visibly turn
-        assert np.abs(camera.to_pixels(between, i, W, H) - first).max() > 3
+        assert np.abs(camera.to_pixels(between, i) - first).max() > 3
 
 
 @pytest.mark.parametrize(

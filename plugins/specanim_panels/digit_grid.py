@@ -9,15 +9,21 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from specanim import hookimpl
-from specanim.components import Frame, Options, Panel, Scene
-from specanim.errors import InputError
-from specanim.palette import to_rgb
-from specanim.raster import png_data_url
-from specanim.render import image_view
+from specanim.sdk import (
+    Box,
+    Frame,
+    InputError,
+    Options,
+    Panel,
+    RasterLayer,
+    Scene,
+    View,
+    hookimpl,
+    rgb,
+)
 from specanim_panels._common import ONE_ROW, text_mark
 
-Box = tuple[int, int, int, int]  # x, y, width, height in pixels
+Cell = tuple[int, int, int, int]  # x, y, width, height in pixels
 
 
 class DigitGridOptions(Options):
@@ -38,49 +44,39 @@ class DigitGridOptions(Options):
     label_size: float = Field(14, gt=0, le=200, description="font size of the labels, in pixels")
 
 
-class DigitGrid(Panel):
+class DigitGrid(Panel[DigitGridOptions]):
     """One sample image per class, in its class colour, alpha = pixel intensity."""
 
     name = "digit-grid"
-    Options = DigitGridOptions
 
     def __init__(self, options: DigitGridOptions, scene: Scene) -> None:
         super().__init__(options, scene)
-        self.options: DigitGridOptions = options
         if scene.data.images is None:
             raise InputError("the digit-grid panel needs image data, and the dataset has none")
         self.images: np.ndarray = scene.data.images
         labels = scene.data.labels
         self.members = [np.flatnonzero(labels == k) for k in range(len(scene.data.classes))]
-        self.colors = [to_rgb(c) for c in scene.colors]
+        self.colors = [rgb(c) for c in scene.colors]
         # Fixed samples make every frame the same: the core may render this panel once.
         self.dynamic = options.resample
-        self._fixed: dict[tuple[int, int], dict[str, Any]] = {}
 
-    def view(self, frame: Frame, width: int, height: int) -> dict[str, Any]:
-        if self.options.resample:
-            return self._view(frame.seed, width, height)
-        if (width, height) not in self._fixed:
-            self._fixed[width, height] = self._view(self.options.seed, width, height)
-        return self._fixed[width, height]
+    def view(self, frame: Frame, box: Box) -> View:
+        seed = frame.seed if self.options.resample else self.options.seed
+        cells, label = self.layout(box.width, box.height)
+        canvas = np.zeros((box.height, box.width, 4), np.uint8)
+        for cell, index, color in zip(cells, self.samples(seed), self.colors, strict=True):
+            if index is not None:
+                paint(canvas, self.images[index], color, cell, self.options.margin)
+        if not label:
+            return RasterLayer(canvas)
+        return [RasterLayer(canvas), {"layer": self._labels(cells, label)}]
 
     def samples(self, seed: int) -> list[int | None]:
         """The index of the image shown for each class (None for a class without points)."""
         rng = np.random.default_rng(seed)
         return [int(m[rng.integers(len(m))]) if len(m) else None for m in self.members]
 
-    def _view(self, seed: int, width: int, height: int) -> dict[str, Any]:
-        boxes, label = self.layout(width, height)
-        canvas = np.zeros((height, width, 4), np.uint8)
-        for box, index, color in zip(boxes, self.samples(seed), self.colors, strict=True):
-            if index is not None:
-                paint(canvas, self.images[index], color, box, self.options.margin)
-        image = image_view(png_data_url(canvas), width, height)
-        if not label:
-            return image
-        return {"width": width, "height": height, "layer": [image, *self._labels(boxes, label)]}
-
-    def layout(self, width: int, height: int) -> tuple[list[Box], int]:
+    def layout(self, width: int, height: int) -> tuple[list[Cell], int]:
         """The (x, y, width, height) of each class's image area, in class order, and the height
         of the label strip below each (0 without labels)."""
         count = len(self.members)
@@ -97,11 +93,11 @@ class DigitGrid(Panel):
             boxes.append((x0, y0, x1 - x0, y1 - y0 - label))
         return boxes, label
 
-    def _labels(self, boxes: list[Box], label: int) -> list[dict[str, Any]]:
+    def _labels(self, cells: list[Cell], label: int) -> list[dict[str, Any]]:
         """One text mark per class, centred under its image and cut to the cell's width."""
         size = min(self.options.label_size, label / 1.3)
         out = []
-        for (x, y, w, h), name in zip(boxes, self.scene.data.classes, strict=True):
+        for (x, y, w, h), name in zip(cells, self.scene.data.classes, strict=True):
             mark = text_mark(name, size, self.scene.foreground, self.scene.font)
             out.append(
                 {
@@ -114,11 +110,11 @@ class DigitGrid(Panel):
 
 
 def paint(
-    canvas: np.ndarray, image: np.ndarray, color: tuple[int, int, int], box: Box, margin: float
+    canvas: np.ndarray, image: np.ndarray, color: tuple[int, int, int], cell: Cell, margin: float
 ) -> None:
     """Draw a grey image into an RGBA canvas as colour with alpha = intensity, scaled by nearest
-    neighbour (crisp pixels) to fit the box less its margin, keeping its aspect, centred."""
-    x, y, w, h = box
+    neighbour (crisp pixels) to fit the cell less its margin, keeping its aspect, centred."""
+    x, y, w, h = cell
     ih, iw = image.shape
     scale = min(w * (1 - 2 * margin) / iw, h * (1 - 2 * margin) / ih)
     ow, oh = min(int(iw * scale), w), min(int(ih * scale), h)
@@ -133,5 +129,5 @@ def paint(
 
 
 @hookimpl
-def register_panels(register: Callable[[type[Panel]], None]) -> None:
+def register_panels(register: Callable[[type[Panel[Any]]], None]) -> None:
     register(DigitGrid)

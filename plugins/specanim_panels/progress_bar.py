@@ -7,10 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from specanim import hookimpl
-from specanim.components import Frame, Options, Panel, Scene
-from specanim.palette import check_color
-from specanim.template import check_template
+from specanim.sdk import Box, Frame, Options, Panel, Scene, Template, View, check_color, hookimpl
 from specanim_panels._common import ONE_ROW, text_mark
 
 TRACK_OPACITY = 0.25
@@ -29,7 +26,7 @@ class ProgressBarOptions(Options):
     track: bool | None = Field(
         None, description="show the bar's full length faintly behind it (default: only for bars)"
     )
-    label: str = Field(
+    label: Template = Field(
         "",
         description="text beside the bar, with fields such as {epoch}, {epochs}, {iteration}, "
         "{phase}, {progress:.0%}; empty: none",
@@ -46,27 +43,21 @@ class ProgressBarOptions(Options):
     def _color(cls, v: str | None) -> str | None:
         return None if v is None else check_color(v)
 
-    @field_validator("label")
-    @classmethod
-    def _label(cls, v: str) -> str:
-        return check_template(v)
 
-
-class ProgressBar(Panel):
+class ProgressBar(Panel[ProgressBarOptions]):
     """How far the optimisation has got, as a growing line or bar."""
 
     name = "progress-bar"
-    Options = ProgressBarOptions
 
     def __init__(self, options: ProgressBarOptions, scene: Scene) -> None:
         super().__init__(options, scene)
-        self.options: ProgressBarOptions = options
         bar = options.style == "bar"
         self.thickness = options.thickness or (10.0 if bar else 2.0)
         self.track = bar if options.track is None else options.track
         self.color = options.color or scene.foreground
 
-    def view(self, frame: Frame, width: int, height: int) -> dict[str, Any]:
+    def view(self, frame: Frame, box: Box) -> View:
+        width, height = box.width, box.height
         progress = min(max(float(frame.values.get("progress", 0.0)), 0.0), 1.0)
         label = self.options.label and frame.format(self.options.label)
         room = min(self.options.label_width, width) if label else 0
@@ -122,5 +113,5 @@ class ProgressBar(Panel):
 
 
 @hookimpl
-def register_panels(register: Callable[[type[Panel]], None]) -> None:
+def register_panels(register: Callable[[type[Panel[Any]]], None]) -> None:
     register(ProgressBar)

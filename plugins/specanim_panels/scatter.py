@@ -8,14 +8,39 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from specanim import hookimpl
-from specanim.components import Frame, Options, Panel, Scene
-from specanim.palette import to_rgb
-from specanim.raster import PointRasterizer, png_data_url
-from specanim.render import image_view
-from specanim.view import Camera, ViewOptions
+from specanim.sdk import (
+    Box,
+    Frame,
+    Options,
+    Panel,
+    PointRasterizer,
+    RasterLayer,
+    Scene,
+    View,
+    ViewOptions,
+    draw_polylines,
+    hookimpl,
+    over,
+    rgb,
+)
 
 SHUFFLE_SEED = 0  # the draw order is random but the same in every run
+
+
+class TrailOptions(Options):
+    """A fading line behind every point through its recent positions (like gganimate's
+    shadow_wake)."""
+
+    length: float = Field(
+        5.0, gt=0, description="how far back a trail reaches, in snapshots of the trajectory"
+    )
+    segments: int = Field(8, ge=1, le=64, description="straight pieces each trail is drawn with")
+    width: float | None = Field(
+        None, gt=0, le=64, description="stroke width in pixels (default: half the point size)"
+    )
+    opacity: float = Field(
+        0.5, gt=0, le=1, description="opacity at the point; the trail fades to nothing at its end"
+    )
 
 
 class ScatterOptions(Options):
@@ -37,38 +62,56 @@ class ScatterOptions(Options):
         description="draw the points in a random (but fixed) order, so that no class is always "
         "on top (vector form; the raster form does not depend on order)",
     )
+    trail: TrailOptions | None = Field(
+        None, description="a fading trail behind every point; null: none"
+    )
 
 
-class Scatter(Panel):
+class Scatter(Panel[ScatterOptions]):
     """Every point of the embedding, coloured by its class."""
 
     name = "scatter"
-    Options = ScatterOptions
 
     def __init__(self, options: ScatterOptions, scene: Scene) -> None:
         super().__init__(options, scene)
-        self.options: ScatterOptions = options
-        self.camera = Camera(options.view, scene.trajectory)
         labels = scene.data.labels
         n = len(labels)
+        self.colors = np.asarray([rgb(c) for c in scene.colors], np.uint8)[labels]
         self.raster = options.render == "raster" or (
             options.render == "auto" and n > options.raster_above
         )
         if self.raster:
-            colors = [to_rgb(c) for c in scene.colors]
-            self.rasterizer = PointRasterizer(labels, colors, options.point_size, options.opacity)
+            self.rasterizer = PointRasterizer(self.colors, options.point_size, options.opacity)
         else:
             rng = np.random.default_rng(SHUFFLE_SEED)
             self.order = rng.permutation(n) if options.shuffle else np.arange(n)
             self.labels = labels[self.order]
 
-    def view(self, frame: Frame, width: int, height: int) -> dict[str, Any]:
-        xy = self.camera.to_pixels(frame.coords, frame.position, width, height)
+    def view(self, frame: Frame, box: Box) -> View:
+        xy = box.camera.to_pixels(frame.coords, frame.position)
+        trail = self._trail(frame, box) if self.options.trail else None
         if self.raster:
-            return image_view(
-                png_data_url(self.rasterizer.render(xy, width, height)), width, height
-            )
-        return self._vector(xy[self.order], width, height)
+            points = self.rasterizer.draw(xy, box.width, box.height)
+            return RasterLayer(points if trail is None else over(points, trail))
+        vector = self._vector(xy[self.order], box.width, box.height)
+        return vector if trail is None else [RasterLayer(trail), vector]
+
+    def _trail(self, frame: Frame, box: Box) -> np.ndarray:
+        """The trails of every point up to this frame, as RGBA pixels: positions back along the
+        trajectory, seen through this frame's camera."""
+        trail = self.options.trail
+        assert trail is not None
+        back = np.linspace(trail.length, 0.0, trail.segments + 1)
+        paths = np.stack(
+            [
+                box.camera.to_pixels(self.scene.trajectory.at(frame.position - b), frame.position)
+                for b in back
+            ],
+            axis=1,
+        )
+        fade = trail.opacity * np.arange(1, trail.segments + 1) / trail.segments
+        width = trail.width or self.options.point_size / 2
+        return draw_polylines(paths, self.colors, width, fade[None, :], (box.width, box.height))
 
     def _vector(self, xy: np.ndarray, width: int, height: int) -> dict[str, Any]:
         """One circle per point, at pixel positions (no scales), clipped to the panel."""
@@ -113,5 +156,5 @@ class Scatter(Panel):
 
 
 @hookimpl
-def register_panels(register: Callable[[type[Panel]], None]) -> None:
+def register_panels(register: Callable[[type[Panel[Any]]], None]) -> None:
     register(Scatter)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
 
-from specanim.components import Data, Reducer, Step, Trajectory
+from specanim.components import Data, OptionsT, Reducer, Step, Trajectory
 from specanim.errors import InputError
 
 RandomState = Annotated[
@@ -23,12 +23,12 @@ RandomState = Annotated[
 ]
 
 
-class Seeded(Reducer):
+class Seeded(Reducer[OptionsT]):
     """A reducer whose options have a ``random_state``: null makes it unreproducible."""
 
-    def __init__(self, options: Any, base_dir: Path) -> None:
+    def __init__(self, options: OptionsT, base_dir: Path) -> None:
         super().__init__(options, base_dir)
-        self.reproducible = options.random_state is not None
+        self.reproducible = getattr(options, "random_state", None) is not None
 
 
 # Input metrics that umap-learn and openTSNE both accept on dense features without extra

@@ -15,6 +15,7 @@ from specanim.versions import installed
 from ._common import Metric, RandomState, Seeded, features, require_points
 
 EXAGGERATION, EMBEDDING = "exaggeration", "embedding"
+ERROR = "kl_divergence"  # the frame value of a recorded error
 AUTO_FFT_FROM = 10_000  # openTSNE's "auto" picks FFT from this many points on, else Barnes-Hut
 
 Auto = Literal["auto"]
@@ -59,6 +60,11 @@ class TsneOptions(Options):
         1.0, description="Degrees of freedom of the t-distribution; below 1: heavier tails."
     )
     theta: float = Field(0.5, ge=0, description="bh: accuracy trade-off; 0 is exact.")
+    record_error: bool = Field(
+        False,
+        description="Record the KL divergence at every snapshot, shown in titles as "
+        "{kl_divergence}; openTSNE then computes it at every snapshot, which costs time.",
+    )
     n_interpolation_points: int = Field(
         3, ge=1, description="fft: interpolation points per grid cell."
     )
@@ -88,6 +94,7 @@ class Recorder:
     """An openTSNE callback that copies every layout it is shown into one preallocated array."""
 
     def __init__(self, opts: TsneOptions, n: int, progress: Progress) -> None:
+        self.record_error = opts.record_error
         self.early = opts.early_exaggeration_iter
         self.total = self.early + opts.n_iter
         self.progress = progress
@@ -101,23 +108,31 @@ class Recorder:
 
     def __call__(self, iteration: int, error: float, embedding: np.ndarray) -> bool:
         # openTSNE calls back before the update of its 1-based iteration: iteration - 1 are done.
-        self.add(embedding, iteration - 1)
+        self.add(embedding, iteration - 1, error)
         return False
 
-    def add(self, embedding: np.ndarray, done: int) -> None:
-        """Copy one layout, done iterations into the current phase."""
+    def add(self, embedding: np.ndarray, done: int, error: float) -> None:
+        """Copy one layout, done iterations into the current phase, with its KL divergence."""
         first_phase = self.phases == 1
         epoch = done if first_phase else self.early + done
         self.snapshots[len(self.steps)] = embedding  # a copy: openTSNE reuses the array
-        self.steps.append(Step(epoch, done, EXAGGERATION if first_phase else EMBEDDING))
+        values = {ERROR: float(error)} if self.record_error else {}
+        phase = EXAGGERATION if first_phase else EMBEDDING
+        self.steps.append(Step(epoch, done, phase, values))
         self.progress(epoch, self.total)
 
 
-class Tsne(Seeded):
+class Tsne(Seeded[TsneOptions]):
     """t-SNE (openTSNE) with the layout captured every few iterations of both phases."""
 
     name = "tsne"
-    Options = TsneOptions
+
+    @classmethod
+    def frame_values(cls, options: TsneOptions) -> Mapping[str, str]:
+        """``{kl_divergence}`` when the options record it."""
+        if options.record_error:
+            return {ERROR: "the KL divergence of the layout (record_error: true)"}
+        return {}
 
     def fit(self, data: Data, progress: Progress) -> Trajectory:
         """Snapshots before iteration 1, 1+every, ... of each phase, then the final layout.
@@ -128,13 +143,14 @@ class Tsne(Seeded):
         from openTSNE import TSNE
         from openTSNE.tsne import kl_divergence_bh, kl_divergence_fft
 
-        opts: TsneOptions = self.options
+        opts = self.options
         perplexity_points = int(3 * opts.perplexity) + 1
         require_points(data, perplexity_points, "perplexity", f"perplexity {opts.perplexity:g}")
         method = opts.negative_gradient_method
         if method == "auto":
             method = "bh" if len(data) < AUTO_FFT_FROM else "fft"
         recorder = Recorder(opts, len(data), progress)
+        gradient = kl_divergence_bh if method == "bh" else kl_divergence_fft
         progress(0, recorder.total)
         final = TSNE(
             early_exaggeration_iter=opts.early_exaggeration_iter,
@@ -146,9 +162,7 @@ class Tsne(Seeded):
             perplexity=opts.perplexity,
             metric=opts.metric,
             initialization=opts.init,
-            negative_gradient_method=_without_error(
-                kl_divergence_bh if method == "bh" else kl_divergence_fft
-            ),
+            negative_gradient_method=gradient if opts.record_error else _without_error(gradient),
             learning_rate=opts.learning_rate,
             early_exaggeration=opts.early_exaggeration,
             exaggeration=opts.exaggeration,
@@ -158,7 +172,8 @@ class Tsne(Seeded):
         ).fit(features(data))
         if recorder.phases != 2:
             raise RuntimeError(f"openTSNE ran {recorder.phases} optimisation phases, not 2")
-        recorder.add(np.asarray(final), opts.n_iter)
+        # The final layout reaches no callback; openTSNE keeps its error on the embedding.
+        recorder.add(np.asarray(final), opts.n_iter, getattr(final, "kl_divergence", np.nan))
         return Trajectory(recorder.snapshots, tuple(recorder.steps), recorder.total)
 
     def versions(self) -> Mapping[str, str]:
