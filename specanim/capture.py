@@ -37,8 +37,8 @@ class OpenTsneCapture:
 
     def optimization_about_to_start(self) -> None:
         """openTSNE: a phase begins."""
-        if self.steps:
-            self._before = self.steps[-1].epoch + self.every
+        if self.steps:  # the last callback came before the phase's last update
+            self._before = self.steps[-1].epoch + 1
         self.phases += 1
 
     def __call__(self, iteration: int, error: float, embedding: np.ndarray) -> bool:
@@ -55,7 +55,7 @@ class OpenTsneCapture:
         """Add the final layout (``fit()``'s result); returns self, for from_snapshots."""
         if not self.steps:
             raise ValueError("no layout was captured: pass the capture as TSNE(callbacks=...)")
-        self._add(embedding, self.steps[-1].iteration + self.every)
+        self._add(embedding, self.steps[-1].iteration + 1)
         return self
 
     def trajectory(self) -> Trajectory:

@@ -35,6 +35,11 @@ class Result:
     height: int
     fps: float
 
+    def _repr_html_(self) -> str:
+        from specanim.display import result_html
+
+        return result_html(self)
+
 
 @dataclass
 class Prepared:
@@ -76,7 +81,7 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     spec = plan.spec
     with plan.dataset.blame():
         with report.stage(f"loading {plan.dataset.cls.name}", None):
-            data = plan.dataset.cls(plan.dataset.options, plan.source.base_dir).load()
+            data = plan.dataset.cls(plan.dataset.options, plan.dataset.base_dir).load()
     fingerprint = data.fingerprint()
     options = plan.dataset.options.model_dump(mode="json", exclude_defaults=True)
     dataset = {"type": plan.dataset.cls.name, **options}  # for people listing the cache
@@ -84,7 +89,7 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     fitted: dict[str, Trajectory] = {}
     for name, resolved in plan.reducers.items():
         with resolved.blame():
-            reducer = reducers[name] = resolved.cls(resolved.options, plan.source.base_dir)
+            reducer = reducers[name] = resolved.cls(resolved.options, resolved.base_dir)
             with report.stage(f"fitting {name}", None, "steps") as task:
                 fitted[name] = trajectories.obtain(
                     reducer, data, task, mode=cache, fingerprint=fingerprint, dataset=dataset

@@ -275,7 +275,7 @@ def checkable(plan: Plan) -> dict[str, Any]:
             "made a new layout (no fixed seed, e.g. random_state: null): nothing to check"
         )
     for resolved in plan.reducers.values():
-        reducer = resolved.cls(resolved.options, plan.source.base_dir)
+        reducer = resolved.cls(resolved.options, resolved.base_dir)
         if not reducer.reproducible:
             raise plan.source.error(
                 resolved.path,

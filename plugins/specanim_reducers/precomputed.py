@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from pydantic import Field
@@ -174,19 +174,18 @@ def _per_snapshot(
     return values
 
 
-def write_archive(trajectory: Trajectory, path: Path) -> None:
-    """Store a trajectory as an .npz archive this reducer reads back step for step."""
+def write_archive(trajectory: Trajectory, path: Path | BinaryIO) -> None:
+    """Store a trajectory as an .npz archive (a path or an open binary file) that this reducer
+    reads back step for step."""
     steps = trajectory.steps
-    np.savez(
-        path,
-        snapshots=np.asarray(trajectory.snapshots, np.float32),
-        **{
-            EPOCHS_ARRAY: np.array([s.epoch for s in steps], np.int64),
-            ITERATIONS_ARRAY: np.array([s.iteration for s in steps], np.int64),
-            PHASES_ARRAY: np.array([s.phase for s in steps], str),
-            TOTAL_ARRAY: np.array(trajectory.total, np.int64),
-        },
-    )
+    arrays: dict[str, Any] = {
+        "snapshots": np.asarray(trajectory.snapshots, np.float32),
+        EPOCHS_ARRAY: np.array([s.epoch for s in steps], np.int64),
+        ITERATIONS_ARRAY: np.array([s.iteration for s in steps], np.int64),
+        PHASES_ARRAY: np.array([s.phase for s in steps], str),
+        TOTAL_ARRAY: np.array(trajectory.total, np.int64),
+    }
+    np.savez(path, **arrays)
 
 
 def _from_table(table: pd.DataFrame, columns: Columns, data: Data, name: str) -> Trajectory:

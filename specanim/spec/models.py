@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from specanim.palette import check_color, check_scheme
+from specanim.spec.migrations import FIRST_VERSION, current_version, too_new
 from specanim.template import Template
 from specanim.view import ViewOptions
 
@@ -139,7 +140,16 @@ class Timeline(Strict):
 class SceneSpec(Strict):
     """A whole scene: data, reducer, look, panels, timeline and output."""
 
-    version: Literal[1] = 1
+    version: int = Field(
+        FIRST_VERSION,
+        ge=FIRST_VERSION,
+        description="the spec format this file is written in (an older one is migrated on load)",
+    )
+    extends: str | None = Field(
+        None,
+        description="a spec file (relative to this one) that this spec changes: mappings merge "
+        "key by key, lists are replaced, panels merge by id",
+    )
     title: Template = ""
     subtitle: Template = ""
     width: int = Field(1100, ge=64, le=8192)
@@ -189,6 +199,13 @@ class SceneSpec(Strict):
             return dict(self.reducers)
         assert self.reducer is not None
         return {self.reducer.type: self.reducer}
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, v: int) -> int:
+        if v > current_version():
+            raise ValueError(too_new(v))
+        return v
 
     @field_validator("width", "height")
     @classmethod

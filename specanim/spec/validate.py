@@ -17,8 +17,10 @@ from specanim.components import Component, Dataset, Encoder, Kind, Options, Pane
 from specanim.errors import InputError, SpecError, SpecErrors, UserError, did_you_mean
 from specanim.plugins import Registry, UnknownComponent
 from specanim.spec import vega_lite
+from specanim.spec.extends import read_spec
 from specanim.spec.models import Layer, LayoutNode, OutputEntry, SceneSpec, Split
-from specanim.spec.source import PathKey, Source, format_path, read_source
+from specanim.spec.overrides import Override, apply_overrides
+from specanim.spec.source import PathKey, Source, format_path
 from specanim.template import FIELDS_CONTEXT, FRAME_FIELDS
 
 C = TypeVar("C", bound=Component)
@@ -44,6 +46,15 @@ class Resolved(Generic[C]):
             path = (*self.path, exc.key) if exc.key else self.path
             raise self.source.error(path, exc.message) from None
 
+    @property
+    def base_dir(self) -> Path:
+        """The folder the entry's relative paths are relative to: that of the file which wrote
+        its first path option (the current folder for ``--set``), else of the spec."""
+        for name, field in type(self.options).model_fields.items():
+            if name in self.options.model_fields_set and Path in _unwrap(field.annotation):
+                return self.source.origin((*self.path, name)).base_dir
+        return self.source.base_dir
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -64,9 +75,15 @@ class Plan:
         return next(iter(self.reducers.values()))
 
 
-def load_plan(file: Path, registry: Registry, output: Path | None = None) -> Plan:
-    """Read and validate a spec file; SpecErrors lists every problem found."""
-    return validate(read_source(file), registry, output)
+def load_plan(
+    file: Path,
+    registry: Registry,
+    output: Path | None = None,
+    overrides: Iterable[str | Override] = (),
+) -> Plan:
+    """Read a spec file (with what it extends), apply overrides (``"path=value"`` as for
+    ``--set``) and validate it; SpecErrors lists every problem found."""
+    return validate(apply_overrides(read_spec(file), overrides), registry, output)
 
 
 def validate(source: Source, registry: Registry, output: Path | None = None) -> Plan:
