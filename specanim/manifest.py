@@ -345,6 +345,8 @@ def check(
             return Outcome(1, lines + hints)
         same_bytes = digest(again.plan.output)["sha256"] == manifest["output"]["sha256"]
     line = f"{output}: all {len(expected)} frames match the manifest"
+    if len(expected) == 1:
+        line = f"{output}: its one frame matches the manifest"
     if same_bytes:
         return Outcome(0, [f"{line}, and the encoded output is byte-identical"])
     return Outcome(
