@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from specanim import palette, trajectories
-from specanim.components import Data, Frame, Panel, Reducer, Scene, Trajectory
+from specanim.components import Data, Frame, Panel, Scene, Trajectory
 from specanim.compose import Composer
 from specanim.errors import UserError
 from specanim.output import atomic_path
@@ -51,7 +51,7 @@ class Prepared:
     trajectory: Trajectory  # the lead: frames are planned on it, the others keep in step
     composer: Composer
     shots: list[Shot]
-    reducers: dict[str, Reducer[Any]]  # as in plan.reducers
+    origins: dict[str, trajectories.Origin]  # by reducer name, as in plan.reducers
     fingerprint: str  # the data's, taken before the features were released
     frames: int = field(init=False)
     starts: list[int] = field(init=False)
@@ -93,11 +93,12 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     fingerprint = data.fingerprint()
     options = plan.dataset.options.model_dump(mode="json", exclude_defaults=True)
     dataset = {"type": plan.dataset.cls.name, **options}  # for people listing the cache
-    reducers: dict[str, Reducer[Any]] = {}
+    origins: dict[str, trajectories.Origin] = {}
     fitted: dict[str, Trajectory] = {}
     for name, resolved in plan.reducers.items():
         with resolved.blame():
-            reducer = reducers[name] = resolved.cls(resolved.options, resolved.base_dir)
+            reducer = resolved.cls(resolved.options, resolved.base_dir)
+            origins[name] = trajectories.origin(reducer, fingerprint)
             with report.stage(f"fitting {name}", None, "steps") as task:
                 fitted[name] = trajectories.obtain(
                     reducer, data, task, mode=cache, fingerprint=fingerprint, dataset=dataset
@@ -121,7 +122,7 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
             panels[key] = entry.cls(entry.options, dataclasses.replace(scene, trajectory=drawn))
     composer = Composer(spec, plan.layout, panels, scene, plan.panels, fitted)
     shots = plan_shots(spec.timeline, trajectory)
-    prepared = Prepared(plan, data, trajectory, composer, shots, reducers, fingerprint)
+    prepared = Prepared(plan, data, trajectory, composer, shots, origins, fingerprint)
     composer.start(prepared.frame(0))
     return prepared
 

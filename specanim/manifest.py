@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from specanim import __version__, engine, trajectories
+from specanim import __version__, engine
 from specanim.components import Component
 from specanim.errors import UserError
 from specanim.output import atomic_path
@@ -105,18 +105,16 @@ def describe(
     plan, spec = prepared.plan, prepared.plan.spec
     return {
         "specanim_manifest": FORMAT,
-        "reproducible": all(r.reproducible for r in prepared.reducers.values()),
+        "reproducible": all(o.reproducible for o in prepared.origins.values()),
         "output": digest(output),  # the output's name is the manifest's, less its suffix
         "spec": plan.source.data,
         "data": {"fingerprint": prepared.fingerprint, "dataset": _entry(plan.dataset)},
         "trajectories": {  # by reducer name, as in the spec
             name: {
                 "reducer": _entry(plan.reducers[name]),
-                "key": trajectories.cache_key(reducer, prepared.fingerprint)
-                if reducer.reproducible
-                else None,
+                "key": origin.key,
             }
-            for name, reducer in prepared.reducers.items()
+            for name, origin in prepared.origins.items()
         },
         "encoder": _entry(plan.encoder),
         "frames": {
@@ -158,8 +156,8 @@ def versions(prepared: engine.Prepared) -> dict[str, Any]:
         if name not in plugins
     }
     libraries = installed(*sorted(required))
-    for reducer in prepared.reducers.values():
-        libraries.update(reducer.versions())
+    for origin in prepared.origins.values():
+        libraries.update(origin.versions)
     libraries.pop("specanim", None)
     return {
         "specanim": __version__,

@@ -37,6 +37,7 @@ import struct
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -122,6 +123,23 @@ def obtain(
     keep_limit(folder, keep=path)
     # The stored copy, memory-mapped: render workers share its pages instead of each holding one.
     return read_entry(path, key, verify=False)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What a trajectory was made from, as plain values: render workers unpickle it without
+    importing the reducer's class (which may live in a notebook's ``__main__``)."""
+
+    reducer: str
+    reproducible: bool
+    key: str | None  # the cache key; None when the fit cannot be reproduced
+    versions: dict[str, str]
+
+
+def origin(reducer: Reducer, fingerprint: str) -> Origin:
+    """The origin of reducer's fit on the data of that fingerprint."""
+    key = cache_key(reducer, fingerprint) if reducer.reproducible else None
+    return Origin(reducer.name, reducer.reproducible, key, dict(reducer.versions()))
 
 
 def describe(reducer: Reducer, fingerprint: str) -> dict[str, Any]:
