@@ -13,6 +13,7 @@ reducer read, so a scene made in Python renders the same frames as its ``to_yaml
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import shutil
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from specanim import engine
+from specanim import engine, manifest
 from specanim.components import KINDS, Component, Trajectory
 from specanim.errors import UserError
 from specanim.output import atomic_path
@@ -82,19 +83,16 @@ class Animation:
         frames: slice | None = None,
         workers: int | None = None,
     ) -> engine.Result:
-        """Write the animation (to path, else the spec's output) and return what was written;
-        the file appears only when complete. In a notebook the result shows as a video."""
+        """Write the animation (to path, else the spec's output), with its manifest beside it,
+        and return what was written; the file appears only when complete. In a notebook the
+        result shows as a video."""
         from specanim.workers import default_workers
 
         plan = self.plan
         if path is not None:
             plan = self._plan_for(Path(path))
-        prepared = self.prepared()
-        if plan is not self.plan:
-            prepared = engine.Prepared(
-                plan, prepared.data, prepared.trajectory, prepared.composer, prepared.shots
-            )
-        self.result = engine.render(
+        prepared = dataclasses.replace(self.prepared(), plan=plan)
+        self.result = manifest.render(
             prepared, frames=frames, workers=workers or default_workers(), report=reporter()
         )
         return self.result

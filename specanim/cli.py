@@ -11,7 +11,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -25,6 +25,10 @@ from specanim.spec.validate import load_plan, spec_registry
 from specanim.trajectories import CacheMode
 
 TRACEBACK_VARIABLE = "SPECANIM_TRACEBACK"  # =1: an error in a plugin's code shows its traceback
+
+if TYPE_CHECKING:
+    from specanim.cache import Entry
+    from specanim.manifest import Outcome
 
 
 def main() -> None:
@@ -186,6 +190,11 @@ def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     help="Keep finished frames beside the output while rendering, and reuse the ones an "
     "interrupted --resume render kept.",
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Render again without writing, and compare every frame with the output's manifest.",
+)
 @set_option
 @cache_option
 @quiet_option
@@ -196,21 +205,31 @@ def render(
     frames: str | None,
     workers: int | None,
     resume: bool,
+    check: bool,
     overrides: tuple[str, ...],
     cache: CacheMode,
     quiet: bool,
 ) -> None:
-    """Render SPEC to an animation."""
-    from specanim import engine
+    """Render SPEC to an animation, with a manifest beside it (OUT.manifest.json)."""
+    from specanim import engine, manifest
 
     plan = load_plan(spec, default_registry(), output, overrides)
     check_target(plan.output)
+    if check:
+        if frames is not None:
+            raise UserError("--frames cannot go with --check: the manifest says which frames")
+        recorded = manifest.checkable(plan)  # before the long work
     report = reporter(quiet)
     started = time.perf_counter()
     prepared = engine.prepare(plan, cache=cache, report=report)
     from specanim.workers import default_workers
 
-    result = engine.render(
+    if check:
+        outcome = manifest.check(
+            prepared, recorded, workers=workers or default_workers(), report=report
+        )
+        _report(outcome)
+    result = manifest.render(
         prepared,
         frames=_slice(frames),
         workers=workers or default_workers(),
@@ -293,6 +312,92 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 
 def _registry(spec: Path | None) -> Registry:
     return default_registry() if spec is None else spec_registry(spec, default_registry())
+
+
+@cli.command()
+@click.argument("output", type=click.Path(path_type=Path))
+def verify(output: Path) -> None:
+    """Check that OUTPUT (a file or a folder of frames) is what its manifest describes."""
+    from specanim import manifest
+
+    _report(manifest.verify(output))
+
+
+def _report(outcome: Outcome) -> NoReturn:
+    for line in outcome.lines:
+        click.echo(line, err=outcome.code != 0)
+    sys.exit(outcome.code)
+
+
+@cli.group()
+def cache() -> None:
+    """List, clear and prune the stored trajectories (limit: $SPECANIM_CACHE_MAX_SIZE, 5GB)."""
+
+
+@cache.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print every entry's details as JSON.")
+def cache_list(as_json: bool) -> None:
+    """Every stored trajectory: key, reducer, dataset, size, age and last use."""
+    from specanim import cache as store
+
+    found = store.entries()
+    if as_json:
+        click.echo(json.dumps([e.as_json() for e in found], indent=2))
+        return
+    if not found:
+        click.echo(f"the trajectory cache is empty ({store.folder()})")
+        return
+    now = time.time()
+    rows = [("key", "reducer", "dataset", "size", "made", "last used")]
+    for e in found:
+        made = "?" if e.created is None else f"{store.age_text(now - e.created)} ago"
+        dataset = f"(damaged: {e.damaged})" if e.damaged else e.dataset()
+        used = f"{store.age_text(now - e.used)} ago"
+        rows.append((e.key[:12], e.reducer, dataset, store.size_text(e.size), made, used))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        cells = [f"{v:<{w}}" for v, w in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[5]]))
+    limit = store.max_size()
+    total = store.size_text(sum(e.size for e in found))
+    shown = "no limit" if limit is None else f"limit {store.size_text(limit)}"
+    click.echo(f"{len(found)} entries, {total} in {store.folder()} ({shown})")
+
+
+@cache.command("clear")
+@click.option("--reducer", metavar="NAME", help="Only the entries this reducer made.")
+def cache_clear(reducer: str | None) -> None:
+    """Delete every stored trajectory (or one reducer's)."""
+    from specanim import cache as store
+
+    _removed(store.clear(reducer))
+
+
+@cache.command("prune")
+@click.option("--older-than", metavar="AGE", help="Delete entries unused for AGE (30d, 12h, 2w).")
+@click.option(
+    "--max-size",
+    metavar="SIZE",
+    help="Then delete the least recently used until the rest fit in SIZE (2GB, 500MB). "
+    "[default without --older-than: $SPECANIM_CACHE_MAX_SIZE or 5GB]",
+)
+def cache_prune(older_than: str | None, max_size: str | None) -> None:
+    """Delete entries not used for a while, or the least recently used beyond a size."""
+    from specanim import cache as store
+
+    age = None if older_than is None else store.parse_age(older_than, "--older-than")
+    if max_size is not None:
+        size: int | None = store.parse_size(max_size, "--max-size")
+    else:
+        size = store.max_size() if age is None else None
+    _removed(store.prune(older_than=age, max_size=size))
+
+
+def _removed(entries: list[Entry]) -> None:
+    from specanim import cache as store
+
+    total = store.size_text(sum(e.size for e in entries))
+    click.echo(f"removed {len(entries)} entries, {total}")
 
 
 @cli.command()

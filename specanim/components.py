@@ -252,6 +252,9 @@ class Reducer(Component[OptionsT]):
 
     kind: ClassVar[Kind] = "reducer"
     cacheable: ClassVar[bool] = True  # False: the result depends on more than data and options
+    # Per instance: False when two fits of the same data with the same options differ (no fixed
+    # seed); such a fit is never cached and a render made from it cannot be checked.
+    reproducible: bool = True
 
     def __init__(self, options: OptionsT, base_dir: Path) -> None:
         self.options = options

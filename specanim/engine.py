@@ -7,6 +7,7 @@ import collections
 import dataclasses
 import functools
 import hashlib
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,8 @@ class Prepared:
     trajectory: Trajectory  # the lead: frames are planned on it, the others keep in step
     composer: Composer
     shots: list[Shot]
+    origins: dict[str, trajectories.Origin]  # by reducer name, as in plan.reducers
+    fingerprint: str  # the data's, taken before the features were released
     frames: int = field(init=False)
     starts: list[int] = field(init=False)
 
@@ -92,12 +95,19 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     with plan.dataset.blame("load()"):
         with report.stage(f"loading {plan.dataset.cls.name}", None):
             data = plan.dataset.cls(plan.dataset.options, plan.dataset.base_dir).load()
+    fingerprint = data.fingerprint()
+    options = plan.dataset.options.model_dump(mode="json", exclude_defaults=True)
+    dataset = {"type": plan.dataset.cls.name, **options}  # for people listing the cache
+    origins: dict[str, trajectories.Origin] = {}
     fitted: dict[str, Trajectory] = {}
     for name, resolved in plan.reducers.items():
         with resolved.blame("fit()"):
             reducer = resolved.cls(resolved.options, resolved.base_dir)
+            origins[name] = trajectories.origin(reducer, fingerprint)
             with report.stage(f"fitting {name}", None, "steps") as task:
-                fitted[name] = trajectories.obtain(reducer, data, task, mode=cache)
+                fitted[name] = trajectories.obtain(
+                    reducer, data, task, mode=cache, fingerprint=fingerprint, dataset=dataset
+                )
     # The trajectory with the most snapshots leads, so that with `every: 1` each of its
     # snapshots is a frame; with one reducer that is the only one.
     trajectory = max(fitted.values(), key=len)
@@ -120,7 +130,7 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
             panels[key] = entry.cls(entry.options, dataclasses.replace(scene, trajectory=drawn))
     composer = Composer(spec, plan.layout, panels, scene, plan.panels, fitted)
     shots = plan_shots(spec.timeline, trajectory)
-    prepared = Prepared(plan, data, trajectory, composer, shots)
+    prepared = Prepared(plan, data, trajectory, composer, shots, origins, fingerprint)
     composer.start(prepared.frame(0))
     return prepared
 
@@ -139,9 +149,11 @@ def render(
     workers: int = 1,
     report: Reporter | None = None,
     resume: bool = False,
+    on_frame: Callable[[int, np.ndarray], None] | None = None,
 ) -> Result:
     """Render the frames (all, or a slice) with workers processes and encode them to the
-    plan's output as they arrive.
+    plan's output as they arrive; on_frame(i, rgb) sees the i-th frame written, once per frame
+    (a held frame once per repeat), before the output is complete.
 
     With resume, every picture is kept in a work folder beside the output (see workdir) and
     read from there when an earlier, interrupted render made it; the folder goes when the
@@ -179,9 +191,11 @@ def render(
             with closing(pictures):
                 try:
                     for (_, repeat), rgb in zip(chosen, pictures, strict=True):
-                        for _ in range(repeat):
+                        for k in range(repeat):
                             with encoder_entry.blame("write()"):
                                 sink.write(rgb)
+                            if on_frame is not None:
+                                on_frame(done + k, rgb)
                         done += repeat
                         task(done)
                 finally:

@@ -6,7 +6,8 @@ the versions of the libraries it uses (``Reducer.versions()``) and this file for
 Entries live in ``specanim.paths.cache_dir("trajectories")``, one file each, written atomically.
 
 A reducer whose result depends on more than that (``precomputed`` reads a file) sets the class
-attribute ``cacheable = False`` and is always fitted.
+attribute ``cacheable = False`` and is always fitted; so is one that is not ``reproducible`` (no
+fixed seed: each fit is a new layout, and reusing the first would contradict its options).
 
 File layout (little-endian), made so that the snapshots can be memory-mapped in place::
 
@@ -17,8 +18,11 @@ File layout (little-endian), made so that the snapshots can be memory-mapped in 
     snapshots                            float32, C order, shape header["shape"]
 
 The header holds the key, shape, steps, total, the SHA-256 of the snapshot bytes and, for people
-looking at the cache, what the key was made from. A damaged entry fails a check when read, is
-logged, deleted and fitted again: it is never returned.
+looking at the cache, what the key was made from, the dataset entry of the spec that made it (not
+part of the key: the data's fingerprint is) and when it was made. The file's modification time is
+its last use: reading an entry touches it. A damaged entry fails a check when read, is logged,
+deleted and fitted again: it is never returned. ``specanim.cache`` lists, clears and prunes
+entries.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ import os
 import re
 import struct
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -65,21 +71,33 @@ def obtain(
     progress: Progress,
     mode: CacheMode = "use",
     cache: Path | None = None,
+    *,
+    fingerprint: str | None = None,
+    dataset: Mapping[str, Any] | None = None,
 ) -> Trajectory:
     """The reducer's trajectory for data: from the cache when ``mode="use"`` finds a sound entry,
-    else fitted (and stored unless ``mode="off"``). ``cache`` overrides the cache folder.
+    else fitted (and stored unless ``mode="off"``). ``cache`` overrides the cache folder;
+    ``fingerprint`` is data's, if already known; ``dataset`` (the spec's entry) is stored in a new
+    entry's header for ``specanim cache list``.
 
     The snapshots are read-only; a cached trajectory's are memory-mapped from its entry file.
     """
     if mode not in ("use", "refresh", "off"):
         raise ValueError(f"unknown cache mode {mode!r}")
+    if not reducer.reproducible:
+        log.info(
+            "%s makes a new layout every run (no fixed seed): fitting it, neither reading nor "
+            "writing the trajectory cache",
+            reducer.name,
+        )
+        return _fit(reducer, data, progress)
     if mode == "off" or not reducer.cacheable:
         return _fit(reducer, data, progress)
-    about = describe(reducer, data)
+    about = describe(reducer, fingerprint or data.fingerprint())
     key = _key(about)
     path = (cache or cache_dir("trajectories")) / f"{_file_safe(reducer.name)}-{key}{SUFFIX}"
     with entry_lock(path):  # a second render of the same scene waits, then reuses this fit
-        return _reuse_or_fit(reducer, data, progress, mode, path, key, about)
+        return _reuse_or_fit(reducer, data, progress, mode, path, key, about, dataset)
 
 
 def _reuse_or_fit(
@@ -90,6 +108,7 @@ def _reuse_or_fit(
     path: Path,
     key: str,
     about: dict[str, Any],
+    dataset: Mapping[str, Any] | None,
 ) -> Trajectory:
     if mode == "use":
         try:
@@ -102,16 +121,21 @@ def _reuse_or_fit(
                 path.unlink(missing_ok=True)
         else:
             log.info("using the cached trajectory %s", path)
+            with contextlib.suppress(OSError):  # a read-only shared cache still serves
+                os.utime(path)  # its last use, for least-recently-used pruning
             done = max(trajectory.total, 1)
             progress(done, done)
             return trajectory
     trajectory = _fit(reducer, data, progress)
     log.info("fitted %s; storing the trajectory as %s", reducer.name, path)
     try:
-        write_entry(path, trajectory, key, about)
+        write_entry(path, trajectory, key, {**about, "dataset": dict(dataset or {})})
     except OSError as exc:  # a cache that cannot be written must not fail the render
         log.warning("cannot write the trajectory cache entry %s: %s", path, exc)
         return trajectory
+    from specanim.cache import keep_limit  # late: that module reads entries through this one
+
+    keep_limit(path.parent, keep=path)
     # The stored copy, memory-mapped: render workers share its pages instead of each holding one.
     return read_entry(path, key, verify=False)
 
@@ -153,20 +177,38 @@ def entry_lock(path: Path) -> Iterator[None]:
             os.close(fd)  # also releases the lock
 
 
-def describe(reducer: Reducer, data: Data) -> dict[str, Any]:
-    """Everything a cache key is made from, as JSON-ready values."""
+@dataclass(frozen=True)
+class Origin:
+    """What a trajectory was made from, as plain values: render workers unpickle it without
+    importing the reducer's class (which may live in a notebook's ``__main__``)."""
+
+    reducer: str
+    reproducible: bool
+    key: str | None  # the cache key; None when the fit cannot be reproduced
+    versions: dict[str, str]
+
+
+def origin(reducer: Reducer, fingerprint: str) -> Origin:
+    """The origin of reducer's fit on the data of that fingerprint."""
+    key = cache_key(reducer, fingerprint) if reducer.reproducible else None
+    return Origin(reducer.name, reducer.reproducible, key, dict(reducer.versions()))
+
+
+def describe(reducer: Reducer, fingerprint: str) -> dict[str, Any]:
+    """Everything a cache key is made from, as JSON-ready values; fingerprint is the data's."""
     return {
         "format": FORMAT,
-        "data": data.fingerprint(),
+        "data": fingerprint,
         "reducer": reducer.name,
         "options": reducer.options.model_dump(mode="json"),
         "versions": dict(reducer.versions()),
     }
 
 
-def cache_key(reducer: Reducer, data: Data) -> str:
-    """The hex SHA-256 that names the cache entry of this reducer, with its options, on data."""
-    return _key(describe(reducer, data))
+def cache_key(reducer: Reducer, fingerprint: str) -> str:
+    """The hex SHA-256 that names the cache entry of this reducer, with its options, on the data
+    of that fingerprint."""
+    return _key(describe(reducer, fingerprint))
 
 
 def _key(about: dict[str, Any]) -> str:
@@ -206,6 +248,7 @@ def write_entry(path: Path, trajectory: Trajectory, key: str, about: dict[str, A
         "sha256": hashlib.sha256(snapshots.data.cast("B")).hexdigest(),
         "total": trajectory.total,
         "steps": [[s.epoch, s.iteration, s.phase, dict(s.values)] for s in trajectory.steps],
+        "created": round(time.time()),  # not in the key: for people listing the cache
     }
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-(_PREFIX.size + len(raw)) % _ALIGN)
@@ -234,7 +277,7 @@ def read_entry(path: Path, key: str | None = None, verify: bool = True) -> Traje
     given), the size, and with verify the snapshots' checksum (which reads every byte once).
     """
     with open(path, "rb") as f:
-        header, offset = _read_header(f)
+        header, offset = read_header(f)
         size = os.fstat(f.fileno()).st_size
     try:
         shape = tuple(int(d) for d in header["shape"])
@@ -262,7 +305,7 @@ def read_entry(path: Path, key: str | None = None, verify: bool = True) -> Traje
     return Trajectory(snapshots, steps, total)
 
 
-def _read_header(f: BinaryIO) -> tuple[dict[str, Any], int]:
+def read_header(f: BinaryIO) -> tuple[dict[str, Any], int]:
     """The parsed header and the offset of the snapshot bytes."""
     prefix = f.read(_PREFIX.size)
     if len(prefix) != _PREFIX.size:

@@ -68,9 +68,10 @@ class AvSink(FrameSink):
         rate = frame_rate(fps)
         self._container: OutputContainer | None = None
         with self._failures("start"):
-            container = av.open(
-                str(path), "w", format=fmt.container, options=dict(fmt.container_options)
-            )
+            # bitexact: no random ids (WebM's segment UID) or version strings in the file, so
+            # the same frames give the same bytes.
+            options = {"fflags": "+bitexact", **fmt.container_options}
+            container = av.open(str(path), "w", format=fmt.container, options=options)
             try:
                 stream = container.add_stream(fmt.codec, rate=rate, options=dict(fmt.codec_options))
                 if not isinstance(stream, VideoStream):

@@ -37,6 +37,9 @@ X264Preset = Literal[
 ]
 
 
+X264_THREADS = 4
+
+
 class VideoSink(AvSink):
     """An AvSink that converts RGB to BT.709 limited-range yuv420p and tags the stream so.
 
@@ -113,7 +116,13 @@ class Mp4(VideoEncoder):
             container="mp4",
             codec="libx264",
             pix_fmt="yuv420p",
-            codec_options={"crf": str(self.options.crf), "preset": self.options.preset},
+            codec_options={
+                "crf": str(self.options.crf),
+                "preset": self.options.preset,
+                # x264's bytes depend on its thread count (it also writes it into the stream),
+                # which defaults to 1.5 per core: a fixed count gives the same file everywhere.
+                "threads": str(X264_THREADS),
+            },
             # The index goes first, so browsers can start playing before the whole file is in.
             container_options={"movflags": "+faststart"},
         )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
 
-from specanim.components import Data, Step, Trajectory
+from specanim.components import Data, OptionsT, Reducer, Step, Trajectory
 from specanim.errors import InputError
 
 RandomState = Annotated[
@@ -18,9 +19,19 @@ RandomState = Annotated[
     Field(
         ge=0,
         description="Seed of the random number generator: the same seed gives the same frames. "
-        "null: a new layout every run.",
+        "null: a new layout every run, never cached, and the render's manifest says that it "
+        "cannot be reproduced.",
     ),
 ]
+
+
+class Seeded(Reducer[OptionsT]):
+    """A reducer whose options have a ``random_state``: null makes it unreproducible."""
+
+    def __init__(self, options: OptionsT, base_dir: Path) -> None:
+        super().__init__(options, base_dir)
+        self.reproducible = getattr(options, "random_state", None) is not None
+
 
 # Input metrics that umap-learn and openTSNE both accept on dense features without extra
 # parameters, whether the neighbours are exact (openTSNE below 1,000 points uses scikit-learn's,

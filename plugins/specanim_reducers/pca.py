@@ -11,7 +11,7 @@ from specanim.components import Data, Options, Progress, Reducer, Step, Trajecto
 from specanim.errors import InputError
 from specanim.versions import installed
 
-from ._common import RandomState, features, require_points, trajectory
+from ._common import RandomState, Seeded, features, require_points, trajectory
 
 
 class PcaOptions(Options):
@@ -21,7 +21,7 @@ class PcaOptions(Options):
     whiten: bool = Field(False, description="Scale both components to unit variance.")
 
 
-class Pca(Reducer):
+class Pca(Seeded):
     """The first two principal components (scikit-learn): one still layout, nothing learned."""
 
     name = "pca"

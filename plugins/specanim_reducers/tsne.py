@@ -12,7 +12,7 @@ from specanim import hookimpl
 from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
 from specanim.versions import installed
 
-from ._common import Metric, RandomState, features, require_points
+from ._common import Metric, RandomState, Seeded, features, require_points
 
 EXAGGERATION, EMBEDDING = "exaggeration", "embedding"
 ERROR = "kl_divergence"  # the frame value of a recorded error
@@ -122,7 +122,7 @@ class Recorder:
         self.progress(epoch, self.total)
 
 
-class Tsne(Reducer[TsneOptions]):
+class Tsne(Seeded[TsneOptions]):
     """t-SNE (openTSNE) with the layout captured every few iterations of both phases."""
 
     name = "tsne"

@@ -17,6 +17,7 @@ from ._common import (
     METRIC_DESCRIPTION,
     MetricName,
     RandomState,
+    Seeded,
     features,
     require_points,
     trajectory,
@@ -107,7 +108,7 @@ class EpochCounter:
         pass
 
 
-class Umap(Reducer):
+class Umap(Seeded):
     """UMAP (umap-learn) with the layout captured after every training epoch."""
 
     name = "umap"

@@ -1,0 +1,450 @@
+"""The manifest of a render: what an output was made from and what it holds, written beside it
+(``OUT.manifest.json``; for a folder of frames, beside the folder), and the two checks against
+it: ``render --check`` (render again, compare every frame's pixels) and ``verify`` (hash the
+output again).
+
+A manifest holds the resolved spec, the data's fingerprint, the trajectory's cache key, the
+versions of specanim, of the plugin distributions and the libraries, the encoder and its options,
+the frames' size, rate and count, the SHA-256 of every frame's RGB bytes in order, and the hashes
+of the output. Nothing in it depends on when or where the render ran (no times, no absolute paths
+the spec did not contain), so two renders of one spec and data write the same manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from specanim import __version__, engine
+from specanim.components import Component
+from specanim.errors import UserError
+from specanim.output import atomic_path
+from specanim.progress import Reporter
+from specanim.spec.validate import Plan
+from specanim.versions import installed
+
+FORMAT = 1  # bump when a field changes meaning; read() refuses newer manifests
+SUFFIX = ".manifest.json"
+_SHOWN = 10  # at most this many differing files of a folder are named
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of a check: its exit code (0 all match, 1 something differs) and its lines."""
+
+    code: int
+    lines: list[str]
+
+
+def path_for(output: Path) -> Path:
+    """Where the manifest of output (a file or a folder) is."""
+    return output.with_name(output.name + SUFFIX)
+
+
+class FrameHashes:
+    """An ``engine.render`` observer that keeps the SHA-256 of every frame's RGB bytes, in order.
+
+    A held frame arrives as the same array several times in a row; it is hashed once.
+    """
+
+    def __init__(self) -> None:
+        self.digests: list[str] = []
+        self._last: np.ndarray | None = None  # held, so an identical object is the same frame
+
+    def __call__(self, index: int, rgb: np.ndarray) -> None:
+        if rgb is not self._last:
+            self._last = rgb
+            self._digest = hashlib.sha256(np.ascontiguousarray(rgb).data).hexdigest()
+        self.digests.append(self._digest)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def render(
+    prepared: engine.Prepared,
+    *,
+    frames: slice | None = None,
+    workers: int = 1,
+    report: Reporter | None = None,
+    resume: bool = False,
+) -> engine.Result:
+    """``engine.render``, then the manifest beside the output.
+
+    The old manifest is set aside while the output is rendered: it returns if the render fails
+    and leaves the old output in place, so no manifest ever stands beside an output it does not
+    describe.
+    """
+    output = prepared.plan.output
+    target = path_for(output)
+    hashes = FrameHashes()
+    with _set_aside(target, output):
+        result = engine.render(
+            prepared,
+            frames=frames,
+            workers=workers,
+            report=report,
+            resume=resume,
+            on_frame=hashes,
+        )
+    first = range(prepared.frames)[frames or slice(None)].start
+    write(describe(prepared, first, hashes.digests, output), target)
+    return result
+
+
+def describe(
+    prepared: engine.Prepared, first: int, digests: list[str], output: Path
+) -> dict[str, Any]:
+    """The manifest of a render of prepared whose frames first, first + 1, ... had digests."""
+    plan, spec = prepared.plan, prepared.plan.spec
+    return {
+        "specanim_manifest": FORMAT,
+        "reproducible": all(o.reproducible for o in prepared.origins.values()),
+        "output": digest(output),  # the output's name is the manifest's, less its suffix
+        "spec": plan.source.data,
+        "data": {"fingerprint": prepared.fingerprint, "dataset": _entry(plan.dataset)},
+        "trajectories": {  # by reducer name, as in the spec
+            name: {
+                "reducer": _entry(plan.reducers[name]),
+                "key": origin.key,
+            }
+            for name, origin in prepared.origins.items()
+        },
+        "encoder": _entry(plan.encoder),
+        "frames": {
+            "width": spec.width,
+            "height": spec.height,
+            "fps": spec.timeline.fps,
+            "first": first,
+            "count": len(digests),
+            "of": prepared.frames,
+            "sha256": digests,
+        },
+        "versions": versions(prepared),
+    }
+
+
+def versions(prepared: engine.Prepared) -> dict[str, Any]:
+    """specanim's version, those of the distributions that provided the components used, and of
+    the libraries they require and the reducers name."""
+    plan = prepared.plan
+    used: list[type[Component]] = [
+        plan.dataset.cls,
+        *(entry.cls for entry in plan.reducers.values()),
+        *(entry.cls for entry in plan.panels.values()),
+        plan.encoder.cls,
+    ]
+    providers = metadata.packages_distributions()
+    plugins: dict[str, str] = {}
+    for cls in used:
+        module = cls.__module__
+        dists = providers.get(module.partition(".")[0], [])
+        for dist in dists:
+            plugins[dist] = installed(dist)[dist]
+        if not dists:  # a module that no installed distribution provides: a local plugin
+            plugins[module] = "not packaged"
+    required = {
+        name
+        for dist in {"specanim", *plugins}
+        for name in _requirements(dist)
+        if name not in plugins
+    }
+    libraries = installed(*sorted(required))
+    for origin in prepared.origins.values():
+        libraries.update(origin.versions)
+    libraries.pop("specanim", None)
+    return {
+        "specanim": __version__,
+        "plugins": dict(sorted(plugins.items())),
+        "libraries": dict(sorted(libraries.items())),
+    }
+
+
+def _requirements(dist: str) -> list[str]:
+    """The names of the distributions dist requires when installed without extras."""
+    try:
+        requires = metadata.requires(dist) or []
+    except metadata.PackageNotFoundError:
+        return []
+    names = []
+    for requirement in requires:
+        spec, _, marker = requirement.partition(";")
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", spec)
+        if match and "extra" not in marker:
+            names.append(match[1])
+    return names
+
+
+def _entry(resolved: Any) -> dict[str, Any]:
+    """A component entry as validated: its type and every option, defaults included."""
+    return {"type": resolved.cls.name, **resolved.options.model_dump(mode="json")}
+
+
+def digest(output: Path) -> dict[str, Any]:
+    """The SHA-256 of a file and its size, or of each file of a folder and of them all."""
+    if not output.is_dir():
+        with open(output, "rb") as f:
+            return {"sha256": hashlib.file_digest(f, "sha256").hexdigest(), "size": f.tell()}
+    files = {}
+    for path in sorted(p for p in output.iterdir() if p.is_file()):
+        with open(path, "rb") as f:
+            files[path.name] = hashlib.file_digest(f, "sha256").hexdigest()
+    combined = hashlib.sha256("".join(f"{n}\0{h}\n" for n, h in files.items()).encode())
+    return {"sha256": combined.hexdigest(), "files": files}
+
+
+def write(manifest: Mapping[str, Any], path: Path) -> None:
+    """Write manifest to path atomically, as indented JSON with a final newline."""
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def _set_aside(manifest: Path, output: Path) -> Iterator[None]:
+    aside = manifest.with_name(f".{manifest.name}.old")
+    before = _identity(output)
+    try:
+        os.replace(manifest, aside)
+        had = True
+    except FileNotFoundError:
+        had = False
+    try:
+        yield
+    except BaseException:
+        if had and _identity(output) == before:  # the old output is still the one described
+            os.replace(aside, manifest)
+        raise
+    finally:
+        aside.unlink(missing_ok=True)
+
+
+def _identity(path: Path) -> tuple[int, ...] | None:
+    """What changes when path is replaced or rewritten."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+# --- reading and checking ---------------------------------------------------------------------
+
+
+def read(output: Path) -> dict[str, Any]:
+    """The manifest beside output; UserError (one line) if there is none or it is unreadable."""
+    path = path_for(output)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{output}: no manifest beside it ({path.name}): render it first") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable manifest: {exc}") from None
+    version = manifest.get("specanim_manifest") if isinstance(manifest, dict) else None
+    if not isinstance(version, int):
+        raise UserError(f"{path}: not a specanim manifest")
+    if version > FORMAT:
+        raise UserError(
+            f"{path}: manifest format {version} is newer than this specanim's ({FORMAT}): "
+            "upgrade specanim"
+        )
+    return manifest
+
+
+class _Differs(Exception):
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def checkable(plan: Plan) -> dict[str, Any]:
+    """The manifest beside the plan's output, to check a new render of plan against (quick:
+    nothing is loaded or fitted). UserError if there is none, or either render cannot be
+    reproduced."""
+    manifest = read(plan.output)
+    if not manifest.get("reproducible", True):
+        raise UserError(
+            f"{path_for(plan.output)}: the render it describes cannot be reproduced: its reducer "
+            "made a new layout (no fixed seed, e.g. random_state: null): nothing to check"
+        )
+    for resolved in plan.reducers.values():
+        reducer = resolved.cls(resolved.options, resolved.base_dir)
+        if not reducer.reproducible:
+            raise plan.source.error(
+                resolved.path,
+                f"{reducer.name} makes a new layout every run (no fixed seed): a render cannot "
+                "be checked; set a random_state",
+            )
+    return manifest
+
+
+def check(
+    prepared: engine.Prepared,
+    manifest: Mapping[str, Any],
+    *,
+    workers: int = 1,
+    report: Reporter | None = None,
+) -> Outcome:
+    """Render prepared's frames again, to a temporary place, and compare each frame's pixels
+    with manifest (see ``checkable``): the first that differs, or that all match."""
+    plan = prepared.plan
+    output = plan.output
+    recorded = manifest["frames"]
+    expected: list[str] = recorded["sha256"]
+    first, size = int(recorded["first"]), (recorded["width"], recorded["height"])
+    hints = _differences(prepared, manifest)
+    if (plan.spec.width, plan.spec.height) != tuple(size):
+        lines = [
+            f"{output}: every frame differs: the frames are {plan.spec.width}x{plan.spec.height}"
+            f", the manifest's {size[0]}x{size[1]}"
+        ]
+        return Outcome(1, lines + hints)
+    stop = min(first + len(expected), prepared.frames)
+    hashes = FrameHashes()
+
+    def compare(index: int, rgb: np.ndarray) -> None:
+        hashes(index, rgb)
+        if hashes.digests[index] != expected[index]:
+            raise _Differs(index)
+
+    with tempfile.TemporaryDirectory(prefix="specanim-check-") as folder:
+        again = dataclasses.replace(
+            prepared, plan=dataclasses.replace(plan, output=Path(folder) / output.name)
+        )
+        try:
+            if first < stop:
+                engine.render(
+                    again,
+                    frames=slice(first, stop),
+                    workers=workers,
+                    report=report,
+                    on_frame=compare,
+                )
+        except _Differs as differs:
+            number = first + differs.index
+            seconds = number / plan.spec.timeline.fps
+            lines = [
+                f"{output}: frame {number} (at {seconds:.2f} s) is the first whose pixels differ "
+                f"from the manifest's; {differs.index} of {len(expected)} frames matched before it"
+            ]
+            return Outcome(1, lines + hints)
+        rendered = stop - first
+        if rendered != len(expected):
+            lines = [
+                f"{output}: the first {max(rendered, 0)} frames match, but the spec now makes "
+                f"{prepared.frames} frames: the manifest has frames {first} to "
+                f"{first + len(expected) - 1}"
+            ]
+            return Outcome(1, lines + hints)
+        same_bytes = digest(again.plan.output)["sha256"] == manifest["output"]["sha256"]
+    line = f"{output}: all {len(expected)} frames match the manifest"
+    if len(expected) == 1:
+        line = f"{output}: its one frame matches the manifest"
+    if same_bytes:
+        return Outcome(0, [f"{line}, and the encoded output is byte-identical"])
+    return Outcome(
+        0, [f"{line}; the encoded bytes differ (another encoder or library version?)", *hints]
+    )
+
+
+def _differences(prepared: engine.Prepared, manifest: Mapping[str, Any]) -> list[str]:
+    """Lines naming what differs between the manifest and this render's inputs."""
+    lines = []
+    recorded = manifest.get("data", {}).get("fingerprint")
+    if recorded != prepared.fingerprint:
+        lines.append(
+            f"  the data differ: fingerprint {prepared.fingerprint[:12]}, "
+            f"the manifest's {str(recorded)[:12]}"
+        )
+    changed = _changed_paths(manifest.get("spec"), prepared.plan.source.data)
+    if changed:
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        lines.append(f"  the spec differs at {', '.join(changed[:3])}{more}")
+    now = versions(prepared)
+    then = manifest.get("versions", {})
+    moved = [
+        f"{name} {now[group].get(name, 'absent')} (manifest: {old})"
+        for group in ("plugins", "libraries")
+        for name, old in then.get(group, {}).items()
+        if now[group].get(name) != old
+    ]
+    if then.get("specanim") != now["specanim"]:
+        moved.insert(0, f"specanim {now['specanim']} (manifest: {then.get('specanim')})")
+    if moved:
+        lines.append(f"  versions differ: {', '.join(moved)}")
+    return lines
+
+
+def _changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """The YAML paths (``reducer.random_state``, ``panels[1]``) where two documents differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            path
+            for key in list(old) + [k for k in new if k not in old]
+            for path in _changed_paths(
+                old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key)
+            )
+        ]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [
+            path
+            for i, (a, b) in enumerate(zip(old, new, strict=True))
+            for path in _changed_paths(a, b, f"{prefix}[{i}]")
+        ]
+    return [] if old == new else [prefix or "(the whole document)"]
+
+
+def verify(output: Path) -> Outcome:
+    """Hash output (a file or folder; or name its manifest) again and compare with its
+    manifest. UserError if the output or its manifest is missing."""
+    if output.name.endswith(SUFFIX) and not output.is_dir():
+        output = output.with_name(output.name.removesuffix(SUFFIX))
+    manifest = read(output)
+    if not output.exists():
+        raise UserError(f"{output}: not found (its manifest {path_for(output).name} is there)")
+    expected = manifest.get("output", {})
+    actual = digest(output)
+    count = manifest.get("frames", {}).get("count")
+    if actual["sha256"] == expected.get("sha256"):
+        return Outcome(0, [f"{output}: matches its manifest ({count} frames)"])
+    if "files" in expected and "files" in actual:
+        return Outcome(1, _folder_differences(output, expected["files"], actual["files"]))
+    if ("files" in expected) != ("files" in actual):
+        kind = "a folder" if "files" in expected else "a file"
+        return Outcome(1, [f"{output}: differs from its manifest, which describes {kind}"])
+    return Outcome(
+        1,
+        [
+            f"{output}: differs from its manifest: {actual.get('size')} bytes with SHA-256 "
+            f"{actual['sha256'][:16]}..., the manifest says {expected.get('size')} bytes with "
+            f"{str(expected.get('sha256'))[:16]}..."
+        ],
+    )
+
+
+def _folder_differences(
+    output: Path, expected: Mapping[str, str], actual: Mapping[str, str]
+) -> list[str]:
+    lines = []
+    for name in sorted(set(expected) | set(actual)):
+        if name not in actual:
+            lines.append(f"{output / name}: missing (the manifest lists it)")
+        elif name not in expected:
+            lines.append(f"{output / name}: not in the manifest")
+        elif actual[name] != expected[name]:
+            lines.append(f"{output / name}: differs from the manifest")
+    shown = lines[:_SHOWN]
+    if len(lines) > _SHOWN:
+        shown.append(f"... and {len(lines) - _SHOWN} more files differ")
+    return shown
