@@ -23,6 +23,7 @@ SAMPLES: dict[str, Any] = {
     "key": "path",
     "url": "file:///etc/passwd",
     "where": "frame spec data.url",
+    "detail": 'Traceback (most recent call last):\n  File "panel.py", line 3\nZeroDivisionError',
 }
 
 
