@@ -161,3 +161,21 @@ def test_a_render_shows_as_a_video_in_a_notebook(tmp_path: Path) -> None:
     assert "<video" not in linked and 'href="' in linked and "above the" in linked
     gif = scene.render(tmp_path / "a.gif", workers=1)
     assert "data:image/gif;base64," in gif._repr_html_()
+
+
+def test_a_scene_loads_and_fits_once_and_a_new_one_reuses_the_fit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = (
+        "dataset: {type: sklearn-digits, limit: 200}\nreducer: {type: umap, epochs: 5}\n"
+        "panels: [{type: scatter}]\nwidth: 128\nheight: 96\n"
+    )
+    scene = specanim.load(text)
+    prepared = scene.prepared()
+    scene.render(tmp_path / "a.gif", workers=1)
+    scene.still(0)
+    assert scene.prepared() is prepared  # the data and the trajectory, loaded once
+    with caplog.at_level("INFO", logger="specanim"):
+        again = specanim.load(text)
+        again.prepared()
+    assert any("using the cached trajectory" in r.getMessage() for r in caplog.records)
