@@ -8,7 +8,7 @@ import pytest
 
 from specanim.plugins import load_registry
 from specanim.testing import check_pickles, make_box, make_frames, make_scene, render_panel
-from specanim_centroids import Centroids
+from specanim_centroids import Centroids, CentroidsOptions
 
 RED, BLUE = "#ff0000", "#0000ff"
 VIEW = {"mode": "fixed", "limits": [-10, 10, -5, 5], "margin": 0}  # 10 pixels a unit in 200x100
@@ -65,7 +65,7 @@ def test_foreground_colour_min_points_and_halo() -> None:
     assert white[:, :100].any() and white[:, 100:].any()
     red = (pixels[..., 0] > 150) & (pixels[..., 2] < 100)
     assert not red.any()  # all in the foreground, not in the class colour
-    panel = Centroids(Centroids.Options.model_validate({"min_points": 2}), scene)
+    panel = Centroids(CentroidsOptions.model_validate({"min_points": 2}), scene)
     assert panel.shown == [0, 1]  # class 2 has one point
     # The halo is drawn in the background colour under the label: on a white background the
     # black-bordered label shows dark pixels that a label without a halo does not.
@@ -83,19 +83,19 @@ def test_the_mean_and_the_median_differ_with_stray_points() -> None:
     scene = make_scene(coords, LABELS, palette=[RED, BLUE])
     frame = make_frames(scene)[-1]
     box = make_box(scene, 200, 100, VIEW)
-    mean = Centroids(Centroids.Options(statistic="mean"), scene).centres(frame, box)
-    median = Centroids(Centroids.Options(statistic="median"), scene).centres(frame, box)
+    mean = Centroids(CentroidsOptions(statistic="mean"), scene).centres(frame, box)
+    median = Centroids(CentroidsOptions(statistic="median"), scene).centres(frame, box)
     assert median[0][0] == pytest.approx(50, abs=3) and mean[0][0] < 45
 
 
 def test_options_are_checked() -> None:
     with pytest.raises(ValueError, match="is not a colour"):
-        Centroids.Options.model_validate({"halo_color": "nope"})
+        CentroidsOptions.model_validate({"halo_color": "nope"})
     with pytest.raises(ValueError, match="extra"):
-        Centroids.Options.model_validate({"fontsize": 3})
+        CentroidsOptions.model_validate({"fontsize": 3})
 
 
 def test_the_panel_pickles_and_the_plugin_registers() -> None:
     scene = make_scene(clusters(), LABELS)
-    check_pickles(Centroids(Centroids.Options(), scene))
+    check_pickles(Centroids(CentroidsOptions(), scene))
     assert load_registry().panel("centroids") is Centroids  # through the entry point

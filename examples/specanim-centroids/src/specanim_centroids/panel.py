@@ -18,9 +18,7 @@ class CentroidsOptions(Options):
         description="where a class's label goes: the mean or the median of its points "
         "(the median ignores a class's stray points)",
     )
-    min_points: int = Field(
-        1, ge=1, description="classes with fewer points than this get no label"
-    )
+    min_points: int = Field(1, ge=1, description="classes with fewer points than this get no label")
     font_size: float = Field(18, gt=0, le=200, description="font size of the labels, in pixels")
     bold: bool = Field(True, description="draw the labels in bold")
     color: Literal["class", "foreground"] = Field(
