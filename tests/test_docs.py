@@ -89,7 +89,9 @@ def test_code_listings_are_the_files_the_suite_runs() -> None:
         body = match.group(0).split("\n", 1)[1].rsplit("```", 1)[0]
         path = ROOT / match.group(1)
         assert path.is_file(), f"docs/plugins.md lists {match.group(1)}, which does not exist"
-        assert body == path.read_text(encoding="utf-8"), f"{match.group(1)} differs from its listing"
+        assert body == path.read_text(encoding="utf-8"), (
+            f"{match.group(1)} differs from its listing"
+        )
         listed.append(path.name)
     assert {"hello.py", "legend_step1.py", "legend.py", "test_legend.py"} <= set(listed)
 

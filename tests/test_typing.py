@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .conftest import ROOT
 
-TYPO = '''
+TYPO = """
 import legend
 from specanim.sdk import Box, Frame, View
 
@@ -18,7 +18,7 @@ from specanim.sdk import Box, Frame, View
 class Typo(legend.Legend):
     def view(self, frame: Frame, box: Box) -> View:
         return {"columns": self.options.colums}
-'''
+"""
 
 
 def test_mypy_passes_on_plugins_and_catches_a_misspelt_option(tmp_path: Path) -> None:
