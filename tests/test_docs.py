@@ -349,3 +349,32 @@ def test_the_tutorial_legend_stands_beside_the_scatter(name: str, tmp_path: Path
     assert white.sum() > 100  # the names
     colourful = legend.max(axis=2).astype(int) - legend.min(axis=2) > 100
     assert colourful.any() == (name == "legend.yaml")  # the discs, in the complete legend
+
+
+# --- the doc's other complete examples run ---------------------------------------------------
+
+EXAMPLES = ("from typing import Literal\n", "class Dots(Panel):\n", "from specanim.testing import")
+
+
+def test_the_complete_examples_in_the_doc_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The options model, the raster panel and the test in the doc, run as a reader would
+    (with the SDK and numpy imported, and the example package on the path)."""
+    monkeypatch.syspath_prepend(str(EXAMPLE / "src"))
+    namespace: dict[str, Any] = {"np": np, "Centroids": None, **vars(specanim.sdk)}
+    from specanim_centroids import Centroids
+
+    namespace["Centroids"] = Centroids
+    blocks = re.findall(r"^```python\n(.*?)^```$", doc(), re.MULTILINE | re.DOTALL)
+    chosen = [b for b in blocks if b.startswith(EXAMPLES)]
+    assert len(chosen) == len(EXAMPLES)
+    for block in chosen:
+        exec(compile(block, str(DOC), "exec", dont_inherit=True), namespace)
+    namespace["test_label_sits_on_the_cluster"]()
+    options = namespace["BadgeOptions"].model_validate({"view": {"mode": "follow"}})
+    assert options.text == "epoch {epoch}"
+    with pytest.raises(ValueError, match="is not a colour"):
+        namespace["BadgeOptions"].model_validate({"color": "nope"})
+    scene = specanim.testing.make_scene(np.random.default_rng(0).normal(size=(100, 2)))
+    frame = specanim.testing.make_frames(scene)[-1]
+    pixels = specanim.testing.render_panel(namespace["Dots"], {}, scene, frame, 100, 80)
+    assert (pixels.min(axis=2) > 150).sum() > 100  # the points, in the white foreground
