@@ -1,6 +1,42 @@
-"""specanim: animate how a dimensionality reduction learns its layout, from a YAML scene spec."""
+"""specanim: animate how a dimensionality reduction learns its layout, from a YAML scene spec.
+
+From Python: ``specanim.load(spec)``, ``specanim.animate(X, labels)`` and
+``specanim.from_snapshots(snapshots)`` make an ``Animation``; ``specanim.capture.opentsne()``
+collects openTSNE's layouts. Plugins import from ``specanim.sdk``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from specanim.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    from specanim import capture
+    from specanim.animation import Animation, animate, from_snapshots, load
+
 __version__ = "0.1.0"
-__all__ = ["__version__", "hookimpl"]
+__all__ = [
+    "Animation",
+    "__version__",
+    "animate",
+    "capture",
+    "from_snapshots",
+    "hookimpl",
+    "load",
+]
+
+_LAZY = {"Animation", "animate", "from_snapshots", "load"}
+
+
+def __getattr__(name: str) -> Any:
+    # The Python API imports the engine; the command line should not pay for it on every run.
+    if name in _LAZY:
+        from specanim import animation
+
+        return getattr(animation, name)
+    if name == "capture":
+        import importlib
+
+        return importlib.import_module("specanim.capture")
+    raise AttributeError(f"module 'specanim' has no attribute {name!r}")

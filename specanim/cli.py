@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -68,6 +69,14 @@ cache_option = click.option(
     help="Reuse a stored trajectory, recompute and store it, or neither read nor write.",
 )
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Show no progress.")
+set_option = click.option(
+    "--set",
+    "overrides",
+    metavar="PATH=VALUE",
+    multiple=True,
+    help="Change one value of the spec (a YAML value), e.g. reducer.random_state=7 or "
+    "panels.scatter.point_size=3; repeatable.",
+)
 
 
 def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
@@ -95,12 +104,13 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
-def validate(specs: tuple[Path, ...]) -> None:
+@set_option
+def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     """Check spec files; print every problem, one per line."""
     problems: list[str] = []
     for spec in specs:
         try:
-            load_plan(spec, default_registry())
+            load_plan(spec, default_registry(), overrides=overrides)
         except UserError as exc:
             problems += exc.lines()
     if problems:
@@ -126,6 +136,7 @@ def validate(specs: tuple[Path, ...]) -> None:
     type=click.IntRange(min=1),
     help="Processes rendering frames at once.  [default: all cores]",
 )
+@set_option
 @cache_option
 @quiet_option
 @verbose_option
@@ -134,13 +145,14 @@ def render(
     output: Path | None,
     frames: str | None,
     workers: int | None,
+    overrides: tuple[str, ...],
     cache: CacheMode,
     quiet: bool,
 ) -> None:
     """Render SPEC to an animation."""
     from specanim import engine
 
-    plan = load_plan(spec, default_registry(), output)
+    plan = load_plan(spec, default_registry(), output, overrides)
     check_target(plan.output)
     report = reporter(quiet)
     started = time.perf_counter()
@@ -172,16 +184,19 @@ def render(
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), required=True, help="PNG file to write."
 )
+@set_option
 @cache_option
 @quiet_option
 @verbose_option
-def still(spec: Path, frame: int, output: Path, cache: CacheMode, quiet: bool) -> None:
+def still(
+    spec: Path, frame: int, output: Path, overrides: tuple[str, ...], cache: CacheMode, quiet: bool
+) -> None:
     """Render one frame of SPEC to a PNG, for a quick look."""
     from PIL import Image
 
     from specanim import engine
 
-    plan = load_plan(spec, default_registry())
+    plan = load_plan(spec, default_registry(), overrides=overrides)
     check_target(output)
     prepared = engine.prepare(plan, cache=cache, report=reporter(quiet))
     if not -prepared.frames <= frame < prepared.frames:
@@ -203,6 +218,43 @@ def plugins() -> None:
         click.echo(
             f"{kind:<{widths[0]}}  {name:<{widths[1]}}  {plugin:<{widths[2]}}  {summary}".rstrip()
         )
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of a spec, with the options of every installed plugin."""
+    from specanim.spec.schema import json_schema
+
+    click.echo(json.dumps(json_schema(default_registry()), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@spec_argument
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File to write."
+)
+@click.option("--in-place", is_flag=True, help="Rewrite SPEC itself.")
+def migrate(spec: Path, output: Path | None, in_place: bool) -> None:
+    """Rewrite SPEC in the current format, keeping its comments (to stdout by default)."""
+    from specanim.spec.migrations import current_version, migrate_file
+
+    if output is not None and in_place:
+        raise UserError("migrate: -o and --in-place do not go together")
+    text, applied = migrate_file(spec)
+    for migration in applied:
+        click.echo(
+            f"{spec}: format {migration.version} -> {migration.version + 1}: "
+            f"{migration.description}",
+            err=True,
+        )
+    if not applied:
+        click.echo(f"{spec}: already in format version {current_version()}", err=True)
+    target = spec if in_place else output
+    if target is None:
+        click.echo(text, nl=False)
+    elif applied or target != spec:
+        with atomic_path(target) as tmp:
+            tmp.write_text(text, encoding="utf-8")
 
 
 def _slice(text: str | None) -> slice | None:

@@ -16,10 +16,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from specanim.components import Box, Frame, Panel, RasterLayer, Scene, View
+from specanim.components import Box, Frame, Panel, RasterLayer, Scene, Trajectory, View
 from specanim.raster import png_data_url
 from specanim.render import frame_config, image_view, rasterize, standalone
+from specanim.spec import vega_lite
 from specanim.spec.models import Layer, LayoutNode, SceneSpec, Split
+from specanim.timeline import frame_of
 from specanim.view import Camera, ViewOptions
 
 TITLE_GAP = 1.35  # line height as a multiple of the font size
@@ -43,10 +45,13 @@ class Size:
 
 @dataclass(frozen=True)
 class Leaf:
-    """Panels drawn in one box, bottom to top."""
+    """Panels drawn in one box, bottom to top, the trajectory they draw, and the box's title
+    line (a panel's ``title:``) above it."""
 
     keys: tuple[str, ...]
     box: Box
+    trajectory: str
+    title: tuple[str, Size] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,17 +73,31 @@ class Composer:
         panels: dict[str, Panel[Any]],
         scene: Scene,
         entries: Mapping[str, Entry] | None = None,
+        trajectories: Mapping[str, Trajectory] | None = None,
     ):
+        """scene holds the lead trajectory, the one frames are planned on; trajectories holds
+        every trajectory by name (default: the lead alone, named by the first reducer)."""
         self.spec = spec
         self.panels = panels
         self.scene = scene
         self.entries = entries or {}
+        names = list(spec.reducer_entries)
+        self.trajectories = dict(trajectories or {names[0]: scene.trajectory})
+        self.lead = next(n for n, t in self.trajectories.items() if t is scene.trajectory)
+        self.entry_of = {p.key: p for p in spec.panels}
+        self.styles = {p.key: p.vega_lite for p in spec.panels if p.vega_lite}  # by panel key
         self._config = {**frame_config(spec.background, spec.font), "padding": spec.margin}
         has_title = bool(spec.title or spec.subtitle)
         self._titled = _title_node(layout) if has_title else None
         self.tree = self._place(layout, spec.width - 2 * spec.margin, spec.height - 2 * spec.margin)
         self._static: dict[str, dict[str, Any]] = {}  # pre-rendered views, by panel key
         self._static_title: dict[str, Any] | None = None
+
+    def frame_of(self, trajectory: str, frame: Frame) -> Frame:
+        """The frame (of the lead trajectory) as seen in a named trajectory of the scene."""
+        if trajectory == self.lead:
+            return frame
+        return frame_of(self.trajectories[trajectory], frame, self.scene.trajectory)
 
     def start(self, frame: Frame) -> None:
         """Ask every panel for its view of one frame before any frame is rendered: a panel's
@@ -87,13 +106,15 @@ class Composer:
         for leaf in leaves(self.tree):
             for key in leaf.keys:
                 datasets: dict[str, Any] = {}
-                view = self._panel_view(key, frame, leaf.box, datasets)
+                view = self._panel_view(
+                    key, self.frame_of(leaf.trajectory, frame), leaf.box, datasets
+                )
                 if not self.panels[key].dynamic:
                     size = Size(leaf.box.width, leaf.box.height)
                     self._static[key] = self._as_image({**view, "datasets": datasets}, size)
         title = _title_size(self.tree)
         if title is not None and "{" not in self.spec.title + self.spec.subtitle:
-            self._static_title = self._as_image(self._title_view(frame, title), title)
+            self._static_title = self._as_image(self._scene_title(frame, title), title)
 
     def boxes(self) -> dict[str, Box]:
         """The box of every panel, by panel key (the panels of a layer share one)."""
@@ -103,7 +124,8 @@ class Composer:
         """The complete Vega-Lite spec of one frame."""
         datasets: dict[str, Any] = {}
         body = self._view(self.tree, frame, datasets)
-        return {**self._config, **body, **({"datasets": datasets} if datasets else {})}
+        out = {**self._config, **body, **({"datasets": datasets} if datasets else {})}
+        return vega_lite.merge(out, self.spec.vega_lite) if self.spec.vega_lite else out
 
     # --- layout ------------------------------------------------------------------------------
 
@@ -140,20 +162,35 @@ class Composer:
             ),
             ViewOptions(),
         )
-        camera = Camera(options, self.scene.trajectory, width, height)
-        return Leaf(keys, Box(width, height, camera))
+        entries = [self.entry_of[k] for k in keys if k in self.entry_of]
+        drawn = next((e.trajectory for e in entries if e.trajectory), self.lead)
+        text = next((e.title for e in entries if e.title), None)
+        title = None
+        if text:
+            title = (text, Size(width, int(round(self.spec.subtitle_size * TITLE_GAP))))
+            height -= title[1].height
+        camera = Camera(options, self.trajectories[drawn], width, height)
+        return Leaf(keys, Box(width, height, camera), drawn, title)
 
     # --- views ---------------------------------------------------------------------------------
 
     def _view(self, part: Leaf | Stack, frame: Frame, datasets: dict[str, Any]) -> dict[str, Any]:
         if isinstance(part, Leaf):
+            frame = self.frame_of(part.trajectory, frame)
             views = [
                 self._static.get(key) or self._panel_view(key, frame, part.box, datasets)
                 for key in part.keys
             ]
-            if len(views) == 1:
-                return views[0]
-            return layered(views, part.box.width, part.box.height, INDEPENDENT)
+            view = (
+                views[0]
+                if len(views) == 1
+                else layered(views, part.box.width, part.box.height, INDEPENDENT)
+            )
+            if part.title is None:
+                return view
+            text, size = part.title
+            line = self._title_view(frame, size, [(text, self.spec.subtitle_size)])
+            return {"vconcat": [line, view], "spacing": 0}
         body = {
             "hconcat" if part.horizontal else "vconcat": [
                 self._view(p, frame, datasets) for p in part.parts
@@ -162,7 +199,7 @@ class Composer:
         }
         if part.title is None:
             return body
-        title = self._static_title or self._title_view(frame, part.title)
+        title = self._static_title or self._scene_title(frame, part.title)
         return {"vconcat": [title, body], "spacing": 0}
 
     def _panel_view(
@@ -171,15 +208,23 @@ class Composer:
         """One panel's view of a frame as Vega-Lite; its errors name its spec entry."""
         entry = self.entries.get(key)
         with entry.blame() if entry is not None else nullcontext():
-            return to_vega_lite(self.panels[key].view(frame, box), box.width, box.height, datasets)
+            view = to_vega_lite(self.panels[key].view(frame, box), box.width, box.height, datasets)
+        style = self.styles.get(key)
+        return vega_lite.merge_into_view(view, style) if style else view
 
     # --- title and static parts ----------------------------------------------------------------
 
-    def _title_view(self, frame: Frame, size: Size) -> dict[str, Any]:
+    def _scene_title(self, frame: Frame, size: Size) -> dict[str, Any]:
+        spec = self.spec
+        lines = [(spec.title, spec.title_size), (spec.subtitle, spec.subtitle_size)]
+        return self._title_view(frame, size, [(t, s) for t, s in lines if t])
+
+    def _title_view(
+        self, frame: Frame, size: Size, lines: list[tuple[str, float]]
+    ) -> dict[str, Any]:
+        """Lines of text, each filled from frame's values, left-aligned from the top."""
         spec, layers, y = self.spec, [], 0.0
-        for text, font_size in ((spec.title, spec.title_size), (spec.subtitle, spec.subtitle_size)):
-            if not text:
-                continue
+        for text, font_size in lines:
             mark = {"type": "text", "align": "left", "baseline": "top", "fontSize": font_size}
             layers.append(
                 {
@@ -200,7 +245,11 @@ class Composer:
         }
 
     def _as_image(self, view: dict[str, Any], size: Size) -> dict[str, Any]:
-        rgb = rasterize(standalone(view, self.spec.background, self.spec.font))
+        alone = standalone(view, self.spec.background, self.spec.font)
+        config = (self.spec.vega_lite or {}).get("config")
+        if config:  # the frame's config styles this part too; its padding and the rest do not
+            alone = vega_lite.merge(alone, {"config": config})
+        rgb = rasterize(alone)
         return image_view(png_data_url(rgb), size.width, size.height)
 
 

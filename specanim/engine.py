@@ -34,6 +34,11 @@ class Result:
     height: int
     fps: float
 
+    def _repr_html_(self) -> str:
+        from specanim.display import result_html
+
+        return result_html(self)
+
 
 @dataclass
 class Prepared:
@@ -41,7 +46,7 @@ class Prepared:
 
     plan: Plan
     data: Data
-    trajectory: Trajectory
+    trajectory: Trajectory  # the lead: frames are planned on it, the others keep in step
     composer: Composer
     shots: list[Shot]
     frames: int = field(init=False)
@@ -73,11 +78,16 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     spec = plan.spec
     with plan.dataset.blame():
         with report.stage(f"loading {plan.dataset.cls.name}", None):
-            data = plan.dataset.cls(plan.dataset.options, plan.source.base_dir).load()
-    with plan.reducer.blame():
-        reducer = plan.reducer.cls(plan.reducer.options, plan.source.base_dir)
-        with report.stage(f"fitting {reducer.name}", None, "steps") as task:
-            trajectory = trajectories.obtain(reducer, data, task, mode=cache)
+            data = plan.dataset.cls(plan.dataset.options, plan.dataset.base_dir).load()
+    fitted: dict[str, Trajectory] = {}
+    for name, resolved in plan.reducers.items():
+        with resolved.blame():
+            reducer = resolved.cls(resolved.options, resolved.base_dir)
+            with report.stage(f"fitting {name}", None, "steps") as task:
+                fitted[name] = trajectories.obtain(reducer, data, task, mode=cache)
+    # The trajectory with the most snapshots leads, so that with `every: 1` each of its
+    # snapshots is a frame; with one reducer that is the only one.
+    trajectory = max(fitted.values(), key=len)
     # Panels draw labels and images; the features (70,000 x 784 floats for MNIST) would only
     # be copied into every render worker.
     data = dataclasses.replace(data, features=np.empty((len(data), 0), np.float32))
@@ -86,11 +96,13 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     except ValueError as exc:
         raise plan.source.error(("palette",), str(exc)) from None
     scene = Scene(data, trajectory, colors, spec.background, spec.foreground, spec.font)
+    first = next(iter(fitted))
     panels: dict[str, Panel[Any]] = {}
     for key, entry in plan.panels.items():
+        drawn = fitted[spec.panel(key).trajectory or first]
         with entry.blame():
-            panels[key] = entry.cls(entry.options, scene)
-    composer = Composer(spec, plan.layout, panels, scene, plan.panels)
+            panels[key] = entry.cls(entry.options, dataclasses.replace(scene, trajectory=drawn))
+    composer = Composer(spec, plan.layout, panels, scene, plan.panels, fitted)
     shots = plan_shots(spec.timeline, trajectory)
     prepared = Prepared(plan, data, trajectory, composer, shots)
     composer.start(prepared.frame(0))

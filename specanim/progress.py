@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
@@ -81,8 +83,62 @@ class Live:
         self.console.print(message, highlight=False)
 
 
+class Notebook:
+    """An HTML progress bar in a Jupyter notebook's output, updated in place (no escape
+    codes): done / total, rate and time left for every stage."""
+
+    @contextmanager
+    def stage(self, description: str, total: int | None, unit: str = "") -> Iterator[Task]:
+        from IPython.display import HTML, display
+
+        handle = display(HTML(self._html(description, 0, total, unit, 0.0)), display_id=True)
+        started = time.monotonic()
+        last = [0.0]
+        size = [total]
+
+        def update(done: int, total: int | None = None) -> None:
+            if total is not None:
+                size[0] = total
+            now = time.monotonic()
+            if now - last[0] < 0.2 and done != size[0]:  # a notebook redraws slowly
+                return
+            last[0] = now
+            if handle is not None:
+                handle.update(HTML(self._html(description, done, size[0], unit, now - started)))
+
+        yield update
+
+    @staticmethod
+    def _html(description: str, done: int, total: int | None, unit: str, seconds: float) -> str:
+        rate = done / seconds if seconds > 0 else 0.0
+        parts = [f"{done}" + (f"/{total}" if total else "")]
+        if unit and rate:
+            parts.append(f"{rate:.1f} {unit}/s")
+        if total and rate and done < total:
+            parts.append(f"{(total - done) / rate:.0f} s left")
+        bar = f'<progress value="{done}" max="{total or 1}" style="width: 40%"></progress>'
+        return f"<div><b>{html.escape(description)}</b> {bar} {', '.join(parts)}</div>"
+
+    def info(self, message: str) -> None:
+        print(message)
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (IPython with a kernel attached)."""
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
 def reporter(quiet: bool = False) -> Reporter:
-    """Live progress when stderr is a terminal and not quiet; otherwise none."""
-    if quiet or not sys.stderr.isatty():
+    """Progress in a notebook's output or live on a terminal, unless quiet; in logs none."""
+    if quiet:
+        return Quiet()
+    if in_notebook():
+        return Notebook()
+    if not sys.stderr.isatty():
         return Quiet()
     return Live()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,6 +96,22 @@ def shot_starts(shots: list[Shot]) -> list[int]:
     return list(itertools.accumulate((s.repeat for s in shots[:-1]), initial=0))
 
 
+def in_step(position: float, lead: Trajectory, other: Trajectory) -> float:
+    """The position in other that has come as far through its optimisation (0 to 1 of its
+    own length) as lead has at position: methods with different snapshot counts keep in step."""
+    if len(other) == 1:
+        return 0.0
+    done = np.interp(position, np.arange(len(lead)), progresses(lead))
+    return float(np.interp(done, progresses(other), np.arange(len(other))))
+
+
+def progresses(trajectory: Trajectory) -> np.ndarray:
+    """How far each snapshot is through the optimisation, 0 to 1 (never decreasing)."""
+    epochs = np.array([s.epoch for s in trajectory.steps], np.float64)
+    done = epochs / trajectory.total if trajectory.total else np.ones_like(epochs)
+    return np.maximum.accumulate(np.clip(done, 0.0, 1.0))
+
+
 def make_frame(trajectory: Trajectory, shot: Shot, index: int, frames: int, seed: int) -> Frame:
     """The frame for one shot: interpolated coordinates and the values titles can show."""
     coords = trajectory.at(shot.position)
@@ -115,3 +132,11 @@ def make_frame(trajectory: Trajectory, shot: Shot, index: int, frames: int, seed
     }
     frame_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
     return Frame(index=index, position=shot.position, coords=coords, values=values, seed=frame_seed)
+
+
+def frame_of(other: Trajectory, frame: Frame, lead: Trajectory) -> Frame:
+    """The same frame of the animation in another trajectory of the scene: at the position in
+    step with frame's, with that trajectory's values, the same number and the same seed."""
+    shot = Shot(in_step(frame.position, lead, other))
+    made = make_frame(other, shot, frame.index, int(frame.values.get("frames", 1)), 0)
+    return dataclasses.replace(made, seed=frame.seed)

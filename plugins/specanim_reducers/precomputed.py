@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from pydantic import Field
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
 ARCHIVE_SUFFIX = ".npz"
 EPOCHS_ARRAY = "epochs"
+# Optional arrays of an archive beside epochs: what a snapshot's Step says, and the length of
+# the optimisation (default: the last epoch).
+ITERATIONS_ARRAY, PHASES_ARRAY, TOTAL_ARRAY = "iterations", "phases", "total"
+STEP_ARRAYS = (EPOCHS_ARRAY, ITERATIONS_ARRAY, PHASES_ARRAY, TOTAL_ARRAY)
 
 
 class Columns(Options):
@@ -116,7 +120,7 @@ def _from_archive(path: Path, key: str | None, data: Data) -> Trajectory:
             arrays = {name: archive[name] for name in archive.files}
     except Exception as exc:  # any reader failure means the file is not a readable archive
         raise InputError(f"cannot read {path}: {exc}", key="path") from exc
-    snapshot_names = [name for name in arrays if name != EPOCHS_ARRAY]
+    snapshot_names = [name for name in arrays if name not in STEP_ARRAYS]
     if key is None:
         if not snapshot_names:
             raise InputError(f"{path.name} holds no array of snapshots", key="path")
@@ -145,8 +149,43 @@ def _from_archive(path: Path, key: str | None, data: Data) -> Trajectory:
             )
     else:
         epochs = np.arange(count)
-    steps = tuple(Step(epoch=int(e), iteration=int(e)) for e in epochs)
-    return Trajectory(snapshots.astype(np.float32), steps, int(epochs.max()))
+    iterations = _per_snapshot(arrays, ITERATIONS_ARRAY, count, epochs)
+    phases = _per_snapshot(arrays, PHASES_ARRAY, count, np.full(count, ""))
+    total = int(arrays[TOTAL_ARRAY]) if TOTAL_ARRAY in arrays else int(epochs.max())
+    steps = tuple(
+        Step(epoch=int(e), iteration=int(i), phase=str(p))
+        for e, i, p in zip(epochs, iterations, phases, strict=True)
+    )
+    return Trajectory(snapshots.astype(np.float32), steps, total)
+
+
+def _per_snapshot(
+    arrays: dict[str, np.ndarray], name: str, count: int, default: np.ndarray
+) -> np.ndarray:
+    """An optional array of the archive with one value per snapshot, else default."""
+    if name not in arrays:
+        return default
+    values = arrays[name]
+    if values.shape != (count,):
+        raise InputError(
+            f"array '{name}' must hold one value per snapshot ({count}), got shape {values.shape}",
+            key="path",
+        )
+    return values
+
+
+def write_archive(trajectory: Trajectory, path: Path | BinaryIO) -> None:
+    """Store a trajectory as an .npz archive (a path or an open binary file) that this reducer
+    reads back step for step."""
+    steps = trajectory.steps
+    arrays: dict[str, Any] = {
+        "snapshots": np.asarray(trajectory.snapshots, np.float32),
+        EPOCHS_ARRAY: np.array([s.epoch for s in steps], np.int64),
+        ITERATIONS_ARRAY: np.array([s.iteration for s in steps], np.int64),
+        PHASES_ARRAY: np.array([s.phase for s in steps], str),
+        TOTAL_ARRAY: np.array(trajectory.total, np.int64),
+    }
+    np.savez(path, **arrays)
 
 
 def _from_table(table: pd.DataFrame, columns: Columns, data: Data, name: str) -> Trajectory:

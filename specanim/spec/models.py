@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from specanim.palette import check_color, check_scheme
+from specanim.spec.migrations import FIRST_VERSION, current_version, too_new
 from specanim.template import Template
 from specanim.view import ViewOptions
 
@@ -38,6 +39,19 @@ class PanelEntry(Entry):
     """A panel entry; ``id`` names it in the layout (default: its type)."""
 
     id: str | None = None
+    trajectory: str | None = Field(
+        None,
+        description="the name (in reducers:) of the trajectory this panel draws; default: the "
+        "first",
+    )
+    title: Template | None = Field(
+        None, description="a line above the panel, with its own trajectory's {epoch}, ..."
+    )
+    vega_lite: dict[str, Any] | None = Field(
+        None,
+        description="Vega-Lite merged into this panel's view (mark, encoding, transform), "
+        "into each of its unit views",
+    )
 
     @property
     def key(self) -> str:
@@ -126,7 +140,16 @@ class Timeline(Strict):
 class SceneSpec(Strict):
     """A whole scene: data, reducer, look, panels, timeline and output."""
 
-    version: Literal[1] = 1
+    version: int = Field(
+        FIRST_VERSION,
+        ge=FIRST_VERSION,
+        description="the spec format this file is written in (an older one is migrated on load)",
+    )
+    extends: str | None = Field(
+        None,
+        description="a spec file (relative to this one) that this spec changes: mappings merge "
+        "key by key, lists are replaced, panels merge by id",
+    )
     title: Template = ""
     subtitle: Template = ""
     width: int = Field(1100, ge=64, le=8192)
@@ -140,12 +163,49 @@ class SceneSpec(Strict):
     subtitle_size: float = Field(19, gt=0)
     seed: int = Field(0, ge=0, description="seeds everything re-sampled per frame")
     dataset: Entry
-    reducer: Entry
+    reducer: Entry | None = Field(None, description="the reducer, when the scene has one")
+    reducers: dict[str, Entry] | None = Field(
+        None,
+        description="several reducers of the same data, by name; panels name the one they "
+        "draw (trajectory:), and frames keep them in step by progress",
+    )
     palette: str | list[str] = "tableau10"
     panels: list[PanelEntry] = Field(min_length=1)
     layout: LayoutNode | None = None
     timeline: Timeline = Timeline()
     output: OutputEntry = OutputEntry()
+    vega_lite: dict[str, Any] | None = Field(
+        None,
+        description="Vega-Lite merged into every frame's spec (config, background, padding, "
+        "autosize, params, usermeta)",
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_name_reducers(self) -> SceneSpec:
+        if (self.reducer is None) == (self.reducers is None):
+            raise ValueError("a scene needs either 'reducer' or 'reducers', not both")
+        if self.reducers is not None and not self.reducers:
+            raise ValueError("'reducers' needs at least one named reducer")
+        return self
+
+    def panel(self, key: str) -> PanelEntry:
+        """The panel entry with that layout key."""
+        return next(p for p in self.panels if p.key == key)
+
+    @property
+    def reducer_entries(self) -> dict[str, Entry]:
+        """Every reducer by name; a lone ``reducer:`` is named by its type."""
+        if self.reducers is not None:
+            return dict(self.reducers)
+        assert self.reducer is not None
+        return {self.reducer.type: self.reducer}
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, v: int) -> int:
+        if v > current_version():
+            raise ValueError(too_new(v))
+        return v
 
     @field_validator("width", "height")
     @classmethod

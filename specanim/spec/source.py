@@ -1,8 +1,13 @@
-"""Reading a YAML spec into plain values while remembering the line of every key and value."""
+"""Reading a YAML spec into plain values while remembering where every key and value came from.
+
+A value can come from the spec file, from a file it extends, or from a ``--set`` option; its
+``Origin`` says which, so an error names the file and line (or the option) the user must edit.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,38 +26,56 @@ def format_path(path: PathKey) -> str:
     return out
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a value was written: a file and its 1-based line, or a command-line option."""
+
+    where: str  # the file as the user named it, or the option, e.g. "--set timeline.fps=0"
+    line: int | None
+    base_dir: Path  # relative paths written there are relative to this folder
+
+
 @dataclass
 class Source:
-    """A parsed spec document: its values and where each of them stands in the file."""
+    """A spec document: its values and the origin of each of them.
+
+    ``file`` is the spec that was asked for; ``origins`` maps a value path, and ``key_origins`` a
+    mapping key's path, to where it was written (the file, a file it extends, or an option).
+    """
 
     file: Path
     data: Any
-    lines: dict[PathKey, int] = field(default_factory=dict)  # value path -> 1-based line
-    key_lines: dict[PathKey, int] = field(default_factory=dict)  # mapping key path -> its line
+    origins: dict[PathKey, Origin] = field(default_factory=dict)
+    key_origins: dict[PathKey, Origin] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         """The file as the user named it, for messages."""
         return str(self.file)
 
-    @property
+    @cached_property
     def base_dir(self) -> Path:
         """The folder relative paths in this spec are resolved against."""
         return self.file.resolve().parent
 
-    def line_of(self, path: PathKey, *, key: bool = False) -> int | None:
-        """The line of the value at path (or of its key), else of its nearest ancestor."""
-        table = self.key_lines if key else self.lines
+    def at(self, line: int) -> Origin:
+        """The origin of a value written on a line of this file."""
+        return Origin(self.name, line, self.base_dir)
+
+    def origin(self, path: PathKey, *, key: bool = False) -> Origin:
+        """Where the value at path (or its key) was written, else its nearest ancestor."""
+        table = self.key_origins if key else self.origins
         for n in range(len(path), -1, -1):
             sub = path[:n]
             if sub in table:
                 return table[sub]
-            if sub in self.lines:
-                return self.lines[sub]
-        return None
+            if sub in self.origins:
+                return self.origins[sub]
+        return Origin(self.name, None, self.base_dir)
 
     def locate(self, path: PathKey, *, key: bool = False) -> Location:
-        return Location(self.name, self.line_of(path, key=key), format_path(path))
+        origin = self.origin(path, key=key)
+        return Location(origin.where, origin.line, format_path(path))
 
     def error(self, path: PathKey, message: str, *, key: bool = False) -> SpecError:
         return SpecError(self.locate(path, key=key), message)
@@ -89,7 +112,7 @@ def parse_source(text: str, file: Path) -> Source:
 
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: PathKey, source: Source) -> Any:
-    source.lines[path] = node.start_mark.line + 1
+    source.origins[path] = source.at(node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
         out: dict[Any, Any] = {}
@@ -105,7 +128,7 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: PathKey, source: Sour
                 raise SpecError(
                     Location(source.name, line, format_path((*path, key))), "duplicate key"
                 )
-            source.key_lines[(*path, key)] = key_node.start_mark.line + 1
+            source.key_origins[(*path, key)] = source.at(key_node.start_mark.line + 1)
             out[key] = _build(loader, value_node, (*path, key), source)
         return out
     if isinstance(node, yaml.SequenceNode):

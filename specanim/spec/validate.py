@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +16,11 @@ from pydantic import BaseModel, ValidationError
 from specanim.components import Component, Dataset, Encoder, Kind, Options, Panel, Reducer
 from specanim.errors import InputError, SpecError, SpecErrors, UserError, did_you_mean
 from specanim.plugins import Registry, UnknownComponent
+from specanim.spec import vega_lite
+from specanim.spec.extends import read_spec
 from specanim.spec.models import Layer, LayoutNode, OutputEntry, SceneSpec, Split
-from specanim.spec.source import PathKey, Source, format_path, read_source
+from specanim.spec.overrides import Override, apply_overrides
+from specanim.spec.source import PathKey, Source, format_path
 from specanim.template import FIELDS_CONTEXT, FRAME_FIELDS
 
 C = TypeVar("C", bound=Component)
@@ -43,6 +46,15 @@ class Resolved(Generic[C]):
             path = (*self.path, exc.key) if exc.key else self.path
             raise self.source.error(path, exc.message) from None
 
+    @property
+    def base_dir(self) -> Path:
+        """The folder the entry's relative paths are relative to: that of the file which wrote
+        its first path option (the current folder for ``--set``), else of the spec."""
+        for name, field in type(self.options).model_fields.items():
+            if name in self.options.model_fields_set and Path in _unwrap(field.annotation):
+                return self.source.origin((*self.path, name)).base_dir
+        return self.source.base_dir
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -51,16 +63,27 @@ class Plan:
     source: Source
     spec: SceneSpec
     dataset: Resolved[Dataset]
-    reducer: Resolved[Reducer]
+    reducers: dict[str, Resolved[Reducer]]  # by name, in spec order; the first leads
     panels: dict[str, Resolved[Panel]]  # by layout key, in spec order
     layout: LayoutNode
     encoder: Resolved[Encoder]
     output: Path
 
+    @property
+    def reducer(self) -> Resolved[Reducer]:
+        """The first reducer: the scene's only one, unless it has ``reducers:``."""
+        return next(iter(self.reducers.values()))
 
-def load_plan(file: Path, registry: Registry, output: Path | None = None) -> Plan:
-    """Read and validate a spec file; SpecErrors lists every problem found."""
-    return validate(read_source(file), registry, output)
+
+def load_plan(
+    file: Path,
+    registry: Registry,
+    output: Path | None = None,
+    overrides: Iterable[str | Override] = (),
+) -> Plan:
+    """Read a spec file (with what it extends), apply overrides (``"path=value"`` as for
+    ``--set``) and validate it; SpecErrors lists every problem found."""
+    return validate(apply_overrides(read_spec(file), overrides), registry, output)
 
 
 def validate(source: Source, registry: Registry, output: Path | None = None) -> Plan:
@@ -68,7 +91,8 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     errors: list[SpecError] = []
     spec: SceneSpec | None = None
     data = source.data if isinstance(source.data, dict) else {}
-    context = {FIELDS_CONTEXT: _frame_fields(data.get("reducer"), registry)}
+    raw_reducers = _raw_reducers(data)
+    context = {FIELDS_CONTEXT: _frame_fields(raw_reducers.values(), registry)}
     try:
         spec = SceneSpec.model_validate(source.data, context=context)
     except ValidationError as exc:
@@ -90,32 +114,86 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
             return None
 
     dataset = entry("dataset", ("dataset",), data.get("dataset"), ("type",))
-    reducer = entry("reducer", ("reducer",), data.get("reducer"), ("type",))
+    reducers = {
+        name: entry("reducer", path, raw, ("type",)) for name, (path, raw) in raw_reducers.items()
+    }
     raw_panels = data.get("panels")
     panels = [
-        entry("panel", ("panels", i), raw, ("type", "id"))
+        entry("panel", ("panels", i), raw, PANEL_KEYS)
         for i, raw in enumerate(raw_panels if isinstance(raw_panels, list) else [])
     ]
+    errors += _check_vega_lite(source, data)
     encoder, output_path = _output(source, data.get("output"), registry, output, errors)
     layout: LayoutNode | None = None
     if spec is not None and all(panels):  # an unknown panel type would only echo in the layout
         layout = _check_layout(spec, source, errors)
+    if spec is not None:
+        _check_trajectories(spec, source, errors)
 
-    if errors or spec is None or dataset is None or reducer is None or encoder is None:
+    resolved = {name: r for name, r in reducers.items() if r is not None}
+    if errors or spec is None or dataset is None or not resolved or encoder is None:
         raise SpecErrors(errors)
-    assert layout is not None and output_path is not None
+    assert layout is not None and output_path is not None and len(resolved) == len(reducers)
     resolved_panels = {p.key: r for p, r in zip(spec.panels, panels, strict=True) if r}
-    return Plan(source, spec, dataset, reducer, resolved_panels, layout, encoder, output_path)
+    return Plan(source, spec, dataset, resolved, resolved_panels, layout, encoder, output_path)
 
 
-def _frame_fields(raw: Any, registry: Registry) -> tuple[str, ...]:
-    """The fields templates may use: every frame's, and those the spec's reducer declares."""
-    try:
-        cls = registry.reducer(raw["type"])
-        declared = cls.frame_values(cls.Options.model_validate(raw_options(raw)))
-    except (KeyError, TypeError, UnknownComponent, ValidationError):
-        return FRAME_FIELDS  # the reducer entry's own errors are reported where it stands
-    return FRAME_FIELDS + tuple(k for k in declared if k not in FRAME_FIELDS)
+# The keys of a panel entry that the core reads; the others are the panel's own options.
+PANEL_KEYS = ("type", "id", "trajectory", "title", "vega_lite")
+
+
+def _raw_reducers(data: dict[str, Any]) -> dict[str, tuple[PathKey, Any]]:
+    """Every reducer entry by name, with its path: ``reducers:``, or ``reducer:`` named by its
+    type."""
+    many = data.get("reducers")
+    if isinstance(many, dict):
+        return {str(name): (("reducers", str(name)), raw) for name, raw in many.items()}
+    one = data.get("reducer")
+    name = one.get("type") if isinstance(one, dict) else None
+    return {name if isinstance(name, str) else "reducer": (("reducer",), one)}
+
+
+def _check_trajectories(spec: SceneSpec, source: Source, errors: list[SpecError]) -> None:
+    """Every panel's ``trajectory:`` names a reducer; the panels of a layer draw the same."""
+    names = list(spec.reducer_entries)
+    for i, panel in enumerate(spec.panels):
+        if panel.trajectory is not None and panel.trajectory not in names:
+            errors.append(
+                source.error(
+                    ("panels", i, "trajectory"),
+                    f"no reducer named '{panel.trajectory}'{did_you_mean(panel.trajectory, names)}"
+                    f"; reducers: {', '.join(names)}",
+                )
+            )
+
+
+def _check_vega_lite(source: Source, data: dict[str, Any]) -> list[SpecError]:
+    """The ``vega_lite:`` of the frame and of each panel, checked against Vega-Lite's schema."""
+    places: list[tuple[PathKey, Any, vega_lite.Where]] = []
+    if data.get("vega_lite") is not None:
+        places.append((("vega_lite",), data["vega_lite"], "frame"))
+    panels = data.get("panels")
+    for i, raw in enumerate(panels if isinstance(panels, list) else []):
+        if isinstance(raw, dict) and raw.get("vega_lite") is not None:
+            places.append((("panels", i, "vega_lite"), raw["vega_lite"], "panel"))
+    return [
+        source.error((*path, *sub), message)
+        for path, fragment, where in places
+        for sub, message in vega_lite.check(fragment, where)
+    ]
+
+
+def _frame_fields(raws: Iterable[tuple[PathKey, Any]], registry: Registry) -> tuple[str, ...]:
+    """The fields templates may use: every frame's, and those the spec's reducers declare."""
+    fields = list(FRAME_FIELDS)
+    for _, raw in raws:
+        try:
+            cls = registry.reducer(raw["type"])
+            declared = cls.frame_values(cls.Options.model_validate(raw_options(raw)))
+        except (KeyError, TypeError, UnknownComponent, ValidationError):
+            continue  # the reducer entry's own errors are reported where it stands
+        fields += [k for k in declared if k not in fields]
+    return tuple(fields)
 
 
 def raw_options(raw: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +277,16 @@ def _check_layout(spec: SceneSpec, source: Source, errors: list[SpecError]) -> L
                 walk(key, (*path, "layer", i))
             if node.view is None:
                 _check_shared_view(spec, node, path, source, errors)
+            first = next(iter(spec.reducer_entries))
+            drawn = {p.trajectory or first for p in spec.panels if p.key in node.layer}
+            if len(drawn) > 1:
+                errors.append(
+                    source.error(
+                        path,
+                        f"the panels of a layer share one camera, so they draw one trajectory; "
+                        f"these draw {', '.join(sorted(drawn))}",
+                    )
+                )
             return
         field = "row" if node.horizontal else "column"
         for i, child in enumerate(node.children):

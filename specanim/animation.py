@@ -1,0 +1,331 @@
+"""specanim from Python: a scene from a spec, from arrays in memory, or from snapshots a user
+captured, ready to render, show a frame, or be written out as a spec file.
+
+    scene = specanim.load("specs/digits_umap.yaml", **{"reducer.random_state": 7})
+    scene = specanim.animate(X, labels=y, images=images, reducer="umap")
+    scene = specanim.from_snapshots(capture.finish(embedding), labels=y)
+    scene.render("out.mp4"); scene.still(-1); scene.frame_spec(0); len(scene); scene.to_yaml()
+
+Arrays in memory go through the same code as a spec file: they are stored once, by content, in
+specanim's cache folder as the ``.npz`` archives the ``file`` dataset and the ``precomputed``
+reducer read, so a scene made in Python renders the same frames as its ``to_yaml()`` spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import yaml
+
+from specanim import engine
+from specanim.components import KINDS, Component, Trajectory
+from specanim.errors import UserError
+from specanim.output import atomic_path
+from specanim.paths import cache_dir
+from specanim.plugins import Registry, default_registry, load_registry
+from specanim.progress import reporter
+from specanim.spec.extends import parse_spec, read_spec
+from specanim.spec.overrides import apply_overrides, override
+from specanim.spec.validate import Plan, validate
+from specanim.trajectories import CacheMode
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+# Arrays of a scene made in Python, by the role they play in its spec.
+DATA_FILE, TRAJECTORY_FILE = "data.npz", "trajectory.npz"
+
+
+class Animation:
+    """A validated scene: its frames, its renders, and the spec it is made from."""
+
+    def __init__(self, plan: Plan, registry: Registry, cache: CacheMode = "use") -> None:
+        self.plan = plan
+        self.registry = registry
+        self.cache: CacheMode = cache
+        self._prepared: engine.Prepared | None = None
+        self.result: engine.Result | None = None  # the last render
+
+    # --- frames -------------------------------------------------------------------------------
+
+    def prepared(self) -> engine.Prepared:
+        """The loaded data, the fitted (or cached) trajectories and the panels, made once."""
+        if self._prepared is None:
+            self._prepared = engine.prepare(self.plan, cache=self.cache, report=reporter())
+        return self._prepared
+
+    def __len__(self) -> int:
+        """The number of frames of the animation."""
+        return self.prepared().frames
+
+    def frame_spec(self, frame: int = -1) -> dict[str, Any]:
+        """The complete Vega-Lite spec of frame number ``frame`` (negative: from the end)."""
+        prepared = self.prepared()
+        return prepared.composer.frame_spec(prepared.frame(prepared.shot_of(self._at(frame))))
+
+    def still(self, frame: int = -1) -> Image:
+        """The pixels of one frame as a PIL image (a notebook shows it)."""
+        from PIL import Image as PILImage
+
+        return PILImage.fromarray(engine.still(self.prepared(), self._at(frame)))
+
+    def render(
+        self,
+        path: str | Path | None = None,
+        frames: slice | None = None,
+        workers: int | None = None,
+    ) -> engine.Result:
+        """Write the animation (to path, else the spec's output) and return what was written;
+        the file appears only when complete. In a notebook the result shows as a video."""
+        from specanim.workers import default_workers
+
+        plan = self.plan
+        if path is not None:
+            plan = self._plan_for(Path(path))
+        prepared = self.prepared()
+        if plan is not self.plan:
+            prepared = engine.Prepared(
+                plan, prepared.data, prepared.trajectory, prepared.composer, prepared.shots
+            )
+        self.result = engine.render(
+            prepared, frames=frames, workers=workers or default_workers(), report=reporter()
+        )
+        return self.result
+
+    def _plan_for(self, output: Path) -> Plan:
+        """The plan with another output; its ending picks the encoder, as ``-o`` does."""
+        return validate(self.plan.source, self.registry, output)
+
+    def _at(self, frame: int) -> int:
+        count = self.prepared().frames
+        if not -count <= frame < count:
+            raise UserError(f"frame {frame}: the animation has {count} frames (0 to {count - 1})")
+        return frame
+
+    # --- as a spec file -------------------------------------------------------------------------
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """The scene as spec text; with a path, also write it there, with the arrays it reads
+        (a scene made from arrays) copied beside it, so the file renders the same frames."""
+        document = self.plan.source.data
+        if path is not None:
+            target = Path(path)
+            document = _localise(document, self.plan.source.base_dir, target)
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+        if path is not None:
+            with atomic_path(target) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+        return text
+
+    # --- in a notebook ----------------------------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        from specanim.display import animation_html
+
+        return animation_html(self)
+
+
+def load(
+    spec: str | Path | Mapping[str, Any],
+    *,
+    components: Sequence[type[Component[Any]]] = (),
+    cache: CacheMode = "use",
+    **overrides: Any,
+) -> Animation:
+    """A scene from a spec file's path, YAML text or a mapping, validated with the same located
+    errors as the command line. ``overrides`` set values as ``--set`` does, by dotted path:
+    ``load(spec, **{"reducer.random_state": 7})`` or with ``__`` for dots,
+    ``load(spec, reducer__random_state=7)``. ``components`` adds component classes defined
+    here (in a notebook, say) as if a plugin registered them."""
+    registry = _registry(components)
+    if isinstance(spec, Mapping):
+        source = parse_spec(yaml.safe_dump(dict(spec), sort_keys=False), Path("<spec>"))
+    elif isinstance(spec, Path) or ("\n" not in spec and Path(spec).suffix in (".yaml", ".yml")):
+        source = read_spec(Path(spec))
+    else:
+        source = parse_spec(spec, Path("<spec>"))
+    changes = [override(k.replace("__", "."), v, f"{k}={v!r}") for k, v in overrides.items()]
+    return Animation(validate(apply_overrides(source, changes), registry), registry, cache)
+
+
+def animate(
+    X: Any,
+    labels: Any = None,
+    images: np.ndarray | None = None,
+    reducer: str | Mapping[str, Any] = "umap",
+    *,
+    features: Sequence[str] | None = None,
+    components: Sequence[type[Component[Any]]] = (),
+    **spec: Any,
+) -> Animation:
+    """A scene of data in memory: X is an (n, d) array, or a pandas or polars DataFrame whose
+    numeric columns (or ``features``) are the features and whose column named by ``labels``
+    holds the classes; labels may also be an array. reducer is a name or a reducer entry
+    (``{"type": "umap", "epochs": 100}``); the other keywords are the spec's (``title=...``,
+    ``panels=[...]``, ``timeline={...}``), with a scatter (and a digit grid for images) by
+    default."""
+    matrix, label_values = _features_and_labels(X, labels, features)
+    # Without labels every point is of one class, drawn in one colour.
+    arrays = {"X": matrix, "labels": np.zeros(len(matrix), np.int64)}
+    if label_values is not None:
+        arrays["labels"] = label_values
+    if images is not None:
+        arrays["images"] = np.asarray(images)
+    dataset = {"type": "file", "path": str(_store(arrays, DATA_FILE)), "labels_key": "labels"}
+    entry = {"type": reducer} if isinstance(reducer, str) else dict(reducer)
+    return load(_scene(dataset, entry, images is not None, spec), components=components)
+
+
+def from_snapshots(
+    snapshots: Any,
+    labels: Any = None,
+    images: np.ndarray | None = None,
+    *,
+    components: Sequence[type[Component[Any]]] = (),
+    **spec: Any,
+) -> Animation:
+    """A scene of a trajectory captured elsewhere: a list of (n, 2) layouts, an (S, n, 2)
+    array, a Trajectory, or a capture such as ``specanim.capture.opentsne()`` (its phases and
+    iterations kept)."""
+    trajectory = _trajectory(snapshots)
+    n = trajectory.snapshots.shape[1]
+    arrays: dict[str, np.ndarray] = {"X": np.zeros((n, 0), np.float32)}
+    arrays["labels"] = np.zeros(n, np.int64) if labels is None else np.asarray(labels)
+    if images is not None:
+        arrays["images"] = np.asarray(images)
+    dataset = {"type": "file", "path": str(_store(arrays, DATA_FILE)), "labels_key": "labels"}
+    from specanim_reducers.precomputed import write_archive
+
+    buffer = io.BytesIO()
+    write_archive(trajectory, buffer)
+    reducer = {"type": "precomputed", "path": str(_store_bytes(buffer.getvalue(), TRAJECTORY_FILE))}
+    return load(_scene(dataset, reducer, images is not None, spec), components=components)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _registry(components: Sequence[type[Component[Any]]]) -> Registry:
+    if not components:
+        return default_registry()
+    from types import SimpleNamespace
+
+    from specanim.hookspecs import hookimpl
+
+    def registrar(kind: str) -> Any:
+        def register_all(register: Any) -> None:
+            for cls in components:
+                if cls.kind == kind:
+                    register(cls)
+
+        return hookimpl(register_all)
+
+    plugin = SimpleNamespace(**{f"register_{k}s": registrar(k) for k in KINDS})
+    return load_registry([("__main__", plugin)])
+
+
+def _scene(
+    dataset: dict[str, Any], reducer: dict[str, Any], images: bool, spec: dict[str, Any]
+) -> dict[str, Any]:
+    panels = [{"type": "scatter"}] + ([{"type": "digit-grid"}] if images else [])
+    layout = {"row": ["scatter", "digit-grid"], "sizes": [3, 1]} if images else None
+    scene: dict[str, Any] = {"dataset": dataset, "reducer": reducer, "panels": panels}
+    if layout and "panels" not in spec:
+        scene["layout"] = layout
+    return {**scene, **spec}
+
+
+def _features_and_labels(
+    X: Any, labels: Any, features: Sequence[str] | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(n, d) float32 features and (n,) labels from an array or a pandas/polars DataFrame."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        matrix = np.asarray(X, np.float32)
+        label_values = None if labels is None else np.asarray(labels)
+    else:
+        names = [str(c) for c in columns]
+        label_column = labels if isinstance(labels, str) else None
+        if label_column is not None and label_column not in names:
+            raise UserError(f"labels: no column '{label_column}'; the columns are {names}")
+        chosen = (
+            list(features)
+            if features is not None
+            else [c for c in names if c != label_column and _numeric(X[c])]
+        )
+        missing = [c for c in chosen if c not in names]
+        if missing:
+            raise UserError(f"features: no column {missing}; the columns are {names}")
+        matrix = np.column_stack([np.asarray(X[c], np.float32) for c in chosen])
+        if label_column is not None:
+            label_values = np.asarray(X[label_column])
+        else:
+            label_values = None if labels is None else np.asarray(labels)
+    if matrix.ndim != 2:
+        raise UserError(f"X must be (points, features), got shape {matrix.shape}")
+    if label_values is not None and len(label_values) != len(matrix):
+        raise UserError(f"{len(label_values)} labels for {len(matrix)} points")
+    if label_values is not None and label_values.dtype.kind == "O":
+        label_values = label_values.astype(str)
+    return matrix, label_values
+
+
+def _numeric(column: Any) -> bool:
+    return np.asarray(column).dtype.kind in "biuf"
+
+
+def _trajectory(snapshots: Any) -> Trajectory:
+    if isinstance(snapshots, Trajectory):
+        return snapshots
+    if hasattr(snapshots, "trajectory") and callable(snapshots.trajectory):
+        result: Trajectory = snapshots.trajectory()
+        return result
+    stack = np.asarray(snapshots, np.float32)
+    if stack.ndim != 3 or stack.shape[2] != 2:
+        raise UserError(f"snapshots must be (snapshots, points, 2), got shape {stack.shape}")
+    from specanim.components import Step
+
+    steps = tuple(Step(i, i) for i in range(len(stack)))
+    return Trajectory(stack, steps, len(stack) - 1)
+
+
+def _store(arrays: dict[str, Any], name: str) -> Path:
+    """Save arrays as an .npz in the cache, named by their content; its path."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return _store_bytes(buffer.getvalue(), name)
+
+
+def _store_bytes(content: bytes, name: str) -> Path:
+    folder = cache_dir("arrays")
+    path = folder / f"{hashlib.sha256(content).hexdigest()[:32]}-{name}"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as out:
+            out.write(content)
+        Path(out.name).replace(path)
+    return path
+
+
+def _localise(document: Any, base_dir: Path, target: Path) -> Any:
+    """The document with the arrays it reads from specanim's cache copied beside target and
+    named relative to it."""
+    arrays = cache_dir("arrays").resolve()
+    out = yaml.safe_load(yaml.safe_dump(document))
+    for key in ("dataset", "reducer"):
+        entry = out.get(key)
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            continue
+        source = (base_dir / entry["path"]).resolve()
+        if source.parent == arrays:
+            copy = target.with_name(f"{target.stem}.{source.name.split('-', 1)[1]}")
+            shutil.copyfile(source, copy)
+            entry["path"] = copy.name
+    return out

@@ -1,0 +1,57 @@
+"""Showing renders in Jupyter (and VS Code, JupyterLab, Colab): a playable video inline, up to a
+size; above it, a link to the file and its last frame."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from specanim.animation import Animation
+    from specanim.engine import Result
+
+INLINE_LIMIT = 25 * 2**20  # bytes of video embedded in a notebook; larger files are linked
+_VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}
+_IMAGE_TYPES = {".gif": "image/gif", ".webp": "image/webp", ".apng": "image/apng"}
+
+
+def result_html(result: Result, limit: int = INLINE_LIMIT) -> str:
+    """A rendered file as HTML: the video (or animated image) itself, or a link and a note."""
+    path = Path(result.path)
+    caption = (
+        f"{html.escape(str(path))}: {result.frames} frames, {result.width}x{result.height}, "
+        f"{result.fps:g} fps"
+    )
+    if path.is_dir():  # a folder of PNG frames
+        return f"<p>{caption} (a folder of PNG frames)</p>"
+    size = path.stat().st_size
+    suffix = path.suffix.lower()
+    if size > limit or suffix not in _VIDEO_TYPES | _IMAGE_TYPES:
+        why = f"{size / 2**20:.1f} MB, above the {limit / 2**20:.0f} MB shown inline"
+        return f'<p><a href="{html.escape(path.as_posix())}">{caption}</a> ({why})</p>'
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    style = f'style="max-width: 100%" width="{result.width}"'
+    if suffix in _VIDEO_TYPES:
+        body = (
+            f"<video controls autoplay loop muted playsinline {style}>"
+            f'<source src="data:{_VIDEO_TYPES[suffix]};base64,{data}" '
+            f'type="{_VIDEO_TYPES[suffix]}"></video>'
+        )
+    else:
+        body = f'<img {style} src="data:{_IMAGE_TYPES[suffix]};base64,{data}"/>'
+    return f"<figure>{body}<figcaption>{caption}</figcaption></figure>"
+
+
+def animation_html(animation: Animation) -> str:
+    """A scene: its last render, or what rendering it will make."""
+    if animation.result is not None and Path(animation.result.path).exists():
+        return result_html(animation.result)
+    plan = animation.plan
+    reducers = ", ".join(f"{name} ({r.cls.name})" for name, r in plan.reducers.items())
+    return (
+        f"<p>specanim scene: {html.escape(plan.dataset.cls.name)} by "
+        f"{html.escape(reducers)}, {plan.spec.width}x{plan.spec.height}; "
+        f"<code>.render()</code> makes the video, <code>.still(n)</code> one frame.</p>"
+    )

@@ -1,0 +1,100 @@
+"""Vega-Lite from the spec: ``vega_lite:`` mappings merged into a panel's view or the frame.
+
+A scene styles its frames without a plugin: the top-level ``vega_lite:`` is deep-merged into
+every frame's spec (``config``, ``background``, ...) and a panel entry's ``vega_lite:`` into
+that panel's view (``mark``, ``encoding``, ``transform``: into each of its unit views when the
+panel draws a layer). Both are checked when the spec is loaded against the official Vega-Lite
+JSON schema that altair ships, with every ``required`` dropped, since a fragment such as
+``mark: {fontSize: 20}`` is complete only once merged.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from specanim.errors import did_you_mean
+
+Where = Literal["frame", "panel"]
+# Settings of a whole frame; the parts that lay it out (hconcat, data, ...) are specanim's.
+FRAME_KEYS = ("autosize", "background", "config", "padding", "params", "usermeta")
+# Settings of one panel's view, applied to each unit view it draws.
+PANEL_KEYS = ("encoding", "mark", "transform")
+_SCHEMA_OF = {"frame": "TopLevelLayerSpec", "panel": "UnitSpecWithFrame"}
+
+
+def check(fragment: Any, where: Where) -> list[tuple[tuple[str | int, ...], str]]:
+    """The problems of a ``vega_lite:`` mapping as (path within it, message) pairs."""
+    import jsonschema
+
+    if not isinstance(fragment, Mapping):
+        return []  # the document's model reports that it is no mapping
+    allowed = FRAME_KEYS if where == "frame" else PANEL_KEYS
+    schema = _relaxed_schema()
+    properties = schema["definitions"][_SCHEMA_OF[where]]["properties"]
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for key, value in fragment.items():
+        if key not in allowed:
+            hint = did_you_mean(str(key), allowed)
+            elsewhere = " (it belongs to the top-level vega_lite)" if key in FRAME_KEYS else ""
+            problems.append(
+                (
+                    (key,),
+                    f"'{key}' cannot be set here{elsewhere or hint}; allowed: {', '.join(allowed)}",
+                )
+            )
+            continue
+        validator = jsonschema.Draft7Validator(
+            {**properties[key], "definitions": schema["definitions"]}
+        )
+        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        if error is not None:
+            problems.append(((key, *error.absolute_path), f"not valid Vega-Lite: {error.message}"))
+    return problems
+
+
+def merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """base with extra deep-merged into it: mappings key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in extra.items():
+        old = out.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            out[key] = merge(old, value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def merge_into_view(view: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """A panel's view with its entry's ``vega_lite:`` merged into each of its unit views."""
+    if "layer" in view:
+        return {**view, "layer": [merge_into_view(v, extra) for v in view["layer"]]}
+    if not {"mark", "encoding"} & set(view):
+        return dict(view)  # a concatenation or an empty view: nothing to style
+    unit = dict(view)
+    if isinstance(unit.get("mark"), str):
+        unit["mark"] = {"type": unit["mark"]}
+    return merge(unit, extra)
+
+
+@functools.cache
+def _relaxed_schema() -> dict[str, Any]:
+    """Altair's Vega-Lite JSON schema without any ``required``."""
+    import altair
+
+    core = importlib.import_module(
+        f"altair.vegalite.{altair.SCHEMA_VERSION.split('.')[0]}.schema.core"
+    )
+    schema: dict[str, Any] = _drop_required(core.load_schema())
+    return schema
+
+
+def _drop_required(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _drop_required(v) for k, v in node.items() if k != "required"}
+    if isinstance(node, list):
+        return [_drop_required(v) for v in node]
+    return node

@@ -1,0 +1,158 @@
+"""specanim from Python: load, animate, from_snapshots, the openTSNE capture, to_yaml, and how
+renders show in a notebook; equivalent calls give the frames of the equivalent spec file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import specanim
+from specanim import engine
+from specanim.errors import SpecErrors, UserError
+from specanim.plugins import default_registry
+from specanim.spec.validate import load_plan
+
+from .conftest import Run
+
+SIZE = {"width": 320, "height": 200, "margin": 0}
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    images = np.rint(d.images[:300] / 16 * 255).astype(np.uint8)
+    return d.data[:300].astype(np.float32), d.target[:300], images
+
+
+def test_animate_gives_the_frames_of_the_equivalent_spec(
+    digits: tuple[np.ndarray, np.ndarray, np.ndarray], write_spec: Callable[..., Path]
+) -> None:
+    X, y, images = digits
+    scene = specanim.animate(X, labels=y, images=images, reducer="pca", **SIZE)
+    np.savez(write_spec("", "unused.yaml").with_name("digits.npz"), X=X, labels=y, images=images)
+    spec = write_spec(
+        """
+        width: 320
+        height: 200
+        margin: 0
+        dataset: {type: file, path: digits.npz, labels_key: labels}
+        reducer: {type: pca}
+        panels: [{type: scatter}, {type: digit-grid}]
+        layout: {row: [scatter, digit-grid], sizes: [3, 1]}
+        """
+    )
+    prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
+    assert len(scene) == prepared.frames
+    assert np.array_equal(np.asarray(scene.still(-1)), engine.still(prepared, -1))
+
+
+def test_a_dataframe_names_its_label_column(
+    digits: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    import pandas as pd
+
+    X, y, _ = digits
+    table = pd.DataFrame(X[:, :10], columns=[f"f{i}" for i in range(10)])
+    table["digit"] = [f"d{v}" for v in y]
+    from_table = specanim.animate(table, labels="digit", reducer="pca", **SIZE)
+    from_arrays = specanim.animate(
+        X[:, :10], labels=table["digit"].to_numpy(), reducer="pca", **SIZE
+    )
+    assert np.array_equal(np.asarray(from_table.still(0)), np.asarray(from_arrays.still(0)))
+    assert from_table.prepared().data.classes[:3] == ("d0", "d1", "d2")
+    with pytest.raises(UserError, match="labels: no column 'digits'"):
+        specanim.animate(table, labels="digits", reducer="pca")
+
+
+def test_load_takes_a_path_text_or_mapping_and_overrides(
+    write_spec: Callable[..., Path],
+) -> None:
+    text = (
+        "dataset: {type: sklearn-digits, limit: 100}\nreducer: {type: pca}\n"
+        "panels: [{type: scatter}]\n"
+    )
+    path = write_spec(text)
+    from_path = specanim.load(path, reducer__random_state=3)
+    from_text = specanim.load(text, **{"reducer.random_state": 3})
+    from_mapping = specanim.load(
+        {
+            "dataset": {"type": "sklearn-digits", "limit": 100},
+            "reducer": {"type": "pca"},
+            "panels": [{"type": "scatter"}],
+        },
+        reducer__random_state=3,
+    )
+    for scene in (from_path, from_text, from_mapping):
+        assert scene.plan.reducer.options.random_state == 3  # type: ignore[attr-defined]
+    with pytest.raises(SpecErrors, match=r"timeline__fps=0: timeline.fps: input should be greater"):
+        specanim.load(path, timeline__fps=0)
+    with pytest.raises(SpecErrors, match=r"<spec>:2: reducer.type: unknown reducer 'pcb'"):
+        specanim.load(text.replace("pca", "pcb"))
+
+
+def test_an_opentsne_capture_renders_with_its_phases(tmp_path: Path) -> None:
+    from openTSNE import TSNE
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    capture = specanim.capture.opentsne(every=2)
+    embedding = TSNE(
+        early_exaggeration_iter=10,
+        n_iter=20,
+        callbacks=capture,
+        callbacks_every_iters=capture.every,
+        random_state=1,
+        n_jobs=1,
+    ).fit(d.data[:200])
+    scene = specanim.from_snapshots(capture.finish(embedding), labels=d.target[:200], **SIZE)
+    trajectory = scene.prepared().trajectory
+    assert [s.epoch for s in trajectory.steps] == [*range(1, 30, 2), 30]
+    assert {s.phase for s in trajectory.steps[:5]} == {"exaggeration"}
+    assert trajectory.steps[-1].phase == "embedding" and trajectory.total == 30
+    assert np.array_equal(trajectory.snapshots[-1], np.asarray(embedding, np.float32))
+    # written out and read back: the same frames
+    scene.to_yaml(tmp_path / "tsne.yaml")
+    again = specanim.load(tmp_path / "tsne.yaml")
+    assert np.array_equal(np.asarray(again.still(3)), np.asarray(scene.still(3)))
+
+
+def test_to_yaml_renders_the_same_frames_from_the_command_line(
+    digits: tuple[np.ndarray, np.ndarray, np.ndarray],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    run: Run = request.getfixturevalue("specanim")  # the command; the name here is the package
+    X, y, _ = digits
+    scene = specanim.animate(
+        X, labels=y, reducer="pca", timeline={"every": 1}, output={"type": "png"}, **SIZE
+    )
+    scene.to_yaml(tmp_path / "scene.yaml")
+    assert (tmp_path / "scene.data.npz").exists()  # the arrays beside the spec
+    from_python = scene.render(tmp_path / "py")
+    result = run("render", "scene.yaml", "-o", "cli", "-q")
+    assert result.returncode == 0, result.stderr
+    py_frames = sorted(from_python.path.iterdir())
+    cli_frames = sorted((tmp_path / "cli").iterdir())
+    assert [p.read_bytes() for p in py_frames] == [p.read_bytes() for p in cli_frames]
+
+
+def test_a_render_shows_as_a_video_in_a_notebook(tmp_path: Path) -> None:
+    scene = specanim.load(
+        "dataset: {type: sklearn-digits, limit: 100}\nreducer: {type: pca}\n"
+        "panels: [{type: scatter}]\nwidth: 128\nheight: 96\ntimeline: {hold_end: 0.5}\n"
+    )
+    assert "<code>.render()</code>" in scene._repr_html_()
+    result = scene.render(tmp_path / "a.mp4", workers=1)
+    shown = scene._repr_html_()
+    assert shown.startswith("<figure><video") and "data:video/mp4;base64," in shown
+    from specanim.display import result_html
+
+    linked = result_html(result, limit=10)
+    assert "<video" not in linked and 'href="' in linked and "above the" in linked
+    gif = scene.render(tmp_path / "a.gif", workers=1)
+    assert "data:image/gif;base64," in gif._repr_html_()
