@@ -43,7 +43,7 @@ from specanim.sdk import (
     hookimpl,
 )
 from specanim.spec.models import SceneSpec
-from specanim.spec.validate import load_plan
+from specanim.spec.validate import PANEL_KEYS, load_plan
 from specanim.template import FRAME_FIELDS
 
 from .conftest import ROOT
@@ -378,3 +378,14 @@ def test_the_complete_examples_in_the_doc_run(monkeypatch: pytest.MonkeyPatch) -
     frame = specanim.testing.make_frames(scene)[-1]
     pixels = specanim.testing.render_panel(namespace["Dots"], {}, scene, frame, 100, 80)
     assert (pixels.min(axis=2) > 150).sum() > 100  # the points, in the white foreground
+
+
+def test_no_panel_option_is_named_like_a_key_the_core_reads() -> None:
+    """A panel entry's type, id, trajectory, title and vega_lite never reach its options."""
+    panels = {k: m for k, m in models().items() if k.startswith(("panel", "tutorial", "example"))}
+    assert len(panels) >= 5
+    for component, model in panels.items():
+        clash = set(model.model_fields) & set(PANEL_KEYS)
+        assert not clash, f"{component}: options {sorted(clash)} are read by the core instead"
+    text = section("Options")
+    assert all(f"`{key}`" in text for key in PANEL_KEYS)  # and the doc says which they are

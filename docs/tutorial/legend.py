@@ -1,5 +1,5 @@
 # docs/tutorial/legend.py: the tutorial's legend panel in docs/plugins.md, complete
-"""A legend panel: each class's colour and name, with an optional title and point counts."""
+"""A legend panel: each class's colour and name, with an optional heading and point counts."""
 
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +16,7 @@ class LegendOptions(Options):
     columns: int = Field(1, ge=1, le=20, description="classes per row")
     font_size: float = Field(14, gt=0, le=100, description="font size of the names, in pixels")
     counts: bool = Field(False, description="add each class's number of points to its name")
-    title: Template = Field(
+    heading: Template = Field(
         "", description="a line above the classes, such as 'epoch {epoch}'; empty: none"
     )
 
@@ -28,8 +28,8 @@ class Legend(Panel[LegendOptions]):
 
     def __init__(self, options: LegendOptions, scene: Scene) -> None:
         super().__init__(options, scene)
-        # A title without {fields} is the same in every frame: drawn once, reused as an image.
-        self.dynamic = "{" in options.title
+        # A heading without {fields} is the same in every frame: drawn once, reused as an image.
+        self.dynamic = "{" in options.heading
         names = list(scene.data.classes)
         if options.counts:
             counts = np.bincount(scene.data.labels, minlength=len(names))
@@ -39,7 +39,7 @@ class Legend(Panel[LegendOptions]):
     def view(self, frame: Frame, box: Box) -> View:
         size = self.options.font_size
         line = 1.6 * size  # pixels from one row to the next
-        top = line if self.options.title else 0.0
+        top = line if self.options.heading else 0.0
         width = box.width / self.options.columns
         rows = [
             {
@@ -65,7 +65,7 @@ class Legend(Panel[LegendOptions]):
                 "encoding": {**position, "text": {"field": "name", "type": "nominal"}},
             },
         ]
-        if self.options.title:
+        if self.options.heading:
             layers.append(
                 {
                     "data": {"values": [{}]},
@@ -73,7 +73,7 @@ class Legend(Panel[LegendOptions]):
                     "encoding": {
                         "x": {"value": 0},
                         "y": {"value": line / 2},
-                        "text": {"value": frame.format(self.options.title)},
+                        "text": {"value": frame.format(self.options.heading)},
                     },
                 }
             )

@@ -49,12 +49,12 @@ def test_columns_put_classes_side_by_side() -> None:
     assert set(red) == set(green) == set(blue)  # all on one row
 
 
-def test_a_title_with_fields_changes_from_frame_to_frame() -> None:
+def test_a_heading_with_fields_changes_from_frame_to_frame() -> None:
     scene = scene_of_three_classes(epochs=4)
     frames = make_frames(scene)
-    options = {"title": "epoch {epoch} of {epochs}"}
+    options = {"heading": "epoch {epoch} of {epochs}"}
     assert make_panel(legend.Legend, options, scene).dynamic
-    assert not make_panel(legend.Legend, {"title": "digits"}, scene).dynamic
+    assert not make_panel(legend.Legend, {"heading": "digits"}, scene).dynamic
     first, last = (render_panel(legend.Legend, options, scene, f, 200, 100) for f in frames[::4])
     assert (first[:20] != last[:20]).any()  # "epoch 0 of 4", "epoch 4 of 4"
     assert (first[25:] == last[25:]).all()  # the classes stay
