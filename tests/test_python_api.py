@@ -67,6 +67,11 @@ def test_a_dataframe_names_its_label_column(
     assert from_table.prepared().data.classes[:3] == ("d0", "d1", "d2")
     with pytest.raises(UserError, match="labels: no column 'digits'"):
         specanim.animate(table, labels="digits", reducer="pca")
+    import polars as pl
+
+    polars_table = pl.from_pandas(table)
+    from_polars = specanim.animate(polars_table, labels="digit", reducer="pca", **SIZE)
+    assert np.array_equal(np.asarray(from_polars.still(0)), np.asarray(from_arrays.still(0)))
 
 
 def test_load_takes_a_path_text_or_mapping_and_overrides(

@@ -61,14 +61,34 @@ def test_the_schema_is_a_draft_2020_12_schema(schema: dict[str, Any]) -> None:
     jsonschema.Draft202012Validator.check_schema(schema)
 
 
+def test_every_reference_resolves(schema: dict[str, Any]) -> None:
+    refs: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            refs.extend([node["$ref"]] if "$ref" in node else [])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(schema)
+    assert refs
+    assert [r for r in refs if r.removeprefix("#/$defs/") not in schema["$defs"]] == []
+
+
 def test_plugin_options_carry_their_descriptions_and_defaults(schema: dict[str, Any]) -> None:
     scatter = schema["$defs"]["panel.scatter"]
     assert scatter["properties"]["type"]["enum"] == ["scatter"]
     assert scatter["properties"]["point_size"]["description"] == "diameter of a point, in pixels"
     assert scatter["properties"]["point_size"]["default"] == 2.5
     assert scatter["additionalProperties"] is False
-    names = [ref["$ref"] for ref in schema["properties"]["reducer"]["anyOf"]]
-    assert names == [f"#/$defs/reducer.{n}" for n in ("pca", "precomputed", "tsne", "umap")]
+    reducers = {
+        "anyOf": [{"$ref": f"#/$defs/reducer.{n}"} for n in ("pca", "precomputed", "tsne", "umap")]
+    }
+    assert schema["properties"]["reducer"]["anyOf"][0] == reducers
+    assert schema["properties"]["reducers"]["anyOf"][0]["additionalProperties"] == reducers
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)

@@ -19,13 +19,14 @@ from specanim.spec.models import Entry, OutputEntry, PanelEntry, SceneSpec
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
-# The document keys that hold component entries: the kind they name, the model of the keys the
-# core reads in each entry, and whether the key holds a list of entries.
-_ENTRIES: dict[str, tuple[str, type[Entry] | type[OutputEntry], bool]] = {
-    "dataset": ("dataset", Entry, False),
-    "reducer": ("reducer", Entry, False),
-    "panels": ("panel", PanelEntry, True),
-    "output": ("encoder", OutputEntry, False),
+# The document keys that hold component entries (alone, in a list or by name): the kind they
+# name and the model of the keys the core reads in each entry.
+_ENTRIES: dict[str, tuple[str, type[Entry] | type[OutputEntry]]] = {
+    "dataset": ("dataset", Entry),
+    "reducer": ("reducer", Entry),
+    "reducers": ("reducer", Entry),
+    "panels": ("panel", PanelEntry),
+    "output": ("encoder", OutputEntry),
 }
 
 
@@ -39,9 +40,11 @@ def json_schema(registry: Registry) -> dict[str, Any]:
     )
     defs: dict[str, Any] = top["$defs"]
 
+    def ref(model: type[BaseModel]) -> str:
+        return str(refs[(model, "validation")]["$ref"])
+
     def take(model: type[BaseModel]) -> dict[str, Any]:
-        name = refs[(model, "validation")]["$ref"].rsplit("/", 1)[-1]
-        schema: dict[str, Any] = defs.pop(name) if name in defs else {}
+        schema: dict[str, Any] = defs.pop(ref(model).rsplit("/", 1)[-1], {})
         return schema
 
     scene = take(SceneSpec)
@@ -50,7 +53,9 @@ def json_schema(registry: Registry) -> dict[str, Any]:
     # A spec that extends another holds only changes: what a whole spec must have is required
     # only of one that does not.
     whole: dict[str, Any] = {"required": scene.pop("required", []), "properties": {}}
-    for key, (kind, model, many) in _ENTRIES.items():
+    for key, (kind, model) in _ENTRIES.items():
+        if key not in scene["properties"]:
+            continue
         branches: list[dict[str, Any]] = []
         for reg in components:
             if reg.kind != kind:
@@ -59,27 +64,13 @@ def json_schema(registry: Registry) -> dict[str, Any]:
             name = f"{kind}.{reg.name}"
             defs[name] = _branch(reg.name, reg.cls.summary(), own, core[model])
             branches.append({"$ref": f"#/$defs/{name}"})
+        field = scene["properties"][key]
         # anyOf, not oneOf: yaml-language-server merges the property completions of anyOf
         # branches, which the values of ``type`` keep apart.
-        choice = {"anyOf": branches}
+        scene["properties"][key] = _swap(field, ref(model), {"anyOf": branches})
         if "type" in core[model].get("required", []):
-            needs_type = {"required": ["type"]}
-            whole["properties"][key] = {"items": needs_type} if many else needs_type
-        field = scene["properties"][key]
-        description = SceneSpec.model_fields[key].description
-        target = field.setdefault("items", {}) if many else field
-        for ref_key in ("$ref", "allOf", "anyOf"):
-            target.pop(ref_key, None)
-        target.update(choice)
-        if description and not many:
-            field["description"] = description
-    # reducers: maps names to reducer entries, each the same choice as reducer:.
-    scene["properties"]["reducers"] = {
-        "type": "object",
-        "description": SceneSpec.model_fields["reducers"].description,
-        "additionalProperties": {"anyOf": scene["properties"]["reducer"]["anyOf"]},
-        "minProperties": 1,
-    }
+            whole["properties"][key] = _swap(field, ref(model), {"required": ["type"]})
+    # A whole scene names its reducer one way: reducer: or reducers:.
     whole["oneOf"] = [{"required": ["reducer"]}, {"required": ["reducers"]}]
     scene["properties"]["version"]["maximum"] = current_version()
     return {
@@ -90,6 +81,17 @@ def json_schema(registry: Registry) -> dict[str, Any]:
         "title": "specanim scene spec",
         "$defs": dict(sorted(defs.items())),
     }
+
+
+def _swap(node: Any, ref: str, replacement: dict[str, Any]) -> Any:
+    """node with every ``{"$ref": ref}`` in it replaced (its other keywords kept)."""
+    if isinstance(node, dict):
+        if node.get("$ref") == ref:
+            return {**{k: v for k, v in node.items() if k != "$ref"}, **replacement}
+        return {k: _swap(v, ref, replacement) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_swap(item, ref, replacement) for item in node]
+    return node
 
 
 def _branch(
