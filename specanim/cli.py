@@ -184,14 +184,26 @@ def render(
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), required=True, help="PNG file to write."
 )
+@click.option(
+    "--vega-lite",
+    "vega_lite",
+    is_flag=True,
+    help="Write the frame's complete Vega-Lite spec (JSON, raster layers embedded) instead.",
+)
 @set_option
 @cache_option
 @quiet_option
 @verbose_option
 def still(
-    spec: Path, frame: int, output: Path, overrides: tuple[str, ...], cache: CacheMode, quiet: bool
+    spec: Path,
+    frame: int,
+    output: Path,
+    vega_lite: bool,
+    overrides: tuple[str, ...],
+    cache: CacheMode,
+    quiet: bool,
 ) -> None:
-    """Render one frame of SPEC to a PNG, for a quick look."""
+    """Render one frame of SPEC to a PNG, for a quick look (or its Vega-Lite, to look into)."""
     from PIL import Image
 
     from specanim import engine
@@ -202,9 +214,13 @@ def still(
     if not -prepared.frames <= frame < prepared.frames:
         last = prepared.frames - 1
         raise UserError(f"--frame {frame}: the animation has {last + 1} frames (0 to {last})")
-    pixels = engine.still(prepared, frame)
-    with atomic_path(output) as tmp:
-        Image.fromarray(pixels).save(tmp, format="PNG")
+    if vega_lite:
+        document = engine.frame_spec(prepared, frame)
+        with atomic_path(output) as tmp:
+            tmp.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
+    else:
+        with atomic_path(output) as tmp:
+            Image.fromarray(engine.still(prepared, frame)).save(tmp, format="PNG")
     if not quiet:
         click.echo(f"wrote {output}", err=True)
 

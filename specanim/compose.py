@@ -18,13 +18,16 @@ import numpy as np
 
 from specanim.components import Box, Frame, Panel, RasterLayer, Scene, Trajectory, View
 from specanim.raster import png_data_url
-from specanim.render import frame_config, image_view, rasterize, standalone
+from specanim.render import frame_config, image_view, rasterize, scenegraph, standalone
 from specanim.spec import vega_lite
 from specanim.spec.models import Layer, LayoutNode, SceneSpec, Split
 from specanim.timeline import frame_of
 from specanim.view import Camera, ViewOptions
 
 TITLE_GAP = 1.35  # line height as a multiple of the font size
+TITLE = "specanim_title"  # the name of the scene title's view
+# A mark that draws nothing: an empty box keeps its size with it.
+EMPTY: dict[str, Any] = {"data": {"values": []}, "mark": "point"}
 # Scales of the panels drawn in one box are their own: one panel's data never rescales another.
 INDEPENDENT = {"scale": {c: "independent" for c in ("x", "y", "color", "opacity", "size")}}
 
@@ -51,6 +54,7 @@ class Leaf:
     keys: tuple[str, ...]
     box: Box
     trajectory: str
+    name: str  # of its view in the frame's Vega-Lite, to find where Vega put it
     title: tuple[str, Size] | None = None
 
 
@@ -89,9 +93,11 @@ class Composer:
         self._config = {**frame_config(spec.background, spec.font), "padding": spec.margin}
         has_title = bool(spec.title or spec.subtitle)
         self._titled = _title_node(layout) if has_title else None
+        self._leaf_names: list[str] = []
         self.tree = self._place(layout, spec.width - 2 * spec.margin, spec.height - 2 * spec.margin)
-        self._static: dict[str, dict[str, Any]] = {}  # pre-rendered views, by panel key
-        self._static_title: dict[str, Any] | None = None
+        self._static: dict[str, RasterLayer] = {}  # panels that never change, drawn once
+        self._static_title: RasterLayer | None = None
+        self.origins: dict[str, tuple[int, int]] = {}  # where each box lies in the frame
 
     def frame_of(self, trajectory: str, frame: Frame) -> Frame:
         """The frame (of the lead trajectory) as seen in a named trajectory of the scene."""
@@ -106,24 +112,39 @@ class Composer:
         for leaf in leaves(self.tree):
             for key in leaf.keys:
                 datasets: dict[str, Any] = {}
-                view = self._panel_view(
+                parts = self._panel_parts(
                     key, self.frame_of(leaf.trajectory, frame), leaf.box, datasets
                 )
-                if not self.panels[key].dynamic:
+                # A part that never changes is drawn once, opaque: alone in its box only.
+                if not self.panels[key].dynamic and len(leaf.keys) == 1:
                     size = Size(leaf.box.width, leaf.box.height)
-                    self._static[key] = self._as_image({**view, "datasets": datasets}, size)
+                    view = self._embedded(parts, size, datasets)
+                    self._static[key] = self._drawn({**view, "datasets": datasets})
         title = _title_size(self.tree)
         if title is not None and "{" not in self.spec.title + self.spec.subtitle:
-            self._static_title = self._as_image(self._scene_title(frame, title), title)
+            self._static_title = self._drawn(self._scene_title(frame, title))
+        spec, _ = self.frame_layers(frame)
+        self.origins = origins(scenegraph(spec))
 
     def boxes(self) -> dict[str, Box]:
         """The box of every panel, by panel key (the panels of a layer share one)."""
         return {key: leaf.box for leaf in leaves(self.tree) for key in leaf.keys}
 
     def frame_spec(self, frame: Frame) -> dict[str, Any]:
-        """The complete Vega-Lite spec of one frame."""
+        """The complete Vega-Lite spec of one frame, raster layers embedded as PNG images."""
+        return self._frame(frame, None)
+
+    def frame_layers(self, frame: Frame) -> tuple[dict[str, Any], list[tuple[str, np.ndarray]]]:
+        """The frame as Vega-Lite without the raster layers that lie over every vector mark of
+        their box, and those layers as (box name, RGBA pixels), bottom first: painted over the
+        spec's rendering where Vega put their boxes (see ``origins``), they make the pixels of
+        ``frame_spec`` without encoding any of them as PNG."""
+        layers: list[tuple[str, np.ndarray]] = []
+        return self._frame(frame, layers), layers
+
+    def _frame(self, frame: Frame, painted: list[tuple[str, np.ndarray]] | None) -> dict[str, Any]:
         datasets: dict[str, Any] = {}
-        body = self._view(self.tree, frame, datasets)
+        body = self._view(self.tree, frame, datasets, painted)
         out = {**self._config, **body, **({"datasets": datasets} if datasets else {})}
         return vega_lite.merge(out, self.spec.vega_lite) if self.spec.vega_lite else out
 
@@ -170,47 +191,88 @@ class Composer:
             title = (text, Size(width, int(round(self.spec.subtitle_size * TITLE_GAP))))
             height -= title[1].height
         camera = Camera(options, self.trajectories[drawn], width, height)
-        return Leaf(keys, Box(width, height, camera), drawn, title)
+        name = f"specanim_box_{len(self._leaf_names)}"
+        self._leaf_names.append(name)
+        return Leaf(keys, Box(width, height, camera), drawn, name, title)
 
     # --- views ---------------------------------------------------------------------------------
 
-    def _view(self, part: Leaf | Stack, frame: Frame, datasets: dict[str, Any]) -> dict[str, Any]:
+    def _view(
+        self,
+        part: Leaf | Stack,
+        frame: Frame,
+        datasets: dict[str, Any],
+        painted: list[tuple[str, np.ndarray]] | None,
+    ) -> dict[str, Any]:
+        """A part of the layout as Vega-Lite; with painted, the raster layers at the top of
+        each box go there instead of into the spec."""
         if isinstance(part, Leaf):
             frame = self.frame_of(part.trajectory, frame)
-            views = [
-                self._static.get(key) or self._panel_view(key, frame, part.box, datasets)
-                for key in part.keys
-            ]
-            view = (
-                views[0]
-                if len(views) == 1
-                else layered(views, part.box.width, part.box.height, INDEPENDENT)
-            )
+            parts: list[dict[str, Any] | RasterLayer] = []
+            for key in part.keys:
+                static = self._static.get(key)
+                parts += [static] if static else self._panel_parts(key, frame, part.box, datasets)
+            name = part.name
+            if painted is not None:
+                top = len(parts)
+                while top and isinstance(parts[top - 1], RasterLayer):
+                    top -= 1
+                painted += [(name, p.rgba) for p in parts[top:] if isinstance(p, RasterLayer)]
+                parts = parts[:top]
+            size = Size(part.box.width, part.box.height)
+            view = {**self._embedded(parts, size, datasets), "name": name}
             if part.title is None:
                 return view
-            text, size = part.title
-            line = self._title_view(frame, size, [(text, self.spec.subtitle_size)])
+            text, title_size = part.title
+            line = self._title_view(frame, title_size, [(text, self.spec.subtitle_size)])
             return {"vconcat": [line, view], "spacing": 0}
         body = {
             "hconcat" if part.horizontal else "vconcat": [
-                self._view(p, frame, datasets) for p in part.parts
+                self._view(p, frame, datasets, painted) for p in part.parts
             ],
             "spacing": self.spec.spacing,
         }
         if part.title is None:
             return body
-        title = self._static_title or self._scene_title(frame, part.title)
-        return {"vconcat": [title, body], "spacing": 0}
+        if self._static_title is None:
+            title = self._scene_title(frame, part.title)
+        elif painted is None:
+            title = self._embedded([self._static_title], part.title, datasets)
+        else:
+            painted.append((TITLE, self._static_title.rgba))
+            title = self._embedded([], part.title, datasets)
+        return {"vconcat": [{**title, "name": TITLE}, body], "spacing": 0}
 
-    def _panel_view(
-        self, key: str, frame: Frame, box: Box, datasets: dict[str, Any]
+    def _embedded(
+        self, parts: list[dict[str, Any] | RasterLayer], size: Size, datasets: dict[str, Any]
     ) -> dict[str, Any]:
-        """One panel's view of a frame as Vega-Lite; its errors name its spec entry."""
+        """Parts drawn in one box as one view, raster layers embedded as PNG images; no parts:
+        an empty view that keeps the box's size."""
+        views = [to_vega_lite(p, size.width, size.height, datasets) for p in parts]
+        if not views:
+            return {"width": size.width, "height": size.height, "layer": [EMPTY]}
+        if len(views) == 1:
+            return views[0]
+        return layered(views, size.width, size.height, INDEPENDENT)
+
+    def _panel_parts(
+        self, key: str, frame: Frame, box: Box, datasets: dict[str, Any]
+    ) -> list[dict[str, Any] | RasterLayer]:
+        """One panel's view of a frame, bottom first: its raster layers as they are, the rest
+        as Vega-Lite with the entry's ``vega_lite:`` merged in. Its errors name its entry."""
         entry = self.entries.get(key)
-        with entry.blame() if entry is not None else nullcontext():
-            view = to_vega_lite(self.panels[key].view(frame, box), box.width, box.height, datasets)
         style = self.styles.get(key)
-        return vega_lite.merge_into_view(view, style) if style else view
+        out: list[dict[str, Any] | RasterLayer] = []
+        with entry.blame() if entry is not None else nullcontext():
+            view = self.panels[key].view(frame, box)
+            for part in view if isinstance(view, list) else [view]:
+                if isinstance(part, RasterLayer):
+                    check_size(part, box.width, box.height)
+                    out.append(part)
+                    continue
+                converted = to_vega_lite(part, box.width, box.height, datasets)
+                out.append(vega_lite.merge_into_view(converted, style) if style else converted)
+        return out
 
     # --- title and static parts ----------------------------------------------------------------
 
@@ -244,13 +306,15 @@ class Composer:
             "layer": layers,
         }
 
-    def _as_image(self, view: dict[str, Any], size: Size) -> dict[str, Any]:
+    def _drawn(self, view: dict[str, Any]) -> RasterLayer:
+        """A view drawn alone on the scene's background: opaque pixels, drawn once."""
         alone = standalone(view, self.spec.background, self.spec.font)
         config = (self.spec.vega_lite or {}).get("config")
         if config:  # the frame's config styles this part too; its padding and the rest do not
             alone = vega_lite.merge(alone, {"config": config})
-        rgb = rasterize(alone)
-        return image_view(png_data_url(rgb), size.width, size.height)
+        # vl-convert's PNGs lose colour where a transparent background shows through, so the
+        # part is drawn opaque.
+        return RasterLayer(rasterize(alone, alpha=True))
 
 
 # --- what panels return, as Vega-Lite ---------------------------------------------------------
@@ -263,9 +327,7 @@ def to_vega_lite(view: View, width: int, height: int, datasets: dict[str, Any]) 
         parts = [to_vega_lite(v, width, height, datasets) for v in view]
         return parts[0] if len(parts) == 1 else layered(parts, width, height)
     if isinstance(view, RasterLayer):
-        if view.rgba.shape[:2] != (height, width):
-            h, w = view.rgba.shape[:2]
-            raise ValueError(f"a raster layer of {w}x{h} pixels for a box of {width}x{height}")
+        check_size(view, width, height)
         return image_view(png_data_url(view.rgba), width, height)
     if isinstance(view, dict):
         spec = view
@@ -283,6 +345,31 @@ def to_vega_lite(view: View, width: int, height: int, datasets: dict[str, Any]) 
     if any(k in spec for k in ("hconcat", "vconcat", "concat", "facet", "repeat")):
         return spec
     return {"width": width, "height": height, **spec}
+
+
+def check_size(layer: RasterLayer, width: int, height: int) -> None:
+    """ValueError unless the raster layer fills a width x height box exactly."""
+    if layer.rgba.shape[:2] != (height, width):
+        h, w = layer.rgba.shape[:2]
+        raise ValueError(f"a raster layer of {w}x{h} pixels for a box of {width}x{height}")
+
+
+def origins(scenegraph: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """Where Vega put each named view: the top left corner of its group, in frame pixels."""
+    found: dict[str, tuple[int, int]] = {}
+
+    def walk(mark: dict[str, Any], x: float, y: float) -> None:
+        for item in mark.get("items", []):
+            ix, iy = x + item.get("x", 0), y + item.get("y", 0)
+            name = mark.get("name", "")
+            if mark.get("marktype") == "group" and name.endswith("_group"):
+                found.setdefault(name[: -len("_group")], (int(round(ix)), int(round(iy))))
+            for child in item.get("items", []):
+                walk(child, ix, iy)
+
+    ox, oy = scenegraph.get("origin", (0, 0))
+    walk(scenegraph["scenegraph"], ox, oy)
+    return found
 
 
 def layered(

@@ -17,6 +17,7 @@ from specanim.compose import Composer
 from specanim.errors import UserError
 from specanim.output import atomic_path
 from specanim.progress import Quiet, Reporter
+from specanim.raster import paint
 from specanim.render import fit_canvas, rasterize
 from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
@@ -66,10 +67,17 @@ class Prepared:
         return bisect.bisect_right(self.starts, range(self.frames)[frame]) - 1
 
     def pixels(self, shot_index: int) -> np.ndarray:
-        """The pixels of one shot, exactly the scene's size."""
+        """The pixels of one shot, exactly the scene's size: vl-convert draws the frame but
+        for the raster layers at the top of their boxes, which are painted over it where Vega
+        put the boxes: no raster layer is encoded as PNG or decoded again."""
         spec = self.plan.spec
-        rgb = rasterize(self.composer.frame_spec(self.frame(shot_index)))
-        return fit_canvas(rgb, spec.width, spec.height, palette.rgb(spec.background))
+        frame_spec, layers = self.composer.frame_layers(self.frame(shot_index))
+        rgb = rasterize(frame_spec)
+        canvas = fit_canvas(rgb, spec.width, spec.height, palette.rgb(spec.background))
+        canvas = canvas if canvas.flags.writeable else canvas.copy()
+        for name, rgba in layers:
+            paint(canvas, rgba, *self.composer.origins[name])
+        return canvas
 
 
 def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = None) -> Prepared:
@@ -145,6 +153,12 @@ def render(
                 done += repeat
                 task(done)
     return Result(target, total, spec.width, spec.height, spec.timeline.fps)
+
+
+def frame_spec(prepared: Prepared, frame: int) -> dict[str, Any]:
+    """The complete Vega-Lite spec of frame number frame (negative counts from the end), raster
+    layers embedded: vl-convert renders it to the pixels ``still`` paints."""
+    return prepared.composer.frame_spec(prepared.frame(prepared.shot_of(frame)))
 
 
 def still(prepared: Prepared, frame: int) -> np.ndarray:

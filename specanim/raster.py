@@ -221,6 +221,25 @@ def over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
     return out
 
 
+def paint(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int) -> None:
+    """Composite an (h, w, 4) uint8 RGBA image (straight alpha) over an opaque (H, W, 3) uint8
+    canvas in place, its top left corner at (x, y); what falls outside is left out."""
+    h, w = rgba.shape[:2]
+    top, left = max(y, 0), max(x, 0)
+    bottom, right = min(y + h, canvas.shape[0]), min(x + w, canvas.shape[1])
+    if bottom <= top or right <= left:
+        return
+    src = rgba[top - y : bottom - y, left - x : right - x]
+    alpha = src[..., 3:].astype(np.uint16)
+    if not alpha.any():
+        return
+    dst = canvas[top:bottom, left:right]
+    # (s a + d (255 - a)) / 255 rounded, in integers: x + 128 + (x + 128) / 256, over 256, is
+    # exact for every x below 65536.
+    mixed = src[..., :3] * alpha + dst * (np.uint16(255) - alpha) + np.uint16(128)
+    dst[...] = np.right_shift(mixed + np.right_shift(mixed, 8), 8)
+
+
 def correlate(planes: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """planes (c, h, w) correlated with a (j, j) kernel, keeping only the fully covered part:
     (c, h - j + 1, w - j + 1). Shifted in-place sums: twice as fast as scipy.ndimage here."""

@@ -10,13 +10,23 @@ import numpy as np
 from PIL import Image
 
 
-def rasterize(spec: dict[str, Any], scale: float = 1.0) -> np.ndarray:
-    """Render a complete Vega-Lite spec to a (height, width, 3) uint8 array."""
+def rasterize(spec: dict[str, Any], scale: float = 1.0, alpha: bool = False) -> np.ndarray:
+    """Render a complete Vega-Lite spec to a (height, width, 3) uint8 array, or with alpha a
+    (height, width, 4) RGBA one (straight alpha)."""
     import vl_convert as vlc  # imported late: worker processes import it themselves
 
     png = vlc.vegalite_to_png(json.dumps(spec, separators=(",", ":")), scale=scale)
     with Image.open(io.BytesIO(png)) as image:
-        return np.asarray(image.convert("RGB"))
+        return np.asarray(image.convert("RGBA" if alpha else "RGB"))
+
+
+def scenegraph(spec: dict[str, Any]) -> dict[str, Any]:
+    """The scenegraph Vega lays a complete Vega-Lite spec out into: every mark and group with
+    its position (``origin`` is the top left corner of the content, inside the padding)."""
+    import vl_convert as vlc
+
+    scenegraph: dict[str, Any] = vlc.vegalite_to_scenegraph(json.dumps(spec, separators=(",", ":")))
+    return scenegraph
 
 
 def fit_canvas(

@@ -1,0 +1,135 @@
+"""The fast path: raster layers painted into the frame where Vega put their boxes give the
+pixels vl-convert draws from the frame's full Vega-Lite (raster layers embedded as PNG)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specanim import engine, palette
+from specanim.plugins import default_registry
+from specanim.render import fit_canvas, rasterize
+from specanim.spec.validate import load_plan
+
+from .conftest import MNIST, Run
+
+ROOT = Path(__file__).resolve().parents[1]
+# Painting rounds as vl-convert does to within one level; compositing over an embedded image
+# (a layer) may differ by one more.
+MAX_DIFFERENCE = 2
+MEAN_DIFFERENCE = 0.05
+# Cheaper fits of the shipped scenes: the same panels and layout, fewer steps.
+SHORT = {
+    "umap": ["reducer.epochs=12"],
+    "tsne": ["reducer.early_exaggeration_iter=12", "reducer.n_iter=12", "reducer.every=2"],
+    "compare": [
+        "reducers.umap.epochs=12",
+        "reducers.tsne.early_exaggeration_iter=12",
+        "reducers.tsne.n_iter=12",
+        "timeline.duration=1",
+    ],
+}
+MNIST_DATA = [f"dataset.path={MNIST}", "dataset.split=test", "dataset.limit=1500"]
+
+
+def shipped() -> list[Path]:
+    return sorted((ROOT / "specs").glob("*.yaml"))
+
+
+def overrides_for(spec: Path) -> list[str]:
+    kind = next(k for k in SHORT if k in spec.stem)
+    return SHORT[kind] + (MNIST_DATA if spec.stem.startswith("mnist") else [])
+
+
+def full_pixels(prepared: engine.Prepared, frame: int) -> np.ndarray:
+    spec = prepared.plan.spec
+    rgb = rasterize(engine.frame_spec(prepared, frame))
+    return fit_canvas(rgb, spec.width, spec.height, palette.rgb(spec.background))
+
+
+@pytest.mark.parametrize("spec", shipped(), ids=lambda p: p.stem)
+def test_every_shipped_spec_paints_what_its_full_vega_lite_draws(spec: Path) -> None:
+    if spec.stem.startswith("mnist") and not (MNIST / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"MNIST test files not found in {MNIST}")
+    plan = load_plan(spec, default_registry(), overrides=overrides_for(spec))
+    prepared = engine.prepare(plan, cache="off")
+    frames = range(0, prepared.frames, max(prepared.frames // 12, 1))
+    for frame in [*frames, prepared.frames - 1]:
+        fast = engine.still(prepared, frame).astype(int)
+        difference = np.abs(fast - full_pixels(prepared, frame))
+        assert difference.max() <= MAX_DIFFERENCE, (spec.name, frame)
+        assert difference.mean() <= MEAN_DIFFERENCE, (spec.name, frame)
+
+
+def test_painted_layers_are_never_encoded(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec(
+        """
+        title: A fixed title
+        width: 400
+        height: 240
+        dataset: {type: sklearn-digits, limit: 600}
+        reducer: {type: pca}
+        panels:
+          - {type: scatter, render: raster}
+          - {type: digit-grid}
+          - {type: progress-bar}
+        layout: {row: [{column: [progress-bar, scatter], sizes: [1, 9]}, digit-grid]}
+        """
+    )
+    prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
+    vector, layers = prepared.composer.frame_layers(prepared.frame(0))
+    assert "data:image/png" not in json.dumps(vector)  # title, scatter and grid are painted
+    assert len(layers) == 3
+    assert "data:image/png" in json.dumps(engine.frame_spec(prepared, 0))
+
+
+def test_a_raster_under_vector_marks_is_embedded_and_looks_the_same(
+    write_spec: Callable[..., Path],
+) -> None:
+    spec = write_spec(
+        """
+        width: 300
+        height: 200
+        dataset: {type: sklearn-digits, limit: 600}
+        reducer: {type: pca}
+        panels:
+          - {type: digit-grid, label: true, columns: 5, label_size: 20}
+          - {id: fixed, type: digit-grid, resample: false}
+          - {type: scatter, render: raster, point_size: 6}
+        layout: {row: [digit-grid, {layer: [fixed, scatter]}]}
+        """
+    )
+    prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
+    vector, layers = prepared.composer.frame_layers(prepared.frame(0))
+    assert len(layers) == 2  # the grid and the scatter over it; not the grid under labels
+    assert json.dumps(vector).count("data:image/png") == 1
+    difference = np.abs(engine.still(prepared, 0).astype(int) - full_pixels(prepared, 0))
+    assert difference.max() <= MAX_DIFFERENCE and difference.mean() <= MEAN_DIFFERENCE
+
+
+def test_still_writes_the_full_vega_lite_of_a_frame(
+    write_spec: Callable[..., Path], specanim: Run, tmp_path: Path
+) -> None:
+    spec = write_spec(
+        """
+        width: 300
+        height: 200
+        dataset: {type: sklearn-digits, limit: 300}
+        reducer: {type: pca}
+        panels: [{type: scatter}, {type: digit-grid}]
+        """
+    )
+    for args in (["-o", "frame.png"], ["--vega-lite", "-o", "frame.json"]):
+        result = specanim("still", spec, "--frame", "0", "-q", *args)
+        assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "frame.json").read_text())
+    assert document["hconcat"] and "data:image/png" in json.dumps(document)
+    from PIL import Image
+
+    painted = np.asarray(Image.open(tmp_path / "frame.png").convert("RGB")).astype(int)
+    drawn = fit_canvas(rasterize(document), 300, 200, (0, 0, 0))
+    assert np.abs(painted - drawn).max() <= MAX_DIFFERENCE
