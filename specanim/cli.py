@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import time
 import warnings
@@ -24,17 +25,51 @@ from specanim.trajectories import CacheMode
 def main() -> None:
     """Run the CLI; expected errors print one line each, never a traceback."""
     _one_line_messages()
+    _signals_unwind()
     try:
         cli.main(standalone_mode=False)
+    except Stopped as exc:
+        notes = getattr(exc, "__notes__", None) or ["no output was written"]
+        _fail([f"interrupted: {'; '.join(notes)}"], 128 + exc.signum)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-        _fail(["interrupted: no output was written"], 130)
+        _fail(["interrupted: no output was written"], 128 + signal.SIGINT)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
     except UserError as exc:
-        _fail(exc.lines(), exc.exit_code)
+        _fail(_noted(exc.lines(), exc), exc.exit_code)
     except SpecanimError as exc:
-        _fail([f"error: {exc}"], exc.exit_code)
+        _fail(_noted([f"error: {exc}"], exc), exc.exit_code)
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM arrived: unwind (every finally block runs, no `except Exception`
+    stops it; click, which would print a blank line for a KeyboardInterrupt, lets it pass),
+    then exit 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _signals_unwind() -> None:
+    """SIGINT and SIGTERM raise Stopped in the main thread; a second one while the first
+    unwinds is ignored, so the clean-up (ending workers, removing temporary files) finishes."""
+    stopping: list[int] = []
+
+    def stop(signum: int, _: object) -> None:
+        if not stopping:
+            stopping.append(signum)
+            raise Stopped(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+
+
+def _noted(lines: list[str], exc: BaseException) -> list[str]:
+    """lines, the last one followed by the exception's notes (what a failed render kept)."""
+    notes = getattr(exc, "__notes__", None)
+    return [*lines[:-1], f"{lines[-1]}; {'; '.join(notes)}"] if notes else lines
 
 
 class _Lower(logging.Formatter):
@@ -136,6 +171,12 @@ def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     type=click.IntRange(min=1),
     help="Processes rendering frames at once.  [default: all cores]",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Keep finished frames beside the output while rendering, and reuse the ones an "
+    "interrupted --resume render kept.",
+)
 @set_option
 @cache_option
 @quiet_option
@@ -145,6 +186,7 @@ def render(
     output: Path | None,
     frames: str | None,
     workers: int | None,
+    resume: bool,
     overrides: tuple[str, ...],
     cache: CacheMode,
     quiet: bool,
@@ -160,7 +202,11 @@ def render(
     from specanim.workers import default_workers
 
     result = engine.render(
-        prepared, frames=_slice(frames), workers=workers or default_workers(), report=report
+        prepared,
+        frames=_slice(frames),
+        workers=workers or default_workers(),
+        report=report,
+        resume=resume,
     )
     seconds = time.perf_counter() - started
     if not quiet:

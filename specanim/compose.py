@@ -124,7 +124,11 @@ class Composer:
         if title is not None and "{" not in self.spec.title + self.spec.subtitle:
             self._static_title = self._drawn(self._scene_title(frame, title))
         spec, _ = self.frame_layers(frame)
-        self.origins = origins(scenegraph(spec))
+        graph = scenegraph(spec)
+        self.origins = origins(graph)
+        if isinstance(self.tree, Leaf):  # the frame's top view: Vega names no group for it
+            x, y = graph.get("origin", (0, 0))
+            self.origins[self.tree.name] = (int(round(x)), int(round(y)))
 
     def boxes(self) -> dict[str, Box]:
         """The box of every panel, by panel key (the panels of a layer share one)."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 import bisect
 import collections
 import dataclasses
+import hashlib
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from specanim import palette, trajectories
+from specanim import palette, trajectories, versions
 from specanim.components import Data, Frame, Panel, Scene, Trajectory
 from specanim.compose import Composer
 from specanim.errors import UserError
@@ -22,6 +24,7 @@ from specanim.render import fit_canvas, rasterize
 from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.trajectories import CacheMode
+from specanim.workdir import FrameStore, Keeping
 from specanim.workers import render_in_order
 
 
@@ -130,9 +133,16 @@ def render(
     frames: slice | None = None,
     workers: int = 1,
     report: Reporter | None = None,
+    resume: bool = False,
 ) -> Result:
     """Render the frames (all, or a slice) with workers processes and encode them to the
-    plan's output as they arrive."""
+    plan's output as they arrive.
+
+    With resume, every picture is kept in a work folder beside the output (see workdir) and
+    read from there when an earlier, interrupted render made it; the folder goes when the
+    output is complete, and stays when the render fails or is interrupted with frames in it (a
+    note on the exception says how many).
+    """
     report = report or Quiet()
     plan, spec = prepared.plan, prepared.plan.spec
     target = plan.output
@@ -141,18 +151,51 @@ def render(
     if total == 0:
         raise UserError(f"--frames selects no frame: the animation has {prepared.frames}")
     encoder = plan.encoder.cls(plan.encoder.options)
+    store = FrameStore.open(target, fingerprint(prepared)) if resume else None
+    draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
     done = 0
-    with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
-        with plan.encoder.blame():
-            sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
-        pictures = render_in_order(prepared.pixels, [i for i, _ in chosen], workers)
-        with sink:
-            for (_, repeat), rgb in zip(chosen, pictures, strict=True):
-                for _ in range(repeat):
-                    sink.write(rgb)
-                done += repeat
-                task(done)
+    try:
+        with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
+            with plan.encoder.blame():
+                sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
+            pictures = render_in_order(
+                draw, [i for i, _ in chosen], workers, lambda i: f"frame {prepared.starts[i]}"
+            )
+            # closing: an error in the encoder ends the workers now, not at garbage collection.
+            with sink, closing(pictures):
+                for (_, repeat), rgb in zip(chosen, pictures, strict=True):
+                    for _ in range(repeat):
+                        sink.write(rgb)
+                    done += repeat
+                    task(done)
+    except BaseException as exc:
+        if store is not None:
+            have = store.kept(i for i, _ in chosen)
+            kept = sum(n for i, n in chosen if i in have)
+            if kept:
+                exc.add_note(f"{kept} of {total} frames kept; run again with --resume")
+            else:  # nothing worth keeping: leave nothing
+                store.remove()
+        raise
+    if store is not None:
+        store.remove()
     return Result(target, total, spec.width, spec.height, spec.timeline.fps)
+
+
+def fingerprint(prepared: Prepared) -> str:
+    """A SHA-256 of everything that decides a scene's pixels: the spec (its output aside), the
+    data drawn, the trajectories and the versions of the libraries that draw."""
+    h = hashlib.sha256()
+    h.update(prepared.plan.spec.model_dump_json(exclude={"output"}).encode())
+    data, fitted = prepared.data, prepared.composer.trajectories.values()
+    h.update(repr((data.classes, [(t.steps, t.total) for t in fitted])).encode())
+    for array in (data.labels, data.images, *(t.snapshots for t in fitted)):
+        if array is not None:
+            array = np.ascontiguousarray(array)
+            h.update(f"{array.dtype.str}{array.shape}".encode())
+            h.update(array.data.cast("B"))
+    h.update(repr(versions.installed("vl-convert-python", "numpy", "pillow")).encode())
+    return h.hexdigest()
 
 
 def frame_spec(prepared: Prepared, frame: int) -> dict[str, Any]:

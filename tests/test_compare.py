@@ -4,47 +4,22 @@ one they draw, frames in step by progress, and a title per panel."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
-from pydantic import Field
 
 from specanim import engine
 from specanim.errors import SpecErrors
 from specanim.plugins import Registry, load_registry
-from specanim.sdk import Data, Options, Progress, Reducer, Step, Trajectory, hookimpl
+from specanim.sdk import Data, hookimpl
 from specanim.spec.validate import load_plan
 from specanim.timeline import in_step, progresses
 
-
-class RampOptions(Options):
-    """A made-up optimisation of a given length."""
-
-    steps: int = Field(3, ge=1, description="snapshots, one per epoch")
-    scale: float = Field(1.0, gt=0, description="how large the layout is")
-
-
-class Ramp(Reducer[RampOptions]):
-    """Points that grow from a line into a square, one epoch a snapshot."""
-
-    name = "ramp"
-    cacheable = False
-
-    @classmethod
-    def frame_values(cls, options: RampOptions) -> Mapping[str, str]:
-        return {"size": "the layout's scale at this snapshot"}
-
-    def fit(self, data: Data, progress: Progress) -> Trajectory:
-        n, k = len(data), self.options.steps
-        base = np.random.default_rng(1).uniform(-1, 1, (n, 2)).astype(np.float32)
-        grow = np.linspace(0.1, 1, k, dtype=np.float32) if k > 1 else np.ones(1, np.float32)
-        snapshots = np.stack([base * [1, g] * self.options.scale for g in grow])
-        steps = tuple(Step(s, s, "", {"size": float(grow[s])}) for s in range(k))
-        return Trajectory(snapshots.astype(np.float32), steps, k - 1)
+from .reducer_fixtures import Ramp, RampOptions
 
 
 def registry() -> Registry:

@@ -4,6 +4,7 @@ renders show inline as a video, an animated image and stills."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
@@ -36,3 +37,42 @@ def test_the_quickstart_notebook_runs_and_shows_its_renders(tmp_path: Path) -> N
     assert "<progress" in "".join(html)
     spec = tmp_path / "examples" / "out" / "pca.yaml"
     assert spec.exists() and (tmp_path / "examples" / "out" / "pca.data.npz").exists()
+
+
+def test_interrupting_the_kernel_stops_the_render_and_leaves_no_file(tmp_path: Path) -> None:
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    printed: list[str] = []
+    try:
+        setup = (
+            "import specanim, multiprocessing\n"
+            "scene = specanim.load('dataset: {type: sklearn-digits}\\nreducer: {type: pca}\\n"
+            "panels: [{type: scatter, render: vector}]\\ntimeline: {duration: 300}\\n')\n"
+            "len(scene)\n"
+        )
+        assert client.execute_interactive(setup, timeout=300)["content"]["status"] == "ok"
+        started = client.execute("scene.render('long.mp4', workers=2)")
+        # Wait until frames are being rendered: the progress bar counts them in the output.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            message = client.get_iopub_msg(timeout=120)
+            shown = str(message["content"])
+            if message["parent_header"].get("msg_id") == started and "<progress" in shown:
+                if 'value="0"' not in shown:
+                    break
+        manager.interrupt_kernel()
+        reply = client.get_shell_msg(timeout=60)
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        check = client.execute_interactive(
+            "print(len(multiprocessing.active_children()))",
+            timeout=60,
+            output_hook=lambda m: printed.append(m["content"].get("text", "")),
+        )
+        assert check["content"]["status"] == "ok"
+        assert "".join(printed).strip() == "0"  # no worker left
+        assert sorted(p.name for p in tmp_path.iterdir()) == []  # no video, no partial file
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)

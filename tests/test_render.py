@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -177,40 +173,6 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert lines[0].startswith(str(spec)) and message in lines[0]
     assert (tmp_path / "out.mp4").read_bytes() == b"an older render"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "scene.yaml"]
-
-
-def test_ctrl_c_stops_the_workers_and_leaves_no_output(
-    write_spec: Callable[..., Path], tmp_path: Path
-) -> None:
-    spec = write_spec(scene(PCA, points=1797).replace("hold_end: 0.3", "hold_end: 60"))
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "specanim",
-            "render",
-            str(spec),
-            "-o",
-            "out.mp4",
-            "--workers",
-            "2",
-            "-q",
-        ],
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not any(p.name.startswith(".out.mp4.") for p in tmp_path.iterdir()):  # encoding began
-        assert process.poll() is None and time.monotonic() < deadline, process.stderr
-        time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert stderr.strip() == "interrupted: no output was written"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.yaml"]
-    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
-    assert children.stdout == ""
 
 
 def test_the_readme_test_command_is_what_ci_runs() -> None:

@@ -3,7 +3,9 @@ trails, frame values a reducer declares, and the raster helpers, rendered for re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,16 +19,12 @@ from specanim.errors import SpecErrors
 from specanim.plugins import Registry, load_registry
 from specanim.sdk import (
     Box,
-    Data,
     Frame,
     Options,
     Panel,
     PointRasterizer,
-    Progress,
     RasterLayer,
     Reducer,
-    Step,
-    Trajectory,
     View,
     draw_polylines,
     hookimpl,
@@ -35,6 +33,8 @@ from specanim.sdk import (
 from specanim.spec.validate import load_plan
 from specanim.testing import make_frames, make_scene, render_panel
 from specanim_panels.scatter import Scatter
+
+from .reducer_fixtures import Ramp
 
 # --- a typed third-party panel ---------------------------------------------------------------
 
@@ -97,28 +97,12 @@ class Halves(Panel):
         return [RasterLayer(rgba), rule]
 
 
-class LossOptions(Options):
-    """A reducer that declares a frame value."""
-
-    steps: int = Field(4, ge=1, description="snapshots to make")
-
-
-class Loss(Reducer[LossOptions]):
-    """Points that spread out, with a loss that falls: declares ``{loss}``."""
-
-    name = "loss"
-    cacheable = False
-
-    @classmethod
-    def frame_values(cls, options: LossOptions) -> Mapping[str, str]:
-        return {"loss": "a made-up loss that halves every step"}
-
-    def fit(self, data: Data, progress: Progress) -> Trajectory:
-        base = np.random.default_rng(0).normal(size=(len(data), 2)).astype(np.float32)
-        k = self.options.steps
-        snapshots = np.stack([base * (1 + s) for s in range(k)])
-        steps = tuple(Step(s, s, "", {"loss": 1.0 / 2**s}) for s in range(k))
-        return Trajectory(snapshots, steps, k - 1)
+def texts_of(prepared: engine.Prepared, frame: int) -> list[str]:
+    """The text values of a frame's Vega-Lite, in order."""
+    found = re.findall(
+        r'"text": \{"value": "([^"]*)"', json.dumps(engine.frame_spec(prepared, frame))
+    )
+    return list(found)
 
 
 def extra(*classes: type) -> Registry:
@@ -229,18 +213,20 @@ layout:
 
 def test_reducer_values_reach_templates_and_frames(write_spec: Callable[..., Path]) -> None:
     body = """
-title: "loss {loss:.3f}"
-reducer: {type: loss, steps: 3}
+title: "size {size:.3f}"
+reducer: {type: ramp, steps: 3}
 panels: [{type: scatter}]
 """
     spec = write_spec(SCENE.replace("reducer: {type: pca}\n", "") + body)
-    prepared = engine.prepare(load_plan(spec, extra(Loss)), cache="off")
-    assert [prepared.frame(i).values["loss"] for i in range(3)] == [1.0, 0.5, 0.25]
-    with pytest.raises(SpecErrors, match=r":\d+: title: unknown field '\{loss\}'"):
-        load_plan(spec, extra())  # without the reducer that declares it, pca has no loss
-    pca = write_spec(SCENE + 'title: "loss {loss}"\npanels: [{type: scatter}]\n', "pca.yaml")
+    prepared = engine.prepare(load_plan(spec, extra(Ramp)), cache="off")
+    sizes = [prepared.frame(i).values["size"] for i in range(3)]
+    assert sizes == pytest.approx([0.1, 0.55, 1.0])
+    assert texts_of(prepared, 1)[0] == "size 0.550"
+    with pytest.raises(SpecErrors, match=r":\d+: title: unknown field '\{size\}'"):
+        load_plan(spec, extra())  # without the reducer that declares it, pca has no size
+    pca = write_spec(SCENE + 'title: "size {size}"\npanels: [{type: scatter}]\n', "pca.yaml")
     with pytest.raises(SpecErrors, match="known: epoch, epochs"):
-        load_plan(pca, extra(Loss))
+        load_plan(pca, extra(Ramp))
 
 
 def test_trails_follow_where_the_points_were() -> None:
