@@ -9,7 +9,7 @@ import importlib.util
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -35,7 +35,6 @@ from specanim.sdk import (
     FrameSink,
     Options,
     Panel,
-    Progress,
     Reducer,
     Scene,
     Step,
@@ -47,6 +46,7 @@ from specanim.spec.validate import PANEL_KEYS, load_plan
 from specanim.template import FRAME_FIELDS
 
 from .conftest import ROOT
+from .reducer_fixtures import Ramp
 
 DOC = ROOT / "docs" / "plugins.md"
 TUTORIAL = ROOT / "docs" / "tutorial"
@@ -171,24 +171,6 @@ class Ring(Dataset[RingOptions]):
         return Data(features, labels.astype(np.int64), ("a", "b", "c"))
 
 
-class FirstTwo(Reducer):
-    """The first two features, growing from nothing in three steps."""
-
-    name = "first-two"
-    cacheable = False
-
-    @classmethod
-    def frame_values(cls, options: Any) -> Mapping[str, str]:
-        return {"size": "how far the layout has grown"}
-
-    def fit(self, data: Data, progress: Progress) -> Trajectory:
-        layout = data.features[:, :2]
-        snapshots = np.stack([layout * s / 2 for s in range(3)]).astype(np.float32)
-        progress(2, 2)
-        steps = tuple(Step(s, s, "", {"size": s / 2}) for s in range(3))
-        return Trajectory(snapshots, steps, 2)
-
-
 class Square(Panel):
     """A white square, the size of the layout's growth."""
 
@@ -232,7 +214,7 @@ class NpyEncoder(Encoder):
 
 def one_plugin_of_each_kind() -> Registry:
     """The installed plugins plus one plugin implementing every hook."""
-    kinds = {"datasets": Ring, "reducers": FirstTwo, "panels": Square, "encoders": NpyEncoder}
+    kinds = {"datasets": Ring, "reducers": Ramp, "panels": Square, "encoders": NpyEncoder}
 
     def hook(cls: type) -> Callable[..., None]:
         def register(register: Callable[[type], None]) -> None:
@@ -249,14 +231,14 @@ def test_every_hook_registers_a_component_that_renders(tmp_path: Path) -> None:
     spec = tmp_path / "scene.yaml"
     spec.write_text(
         "width: 200\nheight: 100\nmargin: 0\ntitle: 'size {size}'\ntitle_size: 10\n"
-        "dataset: {type: ring, per_class: 10}\nreducer: {type: first-two}\n"
+        "dataset: {type: ring, per_class: 10}\nreducer: {type: ramp, steps: 3}\n"
         "panels: [{type: square}]\noutput: {path: frames.npy}\n",
         encoding="utf-8",
     )
     registry = one_plugin_of_each_kind()
     assert {(r.kind, r.name) for r in registry if r.plugin == "doc-kinds"} == {
         ("dataset", "ring"),
-        ("reducer", "first-two"),
+        ("reducer", "ramp"),
         ("panel", "square"),
         ("encoder", "npy"),
     }
