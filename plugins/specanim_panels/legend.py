@@ -41,7 +41,7 @@ class LegendOptions(Options):
     font_size: float = Field(
         14, gt=0, le=200, description="the largest font size in pixels; smaller if it must fit"
     )
-    title: str | None = Field(
+    heading: str | None = Field(
         None,
         description="a title above the entries (default: none for classes, the column's name "
         "for a colour bar; '' for none)",
@@ -72,7 +72,7 @@ class Legend(Panel[LegendOptions]):
 
     def _title(self, default: str, width: int) -> tuple[list[dict[str, Any]], float]:
         """The title's layer (none for an empty title) and the height it takes."""
-        title = default if self.options.title is None else self.options.title
+        title = default if self.options.heading is None else self.options.heading
         if not title:
             return [], 0.0
         size = self.options.font_size

@@ -34,8 +34,8 @@ class Columns(Options):
     """The long table's column names."""
 
     index: str = Field("index", description="The point's row in the dataset, 0 to n-1.")
-    x: str = "x"
-    y: str = "y"
+    x: str = Field("x", description="The point's first coordinate.")
+    y: str = Field("y", description="The point's second coordinate.")
     epoch: str = Field("epoch", description="The snapshot's epoch.")
     label: str | None = Field(
         "digit",
