@@ -86,17 +86,18 @@ def make_frames(
     **options: Any,
 ) -> list[Frame]:
     """Every frame the engine makes of the scene's trajectory with a timeline (a model, a
-    mapping, or its options as keywords: ``make_frames(scene, fps=10, hold_end=1)``), in order;
-    a held frame appears once per frame it is shown."""
+    mapping, or its options as keywords: ``make_frames(scene, fps=10, hold_end=1)``), in order.
+    A held picture is drawn once, as the first frame that shows it, and shown again: it appears
+    once per frame it is shown, the same Frame each time."""
     if not isinstance(timeline, Timeline):
         timeline = Timeline.model_validate({**(timeline or {}), **options})
     shots = plan_shots(timeline, scene.trajectory)
     frames = frame_count(shots)
-    return [
-        make_frame(scene.trajectory, shot, start + k, frames, seed)
+    drawn = [
+        make_frame(scene.trajectory, shot, start, frames, seed)
         for shot, start in zip(shots, shot_starts(shots), strict=True)
-        for k in range(shot.repeat)
     ]
+    return [frame for frame, shot in zip(drawn, shots, strict=True) for _ in range(shot.repeat)]
 
 
 def make_box(

@@ -275,3 +275,24 @@ def test_over_composites_straight_alpha() -> None:
     out = over(top, bottom)
     assert tuple(out[0, 1]) == (0, 0, 255, 255)
     assert tuple(out[0, 0]) == (128, 0, 127, 255)
+
+
+def test_make_frames_gives_the_frames_the_engine_draws(write_spec: Callable[..., Path]) -> None:
+    spec = write_spec(
+        SCENE.replace("reducer: {type: pca}\n", "")
+        + "reducer: {type: ramp, steps: 4}\npanels: [{type: scatter}]\n"
+        + "timeline: {fps: 4, duration: 1, easing: ease-in, hold_start: 0.5, hold_end: 1}\n"
+    )
+    prepared = engine.prepare(load_plan(spec, extra(Ramp)), cache="off")
+    scene = make_scene(prepared.trajectory.snapshots, steps=prepared.trajectory.steps)
+    made = make_frames(scene, prepared.plan.spec.timeline, seed=prepared.plan.spec.seed)
+    assert len(made) == prepared.frames == 4 + 2 + 4
+    for number, frame in enumerate(made):
+        drawn = prepared.frame(prepared.shot_of(number))
+        assert (frame.index, frame.position, frame.seed) == (
+            drawn.index,
+            drawn.position,
+            drawn.seed,
+        )
+        assert dict(frame.values) == dict(drawn.values)
+        assert np.array_equal(frame.coords, drawn.coords)
