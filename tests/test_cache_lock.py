@@ -62,7 +62,7 @@ def test_a_second_obtain_waits_for_the_first_fit_and_reuses_it(tmp_path: Path) -
     assert Gated.fits == 1
     assert np.array_equal(results["first"].snapshots, results["second"].snapshots)
     assert [p.name for p in tmp_path.iterdir()] == [
-        f"gated-{trajectories.cache_key(make(Gated), data)}.traj"
+        f"gated-{trajectories.cache_key(make(Gated), data.fingerprint())}.traj"
     ]
 
 

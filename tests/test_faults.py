@@ -142,7 +142,9 @@ class Render:
 
 @pytest.fixture
 def scene_folder(tmp_path: Path) -> Path:
-    write_scene(tmp_path, 150)
+    # Long enough that a worker killed once frames reach the output still has work to do:
+    # painted frames render fast.
+    write_scene(tmp_path, 800)
     (tmp_path / "out.mp4").write_bytes(OLDER)
     return tmp_path
 
@@ -202,7 +204,13 @@ def test_resume_renders_what_is_missing_and_gives_the_same_bytes(tmp_path: Path)
     assert code == 130 and len(lines) == 1
     match = re.fullmatch(r"interrupted: (\d+) of 53 frames kept; run again with --resume", lines[0])
     assert match and 5 <= int(match[1]) < 53, lines
-    assert render.left() == [".out.mp4.work", "plain.mp4", "scene.yaml", "traj.npz"]
+    assert render.left() == [
+        ".out.mp4.work",
+        "plain.mp4",
+        "plain.mp4.manifest.json",
+        "scene.yaml",
+        "traj.npz",
+    ]
     kept = tmp_path / "kept"
     shutil.copytree(work, kept)
 

@@ -89,9 +89,9 @@ def test_same_seed_same_snapshots(
 def test_the_cache_key_follows_the_options(
     cls: type[Reducer], change: dict[str, Any], data: Data
 ) -> None:
-    same = cache_key(make(cls, **OPTIONS[cls]), data)
-    assert cache_key(make(cls, **OPTIONS[cls]), data) == same
-    assert cache_key(make(cls, **{**OPTIONS[cls], **change}), data) != same
+    same = cache_key(make(cls, **OPTIONS[cls]), data.fingerprint())
+    assert cache_key(make(cls, **OPTIONS[cls]), data.fingerprint()) == same
+    assert cache_key(make(cls, **{**OPTIONS[cls], **change}), data.fingerprint()) != same
     assert cls.name in make(cls).versions()  # the library's version is part of the key
 
 

@@ -132,6 +132,7 @@ class Refusing(FrameSink):
 
 class BadEncoder(Encoder):
     name = "bad-encoder"
+    extensions = (".bad",)
 
     def open(self, path: Any, width: int, height: int, fps: float) -> FrameSink:
         return Refusing()
