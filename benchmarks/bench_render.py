@@ -42,7 +42,7 @@ import scenes  # noqa: E402
 TIMED_CLI = HERE / "timed_specanim.py"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "specanim-bench"
 TARGET_RATIO = 10.0  # specanim vs the hand-made pipeline, seed scene
-NOTEBOOK_FPS = 0.39  # the original notebook's frames/s on these machines (NOTES.md)
+NOTEBOOK_FPS = 0.39  # the original notebook's frames/s, measured on these 2-core machines
 TARGET_MILLION_FPS = 2.0
 TARGET_MEMORY = 1.5e9  # bytes
 

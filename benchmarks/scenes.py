@@ -72,8 +72,9 @@ def umap_snapshots(digits: Digits, cache: Path, log: Any = print) -> tuple[np.nd
     """UMAP's layout after every epoch, (200, n, 2) float32, fitted once and kept in cache.
 
     ``UMAP(n_epochs=list(range(201)))`` captures one layout per epoch; the last entry repeats the
-    one before it and is dropped (NOTES.md). Returns the snapshots and a note on where they came
-    from (fitted now, with the time, or read from the cache).
+    one before it (umap-learn 0.5 appends the final layout again) and is dropped. Returns the
+    snapshots and a note on where they came from (fitted now, with the time, or read from the
+    cache).
     """
     import umap
 

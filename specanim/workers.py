@@ -1,7 +1,7 @@
 """Rendering frames in a pool of worker processes, delivered in order with bounded memory.
 
 vl-convert holds the GIL and one global converter, so only processes render in parallel, and
-they must be spawned, not forked (a process forked after vl-convert ran hung; NOTES.md). Each
+they must be spawned, not forked (a process forked after vl-convert had run hung). Each
 worker gets the prepared scene once; its large arrays travel as memory-mapped files rather than
 copies, so a million-point trajectory is in memory once however many workers there are.
 
