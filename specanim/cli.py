@@ -179,10 +179,23 @@ def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     "--frames", "frames", metavar="A:B", help="Render only frames A to B-1 (Python slice)."
 )
 @click.option(
+    "--executor",
+    metavar="NAME",
+    help="Where fits and frames run: local (worker processes) or dask.  [default: the spec's "
+    "executor entry, else local]",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDR",
+    help="The Dask scheduler to run on (tcp://host:8786); implies --executor dask, which "
+    "without it starts a cluster on this machine.",
+)
+@click.option(
     "-w",
     "--workers",
     type=click.IntRange(min=1),
-    help="Processes rendering frames at once.  [default: all cores]",
+    help="Processes rendering frames at once (dask without --scheduler: the cluster's "
+    "workers).  [default: all cores]",
 )
 @click.option(
     "--resume",
@@ -203,6 +216,8 @@ def render(
     spec: Path,
     output: Path | None,
     frames: str | None,
+    executor: str | None,
+    scheduler: str | None,
     workers: int | None,
     resume: bool,
     check: bool,
@@ -211,7 +226,7 @@ def render(
     quiet: bool,
 ) -> None:
     """Render SPEC to an animation, with a manifest beside it (OUT.manifest.json)."""
-    from specanim import engine, manifest
+    from specanim import engine, executors, manifest
 
     plan = load_plan(spec, default_registry(), output, overrides)
     check_target(plan.output)
@@ -219,23 +234,19 @@ def render(
         if frames is not None:
             raise UserError("--frames cannot go with --check: the manifest says which frames")
         recorded = manifest.checkable(plan)  # before the long work
+    name = executor or ("dask" if scheduler is not None else None)
+    options = {"workers": workers, "scheduler": scheduler}
+    runner = executors.choose(plan, default_registry(), name, options)
     report = reporter(quiet)
     started = time.perf_counter()
-    prepared = engine.prepare(plan, cache=cache, report=report)
-    from specanim.workers import default_workers
-
-    if check:
-        outcome = manifest.check(
-            prepared, recorded, workers=workers or default_workers(), report=report
+    # Entered before the fit: the workers start and warm up while the reducer fits.
+    with runner:
+        prepared = engine.prepare(plan, cache=cache, report=report)
+        if check:
+            _report(manifest.check(prepared, recorded, executor=runner, report=report))
+        result = manifest.render(
+            prepared, frames=_slice(frames), executor=runner, report=report, resume=resume
         )
-        _report(outcome)
-    result = manifest.render(
-        prepared,
-        frames=_slice(frames),
-        workers=workers or default_workers(),
-        report=report,
-        resume=resume,
-    )
     seconds = time.perf_counter() - started
     if not quiet:
         click.echo(
