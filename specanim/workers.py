@@ -90,6 +90,7 @@ class Pool:
         """End every worker at once (what they were doing is no longer wanted)."""
         executor, self._executor = self._executor, None
         inboxes, self._inboxes = self._inboxes, []
+        self._board = None
         if executor is not None:
             for process in _processes(executor):
                 process.kill()
@@ -218,7 +219,7 @@ class Pool:
             finally:
                 os.unlink(path)
         dead = self._dead()
-        board = self._board
+        board = self._board if self._board is not None else []
         busy = {
             board[2 * i]: board[2 * i + 1] for i in range(len(board) // 2) if board[2 * i + 1] >= 0
         }

@@ -159,7 +159,7 @@ class Dask(Executor[DaskOptions]):
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         assert self._futures is not None, "submit() on a dask executor that is not started"
-        return self._futures.submit(fn, *args)
+        return self._futures.submit(call_portably, fn, args)
 
     def frames(
         self,
