@@ -17,7 +17,6 @@ from specanim.errors import RenderError, SpecErrors, UserError
 from specanim.executors import choose
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
-from specanim.workers import Pool
 
 from .conftest import Run
 from .test_faults import write_scene
@@ -45,7 +44,7 @@ def gray(shot: int) -> np.ndarray:
 
 
 def test_workers_start_and_warm_up_before_any_render() -> None:
-    with Pool(2) as pool:
+    with Local(LocalOptions(workers=2)) as pool:
         # Two jobs at once land on the two workers, which have imported vl-convert meanwhile.
         results = [pool.submit(warmed_up) for _ in range(2)]
         pids = {future.result()[0] for future in results}
@@ -54,7 +53,7 @@ def test_workers_start_and_warm_up_before_any_render() -> None:
 
 
 def test_submitted_jobs_return_results_and_errors_as_one_line() -> None:
-    with Pool(2) as pool:
+    with Local(LocalOptions(workers=2)) as pool:
         assert [pool.submit(square, x).result() for x in range(5)] == [0, 1, 4, 9, 16]
         with pytest.raises(UserError, match="^bad sweep value$"):
             pool.submit(fail, "bad sweep value").result()
@@ -65,7 +64,7 @@ def test_submitted_jobs_return_results_and_errors_as_one_line() -> None:
             "running die"
         )
         assert pool.submit(square, 7).result() == 49  # a new pool took the broken one's place
-    with Pool(1) as alone:  # one worker: in this process
+    with Local(LocalOptions(workers=1)) as alone:  # one worker: in this process
         assert alone.submit(os.getpid).result() == os.getpid()
 
 
@@ -73,7 +72,7 @@ def test_renders_interleaved_on_one_pool_each_get_their_own_frames() -> None:
     def black(shot: int) -> np.ndarray:
         return np.zeros((2, 2, 3), np.uint8)
 
-    with Pool(2) as pool:
+    with Local(LocalOptions(workers=2)) as pool:
         first = pool.frames(gray, range(10), str)
         second = pool.frames(black, range(7), str)
         a = [next(first) for _ in range(3)]
