@@ -125,6 +125,9 @@ class Dask(Executor[DaskOptions]):
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
+                # The scheduler serves /health and /metrics even without a dashboard, on port
+                # 8787 unless told: any free port, so that clusters side by side never clash.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 silence_logs=logging.CRITICAL,
             )
             return client(self.cluster, set_as_default=False)
