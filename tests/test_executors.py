@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from specanim_executors.local import Local, LocalOptions
 
+import specanim
 from specanim import engine, manifest
 from specanim.errors import RenderError, SpecErrors, UserError
 from specanim.executors import choose
@@ -155,3 +156,18 @@ def test_the_executor_changes_neither_the_fingerprint_nor_the_manifest(
     a, b = (manifest.path_for(tmp_path / f"{n}.gif").read_bytes() for n in "ab")
     assert a.replace(b"a.gif", b"b.gif") == b
     assert (tmp_path / "a.gif").read_bytes() == (tmp_path / "b.gif").read_bytes()
+
+
+def test_the_python_api_renders_on_an_executor_it_is_given_or_names(tmp_path: Path) -> None:
+    scene = specanim.load(write_scene(tmp_path, 6))
+    with Local(LocalOptions(workers=2)) as executor:
+        workers = {executor.submit(warmed_up).result()[0] for _ in range(4)}
+        scene.render(tmp_path / "a.gif", executor=executor)
+        scene.render(tmp_path / "b.gif", executor=executor)
+        workers |= {executor.submit(warmed_up).result()[0] for _ in range(4)}
+    assert len(workers) <= 2  # both renders ran on the executor's two workers
+    scene.render(tmp_path / "c.gif", executor="local", workers=2)
+    a, b, c = ((tmp_path / n).read_bytes() for n in ("a.gif", "b.gif", "c.gif"))
+    assert a == b == c
+    with pytest.raises(UserError, match="^--executor ray: unknown executor 'ray'"):
+        scene.render(tmp_path / "d.gif", executor="ray")
