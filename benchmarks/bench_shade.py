@@ -1,0 +1,197 @@
+"""Density shading and small dots, measured: what the scatter's ``shade: density`` and its
+``supersample`` option rest on.
+
+    .venv/bin/pip install datashader       # only to measure it against; specanim does not use it
+    .venv/bin/python benchmarks/bench_shade.py
+    .venv/bin/python benchmarks/bench_shade.py --part kernels --points 30000 300000 1000000
+
+Two parts, each on one core, side by side in one run:
+
+* ``kernels``: aggregating and shading 30k, 300k and 1M points (ten classes, in drifting
+  Gaussian clusters) into 700x700 pixels, with datashader (``Canvas.points`` with
+  ``count_cat``, then ``shade``), specanim's numpy kernel (``specanim.density``) and a numba
+  kernel that counts in one pass and shades the same way. Milliseconds a frame, ratios, and the
+  largest difference of any pixel's RGBA from the numpy kernel's. Then the scatter's points
+  path (``PointRasterizer.draw``) at 1M points into 1100x800.
+* ``chroma``: small coloured dots through H.264's 4:2:0 chroma subsampling. A frame of the
+  digits scene (1,797 points of 5 px) and a 1M-point density frame are rendered losslessly,
+  encoded by specanim's mp4 encoder, decoded with PyAV (BT.709, as tagged), and compared with
+  the lossless frame: mean colour error over the pixels the points cover, and the mean loss of
+  saturation there, without and with each remedy.
+
+It prints the machine's load too: other processes on a 2-core machine skew every number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import scenes  # noqa: E402  (the benchmark's own inputs, beside this script)
+
+from specanim.density import DensityShader, alpha_ramp  # noqa: E402
+from specanim.palette import resolve, rgb  # noqa: E402
+
+BOX = 700  # pixels a side of the density benchmark's box
+HOW = "eq_hist"
+MIN_ALPHA = 40 / 255  # datashader's default
+
+
+def timed(draw: Callable[[], Any], repeat: int) -> float:
+    """Milliseconds a call, the best of repeat after one warm-up call."""
+    draw()
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        draw()
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def cluster_points(n: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """n points of ten classes in their final clusters, as pixel positions filling the box with
+    a margin of 5 %: (xy (n, 2) float32, labels (n,))."""
+    snapshots, labels = scenes.cluster_snapshots(n, 2)
+    xy = snapshots[-1]
+    low, high = xy.min(axis=0), xy.max(axis=0)
+    size = np.array([width, height], np.float32)
+    return ((xy - low) / (high - low) * 0.9 * size + 0.05 * size).astype(np.float32), labels
+
+
+def palette_rgb(k: int = 10) -> np.ndarray:
+    return np.asarray([rgb(c) for c in resolve("paired", k)], np.uint8)
+
+
+# --- part 1: kernels --------------------------------------------------------------------------
+
+
+def datashader_kernel(xy: np.ndarray, labels: np.ndarray, colors: np.ndarray) -> Callable[[], Any]:
+    """datashader's own aggregation and shading, into BOX x BOX pixels (row 0 at y = 0, as
+    specanim's pixel rows)."""
+    import datashader as ds
+    import datashader.transfer_functions as tf
+    import pandas as pd
+
+    key = ["#{:02x}{:02x}{:02x}".format(*c) for c in colors]
+    category = pd.Categorical.from_codes(labels, categories=[str(k) for k in range(len(colors))])
+    canvas = ds.Canvas(plot_width=BOX, plot_height=BOX, x_range=(0, BOX), y_range=(0, BOX))
+
+    def draw() -> np.ndarray:
+        frame = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "c": category})
+        agg = canvas.points(frame, "x", "y", agg=ds.count_cat("c"))
+        image = tf.shade(agg, color_key=key, how=HOW, min_alpha=40)
+        return np.asarray(image.data).view(np.uint8).reshape(BOX, BOX, 4)
+
+    return draw
+
+
+def numba_kernel(xy: np.ndarray, labels: np.ndarray, colors: np.ndarray) -> Callable[[], Any]:
+    """Counting and colour sums in one compiled pass over the points, shaded as numpy's."""
+    import numba
+
+    @numba.njit(cache=False, nogil=True)
+    def accumulate(xy: np.ndarray, paint: np.ndarray, width: int, height: int) -> np.ndarray:
+        planes = np.zeros((height * width, 4), np.float32)
+        for i in range(xy.shape[0]):
+            x, y = xy[i, 0], xy[i, 1]
+            if x >= 0 and y >= 0 and x < width and y < height:
+                p = int(y) * width + int(x)
+                planes[p, 0] += 1
+                planes[p, 1] += paint[i, 0]
+                planes[p, 2] += paint[i, 1]
+                planes[p, 3] += paint[i, 2]
+        return planes
+
+    paint = colors[labels].astype(np.float32)
+
+    def draw() -> np.ndarray:
+        planes = accumulate(xy, paint, BOX, BOX)
+        lit = np.flatnonzero(planes[:, 0])
+        sums = planes[lit]
+        rgba = np.zeros((BOX * BOX, 4), np.uint8)
+        rgba[lit, :3] = np.minimum(np.rint(sums[:, 1:] / sums[:, :1]), 255)
+        rgba[lit, 3] = np.rint(alpha_ramp(sums[:, 0], HOW, MIN_ALPHA) * 255)
+        return rgba.reshape(BOX, BOX, 4)
+
+    started = time.perf_counter()
+    draw()
+    print(f"  numba: first call (compilation) {time.perf_counter() - started:.2f} s")
+    return draw
+
+
+def difference(image: np.ndarray, reference: np.ndarray) -> int:
+    """The largest difference of two RGBA images' alphas, and of their colours where both
+    show (datashader colours the pixels it leaves transparent)."""
+    a, b = image.astype(int), reference.astype(int)
+    shown = (a[..., 3] > 0) & (b[..., 3] > 0)
+    alpha = np.abs(a[..., 3] - b[..., 3]).max()
+    return int(max(alpha, np.abs(a[shown, :3] - b[shown, :3]).max(initial=0)))
+
+
+def kernels(points: list[int], repeat: int) -> None:
+    print(f"== density kernels: {HOW}, into {BOX}x{BOX} pixels, ten classes, one core ==")
+    colors = palette_rgb()
+    rows = []
+    for n in points:
+        xy, labels = cluster_points(n, BOX, BOX)
+        shader = DensityShader(colors[labels], how=HOW, min_alpha=MIN_ALPHA)
+        ways: dict[str, Callable[[], Any]] = {
+            "numpy": lambda xy=xy, shader=shader: shader.draw(xy, BOX, BOX)
+        }
+        try:
+            ways["datashader"] = datashader_kernel(xy, labels, colors)
+        except ImportError:
+            print("  datashader is not installed: left out")
+        ways["numba"] = numba_kernel(xy, labels, colors)
+        reference = ways["numpy"]()
+        times = {name: timed(draw, repeat) for name, draw in ways.items()}
+        differences = {name: difference(draw(), reference) for name, draw in ways.items()}
+        rows.append((n, times, differences))
+        line = ", ".join(
+            f"{name} {ms:6.1f} ms ({ms / times['numpy']:.2f}x numpy; largest difference "
+            f"{differences[name]})"
+            for name, ms in times.items()
+        )
+        print(f"  {n:>9,} points: {line}")
+
+
+def points_path(n: int, repeat: int) -> None:
+    """The scatter's points (not density) at n points into its box of an 1100x800 frame."""
+    from specanim.raster import PointRasterizer
+
+    width, height = 1000, 740
+    xy, labels = cluster_points(n, width, height)
+    rasterizer = PointRasterizer(palette_rgb()[labels], 2.5, 0.8)
+    ms = timed(lambda: rasterizer.draw(xy, width, height), repeat)
+    print(f"== points path: {n:,} points of 2.5 px into {width}x{height}: {ms:.1f} ms a frame ==")
+
+
+# --- part 2: chroma ---------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--part", choices=("kernels", "chroma", "all"), default="all")
+    parser.add_argument(
+        "--points", type=int, nargs="+", default=[30_000, 300_000, 1_000_000], metavar="N"
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="timed calls; the best counts")
+    args = parser.parse_args()
+    if args.part in ("kernels", "all"):
+        kernels(args.points, args.repeat)
+        points_path(max(args.points), args.repeat)
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()
