@@ -1,5 +1,5 @@
-"""Density shading and small dots, measured: what the scatter's ``shade: density`` and its
-``supersample`` option rest on.
+"""Density shading and small dots, measured: what the scatter's ``shade: density`` and the
+video encoders' ``chroma: weighted`` rest on.
 
     .venv/bin/pip install datashader       # only to measure it against; specanim does not use it
     .venv/bin/python benchmarks/bench_shade.py
@@ -13,11 +13,13 @@ Two parts, each on one core, side by side in one run:
   kernel that counts in one pass and shades the same way. Milliseconds a frame, ratios, and the
   largest difference of any pixel's RGBA from the numpy kernel's. Then the scatter's points
   path (``PointRasterizer.draw``) at 1M points into 1100x800.
-* ``chroma``: small coloured dots through H.264's 4:2:0 chroma subsampling. A frame of the
-  digits scene (1,797 points of 5 px) and a 1M-point density frame are rendered losslessly,
-  encoded by specanim's mp4 encoder, decoded with PyAV (BT.709, as tagged), and compared with
-  the lossless frame: mean colour error over the pixels the points cover, and the mean loss of
-  saturation there, without and with each remedy.
+* ``chroma``: small coloured dots through H.264's 4:2:0 chroma subsampling. The last frame of
+  the digits scene (1,797 points of 5 px; PCA, to skip UMAP's fit) and a 1M-point density frame
+  are rendered losslessly, encoded by specanim's mp4 encoder, decoded with PyAV (BT.709, as
+  tagged), and compared with the lossless frame: mean colour error on the lit pixels and on the
+  dark pixels beside them, and the saturation the lit pixels lost, for the mp4 encoder's
+  ``chroma: even`` (FFmpeg's conversion) and ``weighted``, a lower crf, and a video at twice the
+  size (what drawing at 2x would cost).
 
 It prints the machine's load too: other processes on a 2-core machine skew every number.
 """
@@ -179,6 +181,102 @@ def points_path(n: int, repeat: int) -> None:
 # --- part 2: chroma ---------------------------------------------------------------------------
 
 
+def last_frame(spec: Path, overrides: list[str]) -> np.ndarray:
+    """The scene's last frame, drawn losslessly: (height, width, 3) uint8."""
+    from specanim import engine
+    from specanim.plugins import default_registry
+    from specanim.spec.validate import load_plan
+
+    prepared = engine.prepare(load_plan(spec, default_registry(), overrides=overrides))
+    return prepared.pixels(len(prepared.shots) - 1)
+
+
+def through_mp4(rgb: np.ndarray, path: Path, **options: Any) -> tuple[np.ndarray, int]:
+    """rgb encoded (three times) by specanim's mp4 encoder with options and decoded with PyAV
+    as the stream is tagged (BT.709, limited range): the last frame and the file's size."""
+    import av
+    from av.video.reformatter import ColorRange, Colorspace
+
+    from specanim_encoders.video import Mp4, Mp4Options
+
+    height, width = rgb.shape[:2]
+    with Mp4(Mp4Options(**options)).open(path, width, height, 20) as sink:
+        for _ in range(3):
+            sink.write(rgb)
+    with av.open(str(path)) as container:
+        frames = list(container.decode(container.streams.video[0]))
+    decoded = frames[-1].reformat(
+        format="rgb24", src_colorspace=Colorspace.ITU709, src_color_range=ColorRange.MPEG
+    )
+    return decoded.to_ndarray(), path.stat().st_size
+
+
+def colour_errors(lossless: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+    """Mean absolute error (levels, averaged over R, G, B) on the lit pixels (any channel above
+    40) and on the dark pixels next to them (where colour bleeds), and the mean saturation (max -
+    min channel) the lit pixels lost."""
+    a, b = lossless.astype(np.float32), decoded.astype(np.float32)
+    lit = a.max(axis=2) > 40
+    near = np.zeros_like(lit)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            near |= np.roll(lit, (dy, dx), axis=(0, 1))
+    error = np.abs(a - b).mean(axis=2)
+    saturation = (a.max(axis=2) - a.min(axis=2)) - (b.max(axis=2) - b.min(axis=2))
+    return {
+        "lit": float(error[lit].mean()),
+        "beside": float(error[near & ~lit].mean()),
+        "desaturation": float(saturation[lit].mean()),
+    }
+
+
+def chroma(million: int, repeat: int) -> None:
+    from specanim_encoders.video import weighted_yuv420p
+
+    print("== small dots through H.264 4:2:0 (specanim's mp4 encoder, crf 18, decoded by PyAV) ==")
+    with tempfile.TemporaryDirectory(prefix="bench_shade_") as folder:
+        work = Path(folder)
+        snapshots, labels = scenes.cluster_snapshots(million, 2)
+        dense = scenes.write_scene(work, "million", snapshots, labels, None, "clusters")
+        frames = {
+            "digits scene, 1,797 points of 5 px (pca)": last_frame(
+                scenes.REPO / "specs" / "digits_umap.yaml", ["reducer={type: pca}"]
+            ),
+            f"{million:,} points, shade: density": last_frame(
+                dense.spec, ["panels.scatter.shade=density"]
+            ),
+        }
+        variants: dict[str, dict[str, Any]] = {
+            "chroma: even (FFmpeg)": {},
+            "chroma: weighted": {"chroma": "weighted"},
+            "chroma: even, crf 10": {"crf": 10},
+        }
+        for name, rgb in frames.items():
+            print(f"  {name}, {rgb.shape[1]}x{rgb.shape[0]}:")
+            for variant, options in variants.items():
+                decoded, size = through_mp4(rgb, work / "frame.mp4", **options)
+                e = colour_errors(rgb, decoded)
+                print(
+                    f"    {variant:22} error on the dots {e['lit']:5.2f}, beside them "
+                    f"{e['beside']:5.2f}; saturation lost {e['desaturation']:5.2f}; "
+                    f"{size / 1024:5.0f} kB"
+                )
+            # Twice the size (each pixel 2x2, as if drawn at 2x), brought back down to compare.
+            big = np.repeat(np.repeat(rgb, 2, axis=0), 2, axis=1)
+            decoded, size = through_mp4(big, work / "frame.mp4")
+            h, w = rgb.shape[:2]
+            small = decoded.reshape(h, 2, w, 2, 3).mean(axis=(1, 3))
+            e = colour_errors(rgb, small)
+            print(
+                f"    {'video at 2x the size':22} error on the dots {e['lit']:5.2f}, beside them "
+                f"{e['beside']:5.2f}; saturation lost {e['desaturation']:5.2f}; "
+                f"{size / 1024:5.0f} kB"
+            )
+        rgb = next(iter(frames.values()))
+        ms = timed(lambda: weighted_yuv420p(rgb), repeat)
+        print(f"  chroma: weighted converts a {rgb.shape[1]}x{rgb.shape[0]} frame in {ms:.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--part", choices=("kernels", "chroma", "all"), default="all")
@@ -190,6 +288,8 @@ def main() -> None:
     if args.part in ("kernels", "all"):
         kernels(args.points, args.repeat)
         points_path(max(args.points), args.repeat)
+    if args.part in ("chroma", "all"):
+        chroma(max(args.points), args.repeat)
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
