@@ -263,3 +263,27 @@ def test_weighted_chroma_keeps_small_dots_coloured_through_h264(
     weighted = saturation_lost(frame, tmp_path / "weighted.mp4", "weighted")
     assert even > 5  # 4:2:0 greys the dots out...
     assert weighted < 0.6 * even  # ...and weighting the colour by brightness keeps it
+
+
+@pytest.mark.parametrize("opacity", [0.8, "per point"])
+def test_many_points_are_drawn_by_the_compiled_loop_with_the_same_pixels(
+    monkeypatch: pytest.MonkeyPatch, opacity: float | str
+) -> None:
+    from specanim import raster
+
+    rng = np.random.default_rng(1)
+    n = 20_000
+    xy = (rng.standard_normal((n, 2)) * 40 + 100).astype(np.float32)
+    xy[:3] = [[np.nan, 5], [-30, 5], [1e12, 5]]  # not finite, and off the image both ways
+    colors = rng.integers(0, 256, (n, 3)).astype(np.uint8)
+    alpha = rng.uniform(0.1, 1, n) if opacity == "per point" else opacity
+    rasterizer = raster.PointRasterizer(colors, 2.5, alpha)
+    assert rasterizer.footprint(n, 200, 200) is rasterizer.spread  # the footprint big frames use
+    monkeypatch.setattr(raster, "COMPILED_ABOVE", n)
+    by_numpy = rasterizer.draw(xy, 200, 200)
+    monkeypatch.setattr(raster, "COMPILED_ABOVE", n - 1)
+    compiled = rasterizer.draw(xy, 200, 200)
+    assert (by_numpy[..., 3] > 0).sum() > 10_000
+    # The same sums in float32, added in another order: a level apart in a rare channel.
+    difference = np.abs(compiled.astype(int) - by_numpy)
+    assert difference.max() <= 1 and (difference > 0).mean() < 1e-4
