@@ -229,6 +229,7 @@ def saturation_lost(frame: np.ndarray, path: Path, chroma: str) -> float:
     encoder with this chroma and back (decoded as the stream is tagged: BT.709, limited)."""
     import av
     from av.video.reformatter import ColorRange, Colorspace
+
     from specanim_encoders.video import Mp4, Mp4Options
 
     height, width = frame.shape[:2]
