@@ -9,10 +9,13 @@ Two parts, each on one core, side by side in one run:
 
 * ``kernels``: aggregating and shading 30k, 300k and 1M points (ten classes, in drifting
   Gaussian clusters) into 700x700 pixels, with datashader (``Canvas.points`` with
-  ``count_cat``, then ``shade``), specanim's numpy kernel (``specanim.density``) and a numba
-  kernel that counts in one pass and shades the same way. Milliseconds a frame, ratios, and the
-  largest difference of any pixel's RGBA from the numpy kernel's. Then the scatter's points
-  path (``PointRasterizer.draw``) at 1M points into 1100x800.
+  ``count_cat``, then ``shade``), specanim's numpy kernel (``specanim.density``: ufunc.at of
+  each point's colour into float32 sums), numpy counting per pixel and class with one
+  ``np.bincount`` then mixing by a (pixels, classes) @ (classes, 3) product, and a numba kernel
+  that counts in one pass; all three numpy-shaded the same way. Milliseconds a frame, ratios,
+  and the largest difference of any pixel's RGBA from the numpy kernel's. Then the scatter's
+  points path (``PointRasterizer.draw``) at 1M points into its 1000x740 box of an 1100x800
+  frame.
 * ``chroma``: small coloured dots through H.264's 4:2:0 chroma subsampling. The last frame of
   the digits scene (1,797 points of 5 px; PCA, to skip UMAP's fit) and a 1M-point density frame
   are rendered losslessly, encoded by specanim's mp4 encoder, decoded with PyAV (BT.709, as
@@ -97,6 +100,29 @@ def datashader_kernel(xy: np.ndarray, labels: np.ndarray, colors: np.ndarray) ->
     return draw
 
 
+def class_count_kernel(xy: np.ndarray, labels: np.ndarray, colors: np.ndarray) -> Callable[[], Any]:
+    """numpy the other way: one np.bincount of pixel x classes + class, then the (pixels,
+    classes) counts times the (classes, 3) palette, shaded as specanim's."""
+    from specanim.density import pixel_index
+
+    k = len(colors)
+    palette = colors.astype(np.float32)
+
+    def draw() -> np.ndarray:
+        size = BOX * BOX
+        index = pixel_index(xy, BOX, BOX) * k + labels
+        counts = np.bincount(index, minlength=(size + 1) * k)[: size * k].reshape(size, k)
+        total = counts.sum(axis=1)
+        lit = np.flatnonzero(total)
+        mixed = counts[lit].astype(np.float32) @ palette
+        rgba = np.zeros((size, 4), np.uint8)
+        rgba[lit, :3] = np.minimum(np.rint(mixed / total[lit, None]), 255)
+        rgba[lit, 3] = np.rint(alpha_ramp(total[lit].astype(np.float32), HOW, MIN_ALPHA) * 255)
+        return rgba.reshape(BOX, BOX, 4)
+
+    return draw
+
+
 def numba_kernel(xy: np.ndarray, labels: np.ndarray, colors: np.ndarray) -> Callable[[], Any]:
     """Counting and colour sums in one compiled pass over the points, shaded as numpy's."""
     import numba
@@ -143,7 +169,6 @@ def difference(image: np.ndarray, reference: np.ndarray) -> int:
 def kernels(points: list[int], repeat: int) -> None:
     print(f"== density kernels: {HOW}, into {BOX}x{BOX} pixels, ten classes, one core ==")
     colors = palette_rgb()
-    rows = []
     for n in points:
         xy, labels = cluster_points(n, BOX, BOX)
         shader = DensityShader(colors[labels], how=HOW, min_alpha=MIN_ALPHA)
@@ -154,17 +179,17 @@ def kernels(points: list[int], repeat: int) -> None:
             ways["datashader"] = datashader_kernel(xy, labels, colors)
         except ImportError:
             print("  datashader is not installed: left out")
+        ways["numpy, bincount per class"] = class_count_kernel(xy, labels, colors)
         ways["numba"] = numba_kernel(xy, labels, colors)
         reference = ways["numpy"]()
         times = {name: timed(draw, repeat) for name, draw in ways.items()}
         differences = {name: difference(draw(), reference) for name, draw in ways.items()}
-        rows.append((n, times, differences))
-        line = ", ".join(
-            f"{name} {ms:6.1f} ms ({ms / times['numpy']:.2f}x numpy; largest difference "
-            f"{differences[name]})"
-            for name, ms in times.items()
-        )
-        print(f"  {n:>9,} points: {line}")
+        print(f"  {n:,} points:")
+        for name, ms in times.items():
+            print(
+                f"    {name:26} {ms:7.1f} ms a frame  {ms / times['numpy']:5.2f}x numpy's  "
+                f"largest difference from numpy's: {differences[name]}"
+            )
 
 
 def points_path(n: int, repeat: int) -> None:

@@ -24,6 +24,8 @@ from typing import Literal
 
 import numpy as np
 
+from specanim.raster import correlate
+
 How = Literal["eq_hist", "log", "linear"]
 
 
@@ -67,14 +69,9 @@ def spread(planes: np.ndarray, radius: int) -> np.ndarray:
     if radius == 0:
         return planes
     c, h, w = planes.shape
-    mask = disc(radius)
     padded = np.zeros((c, h + 2 * radius, w + 2 * radius), planes.dtype)
     padded[:, radius : radius + h, radius : radius + w] = planes
-    out = np.zeros_like(planes)
-    for (dy, dx), on in np.ndenumerate(mask):
-        if on:
-            out += padded[:, dy : dy + h, dx : dx + w]
-    return out
+    return correlate(padded, disc(radius))
 
 
 def alpha_ramp(counts: np.ndarray, how: How, min_alpha: float) -> np.ndarray:
