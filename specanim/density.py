@@ -12,10 +12,11 @@ The kernel is numpy, chosen by measurement (benchmarks/bench_shade.py: eq_hist i
 pixels, ten classes, one core of a 2-core Xeon at load 3): 30k / 300k / 1M points took 3.0 / 8.6
 / 17.6 ms a frame here; datashader 0.19.1 (``Canvas.points`` with ``count_cat``, then ``shade``)
 103 / 112 / 112 ms, with alphas and colours within one level of these (it truncates where this
-rounds); a numba kernel counting in one compiled pass 2.9 / 6.3 / 10.2 ms, after 0.9 s of
-compilation in every new process on top of numba's import (0.3 s). numpy costs no start-up in
-the render workers, and at a million points its 7 ms more is small beside the rest of a frame;
-datashader would also bring pandas, xarray, dask and param into every worker (0.76 s to import).
+rounds); a numba kernel counting in one compiled pass 2.9 / 6.3 / 10.2 ms, but each new process
+pays numba's import and the kernel's compilation (0.9 s) or, cached, its loading (about 0.5 s
+with the import, as measured for the points loop in splat.py). At a million points numpy's 7 ms
+more is small beside the rest of a frame; datashader would also bring pandas, xarray, dask and
+param into every render worker (0.76 s to import).
 """
 
 from __future__ import annotations

@@ -16,7 +16,14 @@ from specanim.components import RasterLayer, Scene
 from specanim.plugins import default_registry
 from specanim.sdk import rgb
 from specanim.spec.validate import load_plan
-from specanim.testing import make_box, make_frames, make_panel, make_scene, render_panel
+from specanim.testing import (
+    check_pickles,
+    make_box,
+    make_frames,
+    make_panel,
+    make_scene,
+    render_panel,
+)
 from specanim_panels.scatter import Scatter
 
 from .conftest import Run
@@ -47,6 +54,7 @@ def shade(scene: Scene, **density: object) -> np.ndarray:
     """The density panel's RGBA pixels for the scene's one frame."""
     options = {"shade": "density", "view": FIXED, "density": density}
     panel = make_panel(Scatter, options, scene)
+    check_pickles(panel)  # it goes to the render workers
     view = panel.view(make_frames(scene)[0], make_box(scene, SIZE, SIZE, FIXED))
     assert isinstance(view, RasterLayer)
     return view.rgba

@@ -68,10 +68,8 @@ class DensityOptions(Options):
 class ScatterOptions(Options):
     """How the points are drawn and which part of the plane the panel shows."""
 
-    point_size: float = Field(
-        2.5, gt=0, le=64, description="diameter of a point, in pixels (shade: points)"
-    )
-    opacity: float = Field(0.8, gt=0, le=1, description="opacity of a single point (shade: points)")
+    point_size: float = Field(2.5, gt=0, le=64, description="diameter of a point, in pixels")
+    opacity: float = Field(0.8, gt=0, le=1, description="opacity of a single point")
     render: Literal["auto", "vector", "raster"] = Field(
         "auto",
         description="vector: one Vega-Lite circle per point; raster: the points drawn into one "
