@@ -9,14 +9,15 @@ next) spread the counts in between, so that a million points show structure inst
 blob.
 
 The kernel is numpy, chosen by measurement (benchmarks/bench_shade.py: eq_hist into 700x700
-pixels, ten classes, one core of a 2-core Xeon at load 3): 30k / 300k / 1M points took 3.0 / 8.6
-/ 17.6 ms a frame here; datashader 0.19.1 (``Canvas.points`` with ``count_cat``, then ``shade``)
-103 / 112 / 112 ms, with alphas and colours within one level of these (it truncates where this
-rounds); a numba kernel counting in one compiled pass 2.9 / 6.3 / 10.2 ms, but each new process
-pays numba's import and the kernel's compilation (0.9 s) or, cached, its loading (about 0.5 s
-with the import, as measured for the points loop in splat.py). At a million points numpy's 7 ms
-more is small beside the rest of a frame; datashader would also bring pandas, xarray, dask and
-param into every render worker (0.76 s to import).
+pixels, ten classes, one core of a busy 2-core Xeon): 30k / 300k / 1M points took 2.8 / 8.1 /
+17.0 ms a frame; datashader 0.19.1 (``Canvas.points`` with ``count_cat``, then ``shade``) 101 /
+106 / 111 ms, with alphas and colours within one level of these (it truncates where this rounds);
+one np.bincount per pixel and class, mixed by a product with the palette, 14 / 48 / 72 ms; a numba
+kernel counting in one compiled pass 2.8 / 10.3 / 10.0 ms, but each new process pays numba's
+import and the kernel's compilation (0.7-0.9 s) or, cached, its loading (about 0.5 s with the
+import, as measured for the points loop in splat.py). At a million points numpy's 7 ms more is
+small beside the rest of a frame; datashader would also bring pandas, xarray, dask and param into
+every render worker (0.76 s to import).
 """
 
 from __future__ import annotations
