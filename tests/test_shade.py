@@ -296,3 +296,21 @@ def test_many_points_are_drawn_by_the_compiled_loop_with_the_same_pixels(
     # The same sums in float32, added in another order: a level apart in a rare channel.
     difference = np.abs(compiled.astype(int) - by_numpy)
     assert difference.max() <= 1 and (difference > 0).mean() < 1e-4
+
+
+def test_a_density_scatter_draws_its_trails_under_the_pixels() -> None:
+    start = np.array([(x + 0.5, 10.5) for x in range(5, 15)], np.float32)
+    end = start + np.float32(20)  # every point moves 20 up and right
+    scene = make_scene([start, end], [0] * len(start))
+    options = {"shade": "density", "view": FIXED, "trail": {"length": 1, "width": 1}}
+    panel = make_panel(Scatter, options, scene)
+    box = make_box(scene, SIZE, SIZE, FIXED)
+    frame = make_frames(scene)[-1]
+    view = panel.view(frame, box)
+    assert isinstance(view, RasterLayer)
+    alone = make_panel(Scatter, {"shade": "density", "view": FIXED}, scene).view(frame, box)
+    assert isinstance(alone, RasterLayer)
+    lit, lit_alone = (view.rgba[..., 3] > 0).sum(), (alone.rgba[..., 3] > 0).sum()
+    assert lit_alone == len(start) and lit > 5 * lit_alone  # the lines behind the points
+    at = pixel(*end[0])
+    assert tuple(view.rgba[at]) == tuple(alone.rgba[at])  # the points' pixels are on top
