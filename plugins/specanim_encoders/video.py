@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from av.video.codeccontext import VideoCodecContext
-from av.video.frame import VideoFrame
-from av.video.reformatter import (
-    ColorPrimaries,
-    ColorRange,
-    Colorspace,
-    ColorTrc,
-    VideoReformatter,
-)
 from pydantic import Field
 
 from specanim import hookimpl
@@ -22,6 +13,10 @@ from specanim.components import Encoder, FrameSink, Options
 from specanim.errors import InputError
 
 from ._common import AvEncoder, AvFormat, AvSink
+
+if TYPE_CHECKING:  # PyAV is imported when a sink opens: every command loads this plugin
+    from av.video.codeccontext import VideoCodecContext
+    from av.video.frame import VideoFrame
 
 X264Preset = Literal[
     "ultrafast",
@@ -48,16 +43,22 @@ class VideoSink(AvSink):
     """
 
     def __init__(self, path: Path, fmt: AvFormat, width: int, height: int, fps: float) -> None:
+        from av.video.reformatter import VideoReformatter
+
         self._reformatter = VideoReformatter()  # one per sink: it keeps its scaler set up
         super().__init__(path, fmt, width, height, fps)
 
     def configure(self, context: VideoCodecContext) -> None:
+        from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
+
         context.colorspace = Colorspace.ITU709
         context.color_range = ColorRange.MPEG
         context.color_primaries = ColorPrimaries.BT709
         context.color_trc = ColorTrc.BT709
 
     def convert(self, frame: VideoFrame) -> VideoFrame:
+        from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
+
         return self._reformatter.reformat(
             frame,
             format="yuv420p",
