@@ -2,11 +2,15 @@
 
     python benchmarks/timed_specanim.py TIMES.json render SPEC [options]
 
-is ``specanim render SPEC [options]`` with timers around ``engine.prepare`` (load the data, read
-or fit the trajectory, build the panels), ``engine.render`` (render every frame and encode it)
-and the frame stream inside it: when the first frame arrived, how long the main process waited
-for frames and how long it spent on everything else (writing them to the encoder). The times
-are written to TIMES.json when the command ends; specanim's code is not changed.
+is ``specanim render SPEC [options]`` (or any other specanim command) with timers around
+``engine.prepare`` (load the data, read or fit the trajectory, build the panels), inside it
+``trajectories.obtain`` (read or fit the trajectory: "fit") and ``Composer.start`` (the parts
+drawn once), ``engine.render`` (render every frame and encode it), ``engine.still`` (one frame)
+and the frame stream inside ``engine.render``: when the first frame arrived, how long the main
+process waited for frames and how long it spent on everything else (writing them to the
+encoder). "imported" is when specanim's command line had been imported. The times, in seconds
+from this script's start, are written to TIMES.json when the command ends; specanim's code is
+not changed.
 
 With the environment variable ``SPECANIM_BENCH_PROFILE=FILE``, the render phase alone runs under
 cProfile and its statistics go to FILE (use ``--workers 1`` so that the frames are rendered in
@@ -26,9 +30,10 @@ from typing import Any
 
 STARTED = time.perf_counter()  # before specanim's imports, so that they count
 
-from specanim import cli, engine  # noqa: E402
+from specanim import cli, engine, trajectories  # noqa: E402
+from specanim.compose import Composer  # noqa: E402
 
-times: dict[str, Any] = {}
+times: dict[str, Any] = {"imported": time.perf_counter() - STARTED}
 
 
 def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -85,12 +90,15 @@ def profiled(function: Callable[..., Any], stats_file: str) -> Callable[..., Any
 def main() -> None:
     out = Path(sys.argv[1])
     engine.prepare = timed("prepare", engine.prepare)
+    trajectories.obtain = timed("fit", trajectories.obtain)
+    Composer.start = timed("start", Composer.start)  # type: ignore[method-assign]
+    engine.still = timed("still", engine.still)
     render = engine.render
     if os.environ.get("SPECANIM_BENCH_PROFILE"):
         render = profiled(render, os.environ["SPECANIM_BENCH_PROFILE"])
     engine.render = timed("render", render)
     if hasattr(engine, "render_in_order"):  # the frame stream engine.render consumes
-        engine.render_in_order = stream(engine.render_in_order)
+        engine.render_in_order = stream(engine.render_in_order)  # type: ignore[assignment]
     sys.argv = ["specanim", *sys.argv[2:]]
     try:
         cli.main()
