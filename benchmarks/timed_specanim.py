@@ -6,11 +6,11 @@ is ``specanim render SPEC [options]`` (or any other specanim command) with timer
 ``engine.prepare`` (load the data, read or fit the trajectory, build the panels), inside it
 ``trajectories.obtain`` (read or fit the trajectory: "fit") and ``Composer.start`` (the parts
 drawn once), ``engine.render`` (render every frame and encode it), ``engine.still`` (one frame)
-and the frame stream inside ``engine.render``: when the first frame arrived, how long the main
-process waited for frames and how long it spent on everything else (writing them to the
-encoder). "imported" is when specanim's command line had been imported. The times, in seconds
-from this script's start, are written to TIMES.json when the command ends; specanim's code is
-not changed.
+and the frame stream inside ``engine.render`` (from the executor it is given): when the first
+frame arrived, how long the main process waited for frames and how long it spent on everything
+else (writing them to the encoder). "imported" is when specanim's command line had been
+imported. The times, in seconds from this script's start, are written to TIMES.json when the
+command ends; specanim's code is not changed.
 
 With the environment variable ``SPECANIM_BENCH_PROFILE=FILE``, the render phase alone runs under
 cProfile and its statistics go to FILE (use ``--workers 1`` so that the frames are rendered in
@@ -87,6 +87,18 @@ def profiled(function: Callable[..., Any], stats_file: str) -> Callable[..., Any
     return wrapper
 
 
+def executor_streamed(render: Callable[..., Any]) -> Callable[..., Any]:
+    """engine.render, with the frame stream of the executor it is given (if any) timed."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        executor = kwargs.get("executor")
+        if executor is not None and hasattr(executor, "frames"):
+            executor.frames = stream(executor.frames)
+        return render(*args, **kwargs)
+
+    return wrapper
+
+
 def main() -> None:
     out = Path(sys.argv[1])
     engine.prepare = timed("prepare", engine.prepare)
@@ -96,8 +108,10 @@ def main() -> None:
     render = engine.render
     if os.environ.get("SPECANIM_BENCH_PROFILE"):
         render = profiled(render, os.environ["SPECANIM_BENCH_PROFILE"])
-    engine.render = timed("render", render)
-    if hasattr(engine, "render_in_order"):  # the frame stream engine.render consumes
+    engine.render = timed("render", executor_streamed(render))
+    # The frame stream engine.render consumes: from an executor it is given, or (before
+    # executors) from workers.render_in_order.
+    if hasattr(engine, "render_in_order"):
         engine.render_in_order = stream(engine.render_in_order)  # type: ignore[assignment]
     sys.argv = ["specanim", *sys.argv[2:]]
     try:

@@ -355,6 +355,19 @@ def test_npz_archive(tmp_path: Path, data: Data) -> None:
     assert np.array_equal(plain.snapshots, trajectory.snapshots)
 
 
+def test_npz_snapshots_are_mapped_from_the_file_not_copied(tmp_path: Path, data: Data) -> None:
+    trajectory = synthetic(data, False)
+    np.savez(tmp_path / "t.npz", trajectory.snapshots)  # stored: mapped where it lies
+    mapped = read(tmp_path, data, "t.npz")
+    assert isinstance(mapped.snapshots.base, np.memmap)
+    assert Path(mapped.snapshots.base.filename or "") == tmp_path / "t.npz"
+    assert np.array_equal(mapped.snapshots, trajectory.snapshots)
+    np.savez_compressed(tmp_path / "z.npz", trajectory.snapshots)  # compressed: read
+    packed = read(tmp_path, data, "z.npz")
+    assert not isinstance(packed.snapshots.base, np.memmap)
+    assert np.array_equal(packed.snapshots, trajectory.snapshots)
+
+
 def test_npz_errors(tmp_path: Path, data: Data) -> None:
     np.savez(tmp_path / "t.npz", layouts=np.zeros((2, 300, 3)))
     with pytest.raises(InputError, match="did you mean 'layouts'") as e:
