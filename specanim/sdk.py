@@ -40,6 +40,7 @@ from specanim.components import (
     View,
     ViewPart,
 )
+from specanim.density import DensityShader
 from specanim.errors import InputError
 from specanim.hookspecs import hookimpl
 from specanim.palette import check_color, check_continuous, check_scheme, ramp, resolve, rgb
@@ -55,6 +56,7 @@ __all__ = [
     "Component",
     "Data",
     "Dataset",
+    "DensityShader",
     "Encoder",
     "Frame",
     "FrameSink",
