@@ -497,6 +497,8 @@ def cold_case(args: argparse.Namespace, sizes: Sizes, out: Path) -> list[Row]:
     video = measure.decode(folder / "first.mp4", -1)
     parts = split_phases(run.seconds, times)
     say(f"  {video.frames} frames in {run.seconds:.1f} s: {describe_phases(parts)}")
+    libraries = ", ".join(f"{k} {v:.2f} s" for k, v in times.get("libraries", {}).items())
+    say(f"  first imports (each includes the ones it made): {libraries or 'none timed'}")
     say(f"  {run.cpu.describe()}")
     rows = [
         Row(

@@ -9,8 +9,10 @@ drawn once), ``engine.render`` (render every frame and encode it), ``engine.stil
 and the frame stream inside ``engine.render`` (from the executor it is given): when the first
 frame arrived, how long the main process waited for frames and how long it spent on everything
 else (writing them to the encoder). "imported" is when specanim's command line had been
-imported. The times, in seconds from this script's start, are written to TIMES.json when the
-command ends; specanim's code is not changed.
+imported; "libraries" holds how long the first import of a few heavy libraries took, wherever
+it happened (umap-learn's includes numba compiling pynndescent's functions, or loading them from
+numba's cache). The times, in seconds from this script's start, are written to TIMES.json when
+the command ends; specanim's code is not changed.
 
 With the environment variable ``SPECANIM_BENCH_PROFILE=FILE``, the render phase alone runs under
 cProfile and its statistics go to FILE (use ``--workers 1`` so that the frames are rendered in
@@ -19,6 +21,7 @@ this process).
 
 from __future__ import annotations
 
+import builtins
 import cProfile
 import json
 import os
@@ -87,6 +90,29 @@ def profiled(function: Callable[..., Any], stats_file: str) -> Callable[..., Any
     return wrapper
 
 
+LIBRARIES = ("umap", "openTSNE", "sklearn", "numba", "vl_convert", "av", "pandas", "altair")
+
+
+def time_library_imports() -> None:
+    """Record how long the first import of each of LIBRARIES takes (import statements go
+    through builtins.__import__; a library imported inside another counts in both)."""
+    real = builtins.__import__
+    took: dict[str, float] = times.setdefault("libraries", {})
+
+    def importing(name: str, *args: Any, **kwargs: Any) -> Any:
+        top = name.partition(".")[0]
+        level = args[3] if len(args) > 3 else kwargs.get("level", 0)
+        if level or top not in LIBRARIES or top in sys.modules:
+            return real(name, *args, **kwargs)
+        start = time.perf_counter()
+        try:
+            return real(name, *args, **kwargs)
+        finally:
+            took.setdefault(top, time.perf_counter() - start)
+
+    builtins.__import__ = importing
+
+
 def executor_streamed(render: Callable[..., Any]) -> Callable[..., Any]:
     """engine.render, with the frame stream of the executor it is given (if any) timed."""
 
@@ -101,6 +127,7 @@ def executor_streamed(render: Callable[..., Any]) -> Callable[..., Any]:
 
 def main() -> None:
     out = Path(sys.argv[1])
+    time_library_imports()
     engine.prepare = timed("prepare", engine.prepare)
     trajectories.obtain = timed("fit", trajectories.obtain)
     Composer.start = timed("start", Composer.start)  # type: ignore[method-assign]
