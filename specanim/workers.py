@@ -299,12 +299,16 @@ def _init(board: Any, claimed: Any, inboxes: list[Any]) -> None:
 
 
 def warm() -> None:
-    """Import what rendering needs and make vl-convert's first, slow call, on a tiny spec."""
+    """Import what rendering needs, make vl-convert's first, slow call, on a tiny spec, and
+    switch to the compiled paint loop (worth its load time in a process that draws many
+    frames)."""
     try:
         from specanim import engine  # noqa: F401  (imports the rendering modules)
+        from specanim.raster import use_compiled_loops
         from specanim.render import rasterize
 
         rasterize({"width": 4, "height": 4, "mark": "point", "data": {"values": []}})
+        use_compiled_loops()
     except Exception:  # only a head start: a real problem shows, as one line, on the first shot
         pass
 
