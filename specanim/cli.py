@@ -168,12 +168,13 @@ def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@spec_argument
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
-    help="Output file (its ending picks the format).",
+    help="Output file (its ending picks the format); for several renders a template such as "
+    "'out/{spec}.{n_neighbors}.mp4'.",
 )
 @click.option(
     "--frames", "frames", metavar="A:B", help="Render only frames A to B-1 (Python slice)."
@@ -196,10 +197,75 @@ def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     help="Render again without writing, and compare every frame with the output's manifest.",
 )
 @set_option
+@click.option(
+    "--sweep",
+    "sweeps",
+    metavar="PATH=V1,V2",
+    multiple=True,
+    help="Render once per value (YAML values, separated by commas), e.g. "
+    "reducer.n_neighbors=5,15,50; repeatable: every combination.",
+)
 @cache_option
 @quiet_option
 @verbose_option
 def render(
+    specs: tuple[str, ...],
+    output: Path | None,
+    frames: str | None,
+    workers: int | None,
+    resume: bool,
+    check: bool,
+    overrides: tuple[str, ...],
+    sweeps: tuple[str, ...],
+    cache: CacheMode,
+    quiet: bool,
+) -> None:
+    """Render SPEC to an animation, with a manifest beside it (OUT.manifest.json).
+
+    Several specs, globs ('specs/*.yaml') or --sweep render each job in turn, fitting their
+    trajectories in parallel first, and end with a summary table; a failed job does not stop
+    the others (exit 2 if only bad input failed, 1 if a render failed)."""
+    from specanim import batch
+
+    if sweeps or len(specs) > 1 or any(batch.is_pattern(s) for s in specs):
+        if check:
+            raise UserError("--check takes one spec: it compares one output with its manifest")
+        _render_batch(specs, output, frames, workers, resume, overrides, sweeps, cache, quiet)
+    else:
+        _render_one(Path(specs[0]), output, frames, workers, resume, check, overrides, cache, quiet)
+
+
+def _render_batch(
+    specs: tuple[str, ...],
+    output: Path | None,
+    frames: str | None,
+    workers: int | None,
+    resume: bool,
+    overrides: tuple[str, ...],
+    sweeps: tuple[str, ...],
+    cache: CacheMode,
+    quiet: bool,
+) -> None:
+    from specanim import batch
+
+    jobs = batch.make_jobs(
+        batch.expand_specs(specs), [batch.parse_sweep(s) for s in sweeps], overrides
+    )
+    result = batch.run(
+        jobs,
+        output=output,
+        frames=_slice(frames),
+        workers=workers,
+        cache=cache,
+        resume=resume,
+        report=reporter(quiet),
+    )
+    for line in result.problems() if quiet else result.table():
+        click.echo(line, err=True)
+    sys.exit(result.exit_code)
+
+
+def _render_one(
     spec: Path,
     output: Path | None,
     frames: str | None,
@@ -210,7 +276,6 @@ def render(
     cache: CacheMode,
     quiet: bool,
 ) -> None:
-    """Render SPEC to an animation, with a manifest beside it (OUT.manifest.json)."""
     from specanim import engine, manifest
 
     plan = load_plan(spec, default_registry(), output, overrides)
