@@ -13,6 +13,7 @@ reducer read, so a scene made in Python renders the same frames as its ``to_yaml
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -25,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from specanim import engine, manifest
-from specanim.components import KINDS, Component, Trajectory
+from specanim import engine, executors, manifest
+from specanim.components import KINDS, Component, Executor, Trajectory
 from specanim.errors import UserError
 from specanim.output import atomic_path
 from specanim.paths import cache_dir
@@ -82,19 +83,28 @@ class Animation:
         path: str | Path | None = None,
         frames: slice | None = None,
         workers: int | None = None,
+        executor: str | Executor[Any] | None = None,
     ) -> engine.Result:
         """Write the animation (to path, else the spec's output), with its manifest beside it,
         and return what was written; the file appears only when complete. In a notebook the
-        result shows as a video."""
-        from specanim.workers import default_workers
+        result shows as a video.
 
+        The frames render on executor: a name (``"dask"``), else the spec's ``executor:``,
+        else ``local`` with workers processes (default: all cores); or an Executor you have
+        entered (``with``), to keep its workers for several renders."""
         plan = self.plan
         if path is not None:
             plan = self._plan_for(Path(path))
-        prepared = dataclasses.replace(self.prepared(), plan=plan)
-        self.result = manifest.render(
-            prepared, frames=frames, workers=workers or default_workers(), report=reporter()
-        )
+        own: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        if isinstance(executor, Executor):
+            runner = executor
+        else:
+            runner = own = executors.choose(plan, self.registry, executor, {"workers": workers})
+        with own:  # before the fit (if not done yet): the workers warm up meanwhile
+            prepared = dataclasses.replace(self.prepared(), plan=plan)
+            self.result = manifest.render(
+                prepared, frames=frames, executor=runner, report=reporter()
+            )
         return self.result
 
     def _plan_for(self, output: Path) -> Plan:

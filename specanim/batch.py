@@ -16,15 +16,11 @@ from __future__ import annotations
 import glob
 import itertools
 import math
-import multiprocessing
 import re
-import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -32,16 +28,15 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import yaml
 
-from specanim import engine, manifest
-from specanim.components import Trajectory
-from specanim.errors import RenderError, SpecanimError, UserError, describe_exception
+from specanim import engine, executors, manifest
+from specanim.components import Executor, Trajectory
+from specanim.errors import SpecanimError, UserError, describe_exception
 from specanim.output import check_target
 from specanim.plugins import Registry, default_registry
 from specanim.progress import Quiet, Reporter
 from specanim.spec.overrides import Override, override, parse_override
 from specanim.spec.validate import Plan, load_plan
 from specanim.trajectories import CacheMode
-from specanim.workers import _ctrl_c_held, _processes, default_workers, portable
 
 Status = Literal["written", "bad input", "failed", "not run"]
 
@@ -322,15 +317,9 @@ class FitTask:
 def fit_task(task: FitTask) -> Trajectory | None:
     """In a worker: the job's trajectory, obtained as a render would; None when it is in the
     trajectory cache (the job reads it from there, memory-mapped), else the trajectory."""
-    try:
-        plan = load_plan(task.spec, default_registry(), overrides=task.overrides)
-        data, fingerprint = engine.load(plan, Quiet())
-        trajectory = engine.fit(plan, task.reducer, data, fingerprint, task.cache, Quiet())
-    except BaseException as exc:
-        stand_in = portable(exc)
-        if stand_in is exc:
-            raise
-        raise stand_in from None
+    plan = load_plan(task.spec, default_registry(), overrides=task.overrides)
+    data, fingerprint = engine.load(plan, Quiet())
+    trajectory = engine.fit(plan, task.reducer, data, fingerprint, task.cache, Quiet())
     # A cache entry comes back as a view of its memory-mapped file: stored, so not sent back.
     return None if isinstance(trajectory.snapshots.base, np.memmap) else trajectory
 
@@ -350,50 +339,6 @@ def _fit_key(plan: Plan, name: str) -> tuple[str, ...] | None:
     )
 
 
-class Submit:
-    """What runs the fits: ``slots`` at once, each ``submit(fn, arg)`` a Future."""
-
-    slots: int
-
-    def submit(self, fn: Callable[[FitTask], Trajectory | None], task: FitTask) -> Future[Any]:
-        raise NotImplementedError
-
-
-class _Pool(Submit):
-    """Spawned worker processes that ignore Ctrl-C (the parent ends them)."""
-
-    def __init__(self, slots: int) -> None:
-        self.slots = slots
-        context = multiprocessing.get_context("spawn")
-        self.executor = ProcessPoolExecutor(slots, context, initializer=_ignore_ctrl_c)
-
-    def submit(self, fn: Callable[[FitTask], Trajectory | None], task: FitTask) -> Future[Any]:
-        with _ctrl_c_held():  # workers start in submit; they inherit the blocked signal
-            return self.executor.submit(fn, task)
-
-    def close(self, finished: bool) -> None:
-        if not finished:
-            for process in _processes(self.executor):
-                process.kill()
-        self.executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _ignore_ctrl_c() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextmanager
-def fit_pool(slots: int) -> Iterator[Submit]:
-    """Worker processes for fits; leaving early (an error, Ctrl-C) ends them at once."""
-    pool = _Pool(slots)
-    finished = False
-    try:
-        yield pool
-        finished = True
-    finally:
-        pool.close(finished)
-
-
 # --- running ----------------------------------------------------------------------------------
 
 
@@ -404,6 +349,7 @@ def render_many(
     output: str | Path | None = None,
     frames: slice | None = None,
     workers: int | None = None,
+    executor: str | None = None,
     cache: CacheMode = "use",
     quiet: bool = False,
     **overrides: Any,
@@ -421,7 +367,8 @@ def render_many(
         make_jobs(expand_specs(names), sweeps, changes),
         output=None if output is None else Path(output),
         frames=frames,
-        workers=workers,
+        executor=executor,
+        executor_options={"workers": workers},
         cache=cache,
         report=reporter(quiet),
     )
@@ -432,7 +379,8 @@ def run(
     *,
     output: Path | None = None,
     frames: slice | None = None,
-    workers: int | None = None,
+    executor: str | None = None,
+    executor_options: Mapping[str, Any] | None = None,
     cache: CacheMode = "use",
     resume: bool = False,
     report: Reporter | None = None,
@@ -440,11 +388,12 @@ def run(
 ) -> Batch:
     """Render every job, each output with its manifest; a job that fails does not stop the
     others. output is ``-o``: with several jobs it must be a template (``{placeholders}``).
+    Every job runs on one executor: the one named (with the command line's options, as
+    ``executors.choose`` takes them), else the first valid spec's, else ``local``.
     UserError before any work for an output several jobs would write; Ctrl-C or SIGTERM ends
     the batch, with a note on the exception naming the outputs written."""
     report = report or Quiet()
     registry = registry or default_registry()
-    workers = workers or default_workers()
     started = time.perf_counter()
     if output is not None and len(jobs) > 1 and not is_template(output):
         raise UserError(
@@ -468,8 +417,13 @@ def run(
         result.output = plan.output
     _refuse_clashes(planned, jobs)
     batch = Batch(results)
+    if not planned:
+        return batch
+    first = planned[min(planned)]
+    runner = executors.choose(first, registry, executor, executor_options)
     try:
-        _run(planned, results, frames, workers, cache, resume, report)
+        with runner:  # entered before the fits: a local pool's workers warm up meanwhile
+            _run(planned, results, frames, runner, cache, resume, report)
     except BaseException as exc:
         written = [str(r.output) for r in results if r.status == "written"]
         if written:
@@ -484,7 +438,7 @@ def _run(
     planned: Mapping[int, Plan],
     results: Sequence[JobResult],
     frames: slice | None,
-    workers: int,
+    runner: Executor[Any],
     cache: CacheMode,
     resume: bool,
     report: Reporter,
@@ -496,8 +450,8 @@ def _run(
     shared: dict[tuple[str, ...], Trajectory] = {}  # fits made, until their last job has them
     mode = cache
     tasks = _distinct_fits(planned, results, keys, cache)
-    if len(tasks) > 1 and workers > 1:
-        fitted = _fit_all(tasks, min(workers, len(tasks)), report)
+    if len(tasks) > 1 and runner.slots > 1:
+        fitted = _fit_all(tasks, runner, report)
         for (n, name), outcome in fitted.items():
             if isinstance(outcome, BaseException):
                 results[n].failed(outcome)
@@ -526,7 +480,7 @@ def _run(
                     else:
                         shared.pop(key, None)
             rendered = manifest.render(
-                prepared, frames=frames, workers=workers, report=report, resume=resume
+                prepared, frames=frames, executor=runner, report=report, resume=resume
             )
         except Exception as exc:
             result.failed(exc)
@@ -560,24 +514,23 @@ def _distinct_fits(
 
 
 def _fit_all(
-    tasks: Mapping[tuple[int, str], FitTask], slots: int, report: Reporter
+    tasks: Mapping[tuple[int, str], FitTask], runner: Executor[Any], report: Reporter
 ) -> dict[tuple[int, str], Trajectory | BaseException | None]:
-    """Every task's outcome: the trajectory, None when it is in the cache, or the error."""
+    """Every task's outcome, fitted on runner's slots at once: the trajectory, None when it
+    is in the cache, or the error."""
     outcomes: dict[tuple[int, str], Trajectory | BaseException | None] = {}
     with report.stage(f"fitting {len(tasks)} trajectories", len(tasks), "fits") as progress:
-        with fit_pool(slots) as pool:
-            futures = {pool.submit(fit_task, task): at for at, task in tasks.items()}
+        futures = {runner.submit(fit_task, task): at for at, task in tasks.items()}
+        try:
             for future in as_completed(futures):
-                at = futures[future]
                 try:
-                    outcomes[at] = future.result()
-                except BrokenProcessPool:
-                    outcomes[at] = RenderError(
-                        f"a fit worker died while fitting {tasks[at].reducer} of {tasks[at].spec}"
-                    )
+                    outcomes[futures[future]] = future.result()
                 except Exception as exc:
-                    outcomes[at] = exc
+                    outcomes[futures[future]] = exc
                 progress(len(outcomes))
+        finally:
+            for future in futures:  # an error or Ctrl-C here: the fits are no longer wanted
+                future.cancel()
     return outcomes
 
 

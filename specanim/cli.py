@@ -11,7 +11,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -180,10 +180,23 @@ def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     "--frames", "frames", metavar="A:B", help="Render only frames A to B-1 (Python slice)."
 )
 @click.option(
+    "--executor",
+    metavar="NAME",
+    help="Where fits and frames run: local (worker processes) or dask.  [default: the spec's "
+    "executor entry, else local]",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDR",
+    help="The Dask scheduler to run on (tcp://host:8786); implies --executor dask, which "
+    "without it starts a cluster on this machine.",
+)
+@click.option(
     "-w",
     "--workers",
     type=click.IntRange(min=1),
-    help="Processes rendering frames at once.  [default: all cores]",
+    help="Processes rendering frames at once (dask without --scheduler: the cluster's "
+    "workers).  [default: all cores]",
 )
 @click.option(
     "--resume",
@@ -212,6 +225,8 @@ def render(
     specs: tuple[str, ...],
     output: Path | None,
     frames: str | None,
+    executor: str | None,
+    scheduler: str | None,
     workers: int | None,
     resume: bool,
     check: bool,
@@ -227,19 +242,23 @@ def render(
     the others (exit 2 if only bad input failed, 1 if a render failed)."""
     from specanim import batch
 
+    name = executor or ("dask" if scheduler is not None else None)
+    options = {"workers": workers, "scheduler": scheduler}
     if sweeps or len(specs) > 1 or any(batch.is_pattern(s) for s in specs):
         if check:
             raise UserError("--check takes one spec: it compares one output with its manifest")
-        _render_batch(specs, output, frames, workers, resume, overrides, sweeps, cache, quiet)
+        _render_batch(specs, output, frames, name, options, resume, overrides, sweeps, cache, quiet)
     else:
-        _render_one(Path(specs[0]), output, frames, workers, resume, check, overrides, cache, quiet)
+        spec = Path(specs[0])
+        _render_one(spec, output, frames, name, options, resume, check, overrides, cache, quiet)
 
 
 def _render_batch(
     specs: tuple[str, ...],
     output: Path | None,
     frames: str | None,
-    workers: int | None,
+    executor: str | None,
+    options: dict[str, Any],
     resume: bool,
     overrides: tuple[str, ...],
     sweeps: tuple[str, ...],
@@ -255,7 +274,8 @@ def _render_batch(
         jobs,
         output=output,
         frames=_slice(frames),
-        workers=workers,
+        executor=executor,
+        executor_options=options,
         cache=cache,
         resume=resume,
         report=reporter(quiet),
@@ -269,14 +289,15 @@ def _render_one(
     spec: Path,
     output: Path | None,
     frames: str | None,
-    workers: int | None,
+    executor: str | None,
+    options: dict[str, Any],
     resume: bool,
     check: bool,
     overrides: tuple[str, ...],
     cache: CacheMode,
     quiet: bool,
 ) -> None:
-    from specanim import engine, manifest
+    from specanim import engine, executors, manifest
 
     plan = load_plan(spec, default_registry(), output, overrides)
     check_target(plan.output)
@@ -284,23 +305,17 @@ def _render_one(
         if frames is not None:
             raise UserError("--frames cannot go with --check: the manifest says which frames")
         recorded = manifest.checkable(plan)  # before the long work
+    runner = executors.choose(plan, default_registry(), executor, options)
     report = reporter(quiet)
     started = time.perf_counter()
-    prepared = engine.prepare(plan, cache=cache, report=report)
-    from specanim.workers import default_workers
-
-    if check:
-        outcome = manifest.check(
-            prepared, recorded, workers=workers or default_workers(), report=report
+    # Entered before the fit: the workers start and warm up while the reducer fits.
+    with runner:
+        prepared = engine.prepare(plan, cache=cache, report=report)
+        if check:
+            _report(manifest.check(prepared, recorded, executor=runner, report=report))
+        result = manifest.render(
+            prepared, frames=_slice(frames), executor=runner, report=report, resume=resume
         )
-        _report(outcome)
-    result = manifest.render(
-        prepared,
-        frames=_slice(frames),
-        workers=workers or default_workers(),
-        report=report,
-        resume=resume,
-    )
     seconds = time.perf_counter() - started
     if not quiet:
         click.echo(

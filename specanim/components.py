@@ -1,4 +1,4 @@
-"""The four kinds of component a plugin can provide, and the values that pass between them.
+"""The five kinds of component a plugin can provide, and the values that pass between them.
 
 A component is a class with a ``name`` (the spec's ``type:``), an ``Options`` pydantic model that
 validates the rest of its spec entry, and the one method its kind needs:
@@ -7,6 +7,7 @@ validates the rest of its spec entry, and the one method its kind needs:
     Reducer.fit(data, progress)             -> Trajectory
     Panel.view(frame, box)                  -> View: Vega-Lite, an Altair chart or a RasterLayer
     Encoder.open(path, width, height, fps)  -> FrameSink that takes RGB frames
+    Executor.submit(fn, *args)              -> Future; Executor.frames(draw, shots, ...) -> pixels
 
 Components are generic over their options model: ``class Legend(Panel[LegendOptions])`` makes
 ``LegendOptions`` the model that validates the entry and types ``self.options``.
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeAlias, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeAlias, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -31,8 +34,8 @@ if TYPE_CHECKING:
 
     from specanim.view import Camera
 
-Kind = Literal["dataset", "reducer", "panel", "encoder"]
-KINDS: tuple[Kind, ...] = ("dataset", "reducer", "panel", "encoder")
+Kind = Literal["dataset", "reducer", "panel", "encoder", "executor"]
+KINDS: tuple[Kind, ...] = ("dataset", "reducer", "panel", "encoder", "executor")
 
 
 class Options(BaseModel):
@@ -227,7 +230,7 @@ ViewPart: TypeAlias = "dict[str, Any] | RasterLayer | TopLevelMixin"
 View: TypeAlias = "ViewPart | list[ViewPart]"
 
 
-# --- the four kinds -------------------------------------------------------------------------
+# --- the five kinds -------------------------------------------------------------------------
 
 
 class Dataset(Component[OptionsT]):
@@ -331,3 +334,72 @@ class Encoder(Component[OptionsT]):
     @abstractmethod
     def open(self, path: Path, width: int, height: int, fps: float) -> FrameSink:
         """Start writing to path; frames are width x height RGB."""
+
+
+T = TypeVar("T")
+Draw = Callable[[int], np.ndarray]  # the pixels of one shot: (height, width, 3) uint8
+
+
+class Executor(Component[OptionsT]):
+    """Runs a render's work: independent jobs (a fit, one spec of a sweep) and the frames of a
+    render, delivered in order.
+
+    An executor is a context manager: ``__enter__`` calls ``start()`` (start a pool of
+    processes, connect to a cluster), ``__exit__`` calls ``close()``, which ends everything
+    ``start()`` started, on errors and Ctrl-C too. One executor may serve several renders.
+    """
+
+    kind: ClassVar[Kind] = "executor"
+
+    def __init__(self, options: OptionsT) -> None:
+        self.options = options
+
+    @property
+    @abstractmethod
+    def slots(self) -> int:
+        """How many jobs run at once."""
+
+    def start(self) -> None:
+        """Start what the jobs run on; called by ``__enter__``. It may return before the
+        workers are ready (they get ready while the caller fits), but not before an address
+        that does not answer is an error."""
+
+    def close(self) -> None:
+        """End everything ``start()`` started; called by ``__exit__``."""
+
+    @abstractmethod
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        """Run fn(*args) (both picklable) as one job; its future has its result."""
+
+    @abstractmethod
+    def frames(
+        self,
+        draw: Draw,
+        shots: Sequence[int],
+        name: Callable[[int], str],
+        preload: Callable[[], None] | None = None,
+    ) -> Generator[np.ndarray, None, None]:
+        """draw(shot) for every shot, in order, with a bounded number in flight.
+
+        draw goes to the workers once per call, not with every shot; each worker calls preload
+        (picklable: it imports a spec's local plugins) before it unpickles draw. name(shot)
+        says what a shot is to the user ("frame 12"), for errors. Closing the iterator early
+        ends the work of this call.
+        """
+
+    @property
+    def remote(self) -> bool:
+        """Whether frames() sends draw to other processes (so it must pickle)."""
+        return True
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -7,7 +7,7 @@ import collections
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from specanim import palette, trajectories, versions
-from specanim.components import Data, Frame, Panel, Scene, Trajectory
+from specanim.components import Data, Executor, Frame, Panel, Scene, Trajectory
 from specanim.compose import Composer
 from specanim.errors import UserError
 from specanim.output import atomic_path
@@ -28,7 +28,7 @@ from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.trajectories import CacheMode
 from specanim.workdir import FrameStore, Keeping
-from specanim.workers import pickle_problem, render_in_order
+from specanim.workers import pickle_problem
 
 
 @dataclass(frozen=True)
@@ -172,14 +172,14 @@ def render(
     prepared: Prepared,
     *,
     frames: slice | None = None,
-    workers: int = 1,
+    executor: Executor[Any] | None = None,
     report: Reporter | None = None,
     resume: bool = False,
     on_frame: Callable[[int, np.ndarray], None] | None = None,
 ) -> Result:
-    """Render the frames (all, or a slice) with workers processes and encode them to the
-    plan's output as they arrive; on_frame(i, rgb) sees the i-th frame written, once per frame
-    (a held frame once per repeat), before the output is complete.
+    """Render the frames (all, or a slice) on executor (an entered one; None: in this process)
+    and encode them to the plan's output as they arrive; on_frame(i, rgb) sees the i-th frame
+    written, once per frame (a held frame once per repeat), before the output is complete.
 
     With resume, every picture is kept in a work folder beside the output (see workdir) and
     read from there when an earlier, interrupted render made it; the folder goes when the
@@ -193,7 +193,7 @@ def render(
     total = sum(n for _, n in chosen)
     if total == 0:
         raise UserError(f"--frames selects no frame: the animation has {prepared.frames}")
-    if workers > 1 and len(chosen) > 1:
+    if executor is not None and executor.remote and len(chosen) > 1:
         check_picklable(prepared)
     encoder_entry = plan.encoder
     with encoder_entry.blame("__init__()"):
@@ -206,13 +206,13 @@ def render(
         with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
             with encoder_entry.blame("open()"):
                 sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
-            pictures = render_in_order(
-                draw,
-                [i for i, _ in chosen],
-                workers,
-                lambda i: f"frame {prepared.starts[i]}",
-                preload=preload,
-            )
+            shots = [i for i, _ in chosen]
+            if executor is None:
+                pictures: Generator[np.ndarray, None, None] = (draw(i) for i in shots)
+            else:
+                pictures = executor.frames(
+                    draw, shots, lambda i: f"frame {prepared.starts[i]}", preload
+                )
             # closing: an error in the encoder ends the workers now, not at garbage collection.
             with closing(pictures):
                 try:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import pluggy
 
-from specanim.components import Dataset, Encoder, Panel, Reducer
+from specanim.components import Dataset, Encoder, Executor, Panel, Reducer
 
 hookspec = pluggy.HookspecMarker("specanim")
 hookimpl = pluggy.HookimplMarker("specanim")
@@ -47,3 +47,8 @@ def register_panels(register: Callable[[type[Panel]], None]) -> None:
 @hookspec
 def register_encoders(register: Callable[[type[Encoder]], None]) -> None:
     """Register Encoder classes: each writes the frames to one output format."""
+
+
+@hookspec
+def register_executors(register: Callable[[type[Executor]], None]) -> None:
+    """Register Executor classes: each runs fits and frames somewhere (``executor.type``)."""

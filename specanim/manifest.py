@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from specanim import __version__, engine
-from specanim.components import Component
+from specanim.components import Component, Executor
 from specanim.errors import UserError
 from specanim.output import atomic_path
 from specanim.progress import Reporter
@@ -77,7 +77,7 @@ def render(
     prepared: engine.Prepared,
     *,
     frames: slice | None = None,
-    workers: int = 1,
+    executor: Executor[Any] | None = None,
     report: Reporter | None = None,
     resume: bool = False,
 ) -> engine.Result:
@@ -94,7 +94,7 @@ def render(
         result = engine.render(
             prepared,
             frames=frames,
-            workers=workers,
+            executor=executor,
             report=report,
             resume=resume,
             on_frame=hashes,
@@ -293,7 +293,7 @@ def check(
     prepared: engine.Prepared,
     manifest: Mapping[str, Any],
     *,
-    workers: int = 1,
+    executor: Executor[Any] | None = None,
     report: Reporter | None = None,
 ) -> Outcome:
     """Render prepared's frames again, to a temporary place, and compare each frame's pixels
@@ -327,7 +327,7 @@ def check(
                 engine.render(
                     again,
                     frames=slice(first, stop),
-                    workers=workers,
+                    executor=executor,
                     report=report,
                     on_frame=compare,
                 )

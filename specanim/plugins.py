@@ -27,7 +27,16 @@ from typing import Literal, cast
 import pluggy
 
 from specanim import hookspecs
-from specanim.components import KINDS, Component, Dataset, Encoder, Kind, Panel, Reducer
+from specanim.components import (
+    KINDS,
+    Component,
+    Dataset,
+    Encoder,
+    Executor,
+    Kind,
+    Panel,
+    Reducer,
+)
 from specanim.errors import PluginError, describe_exception, did_you_mean
 
 ENTRY_POINT_GROUP = "specanim"
@@ -39,6 +48,7 @@ _BASES: dict[Kind, type[Component]] = {
     "reducer": Reducer,
     "panel": Panel,
     "encoder": Encoder,
+    "executor": Executor,
 }
 _HOOKS: dict[Kind, str] = {kind: f"register_{kind}s" for kind in KINDS}
 
@@ -159,6 +169,9 @@ class Registry:
 
     def encoder(self, name: str) -> type[Encoder]:
         return cast("type[Encoder]", self.get("encoder", name))
+
+    def executor(self, name: str) -> type[Executor]:
+        return cast("type[Executor]", self.get("executor", name))
 
     def encoder_for_extension(self, extension: str) -> str | None:
         """The name of the encoder that claims a file ending such as ``.mp4``, if any."""
@@ -376,7 +389,7 @@ def with_local(registry: Registry, plugin: LocalPlugin) -> Registry:
     if not any(getattr(manager.hook, hook).get_hookimpls() for hook in _HOOKS.values()):
         raise PluginError(
             f"plugin '{plugin.name}' has no hook: mark its register_panels (or register_datasets, "
-            "register_reducers, register_encoders) function with @hookimpl"
+            "register_reducers, register_encoders, register_executors) function with @hookimpl"
         )
     try:
         registered = _collect(manager, plugin.name)

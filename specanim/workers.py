@@ -1,9 +1,13 @@
-"""Rendering frames in a pool of worker processes, delivered in order with bounded memory.
+"""A pool of worker processes on this machine: it runs jobs and renders frames, delivered in
+order with bounded memory; the ``local`` executor is this pool.
 
 vl-convert holds the GIL and one global converter, so only processes render in parallel, and
-they must be spawned, not forked (a process forked after vl-convert had run hung). Each
-worker gets the prepared scene once; its large arrays travel as memory-mapped files rather than
-copies, so a million-point trajectory is in memory once however many workers there are.
+they must be spawned, not forked (a process forked after vl-convert had run hung). The pool is
+started before the reducer fits and its workers warm up meanwhile (imports and a first
+vl-convert call, about a second each), and it outlives one render, serving every scene of a
+sweep. Each render's scene goes to the workers once, as a file each worker unpickles on its first
+shot of that render; its large arrays travel as memory-mapped files rather than copies, so a
+million-point trajectory is in memory once however many workers there are.
 
 Workers hand their pixels back as files in the temporary folder and send only the file's name
 through the result pipe: a message that small is written to the pipe in one piece, so a worker
@@ -11,9 +15,9 @@ killed at any moment never leaves half a message that the pool's reader would wa
 
 A worker that dies (killed, out of memory) fails the render at once with a RenderError naming
 the frame it was rendering: concurrent.futures marks the whole pool broken when a worker's
-process ends, where multiprocessing.Pool would wait for its result forever. An exception raised
-in a worker reaches the parent as itself when it survives pickling, else as a stand-in with the
-same type name, message and exit code.
+process ends, where multiprocessing.Pool would wait for its result forever; the next use starts
+a new pool. An exception raised in a worker reaches the parent as itself when it survives
+pickling, else as a stand-in with the same type name, message and exit code.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import pickle
 import signal
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -32,64 +37,194 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 import cloudpickle
 import numpy as np
 
+from specanim.components import Draw
 from specanim.errors import RenderError, SpecanimError, UserError, describe_exception
 
 SHARE_ABOVE = 1 << 20  # arrays larger than this many bytes are mapped, not copied
 IN_FLIGHT_PER_WORKER = 2
 
-Render = Callable[[int], np.ndarray]
+T = TypeVar("T")
 
 
-def render_in_order(
-    render: Render,
-    shots: Sequence[int],
-    workers: int,
-    name: Callable[[int], str] = lambda shot: f"shot {shot}",
-    preload: Callable[[], None] | None = None,
-) -> Generator[np.ndarray, None, None]:
-    """Yield render(shot) for every shot in order, using up to workers processes.
+class Pool:
+    """workers spawned processes (none for one worker: everything runs in this process).
 
-    name(shot) says what a shot is to the user ("frame 12"), for the error if a worker dies.
-    Each worker calls preload (a picklable function) before it unpickles render: it imports
-    the modules that render's classes live in and a spawned process would not find (local
-    plugins).
-    Closing the generator early (an error downstream, Ctrl-C) ends every worker before it
-    returns, and removes the mapped arrays.
+    A context manager: entering starts the processes, which warm up while the caller goes on;
+    leaving ends them, also on errors and Ctrl-C.
     """
-    if workers <= 1 or len(shots) <= 1:
-        for shot in shots:
-            yield render(shot)
-        return
-    count = min(workers, len(shots))
-    with tempfile.TemporaryDirectory(prefix="specanim-") as folder:
-        context = multiprocessing.get_context("spawn")
-        # Which shot each worker is rendering: (pid, shot) per worker, -1 when idle.
-        board = context.Array("q", [-1] * (2 * count), lock=False)
-        claimed = context.Value("i", 0)
-        start = Start(_dumps(render, Path(folder)), folder, board, claimed, preload)
-        executor = ProcessPoolExecutor(count, context, initializer=_init, initargs=(start,))
-        finished = False
-        try:
-            pending: deque[tuple[int, Future[str]]] = deque()
-            limit = count * IN_FLIGHT_PER_WORKER
-            for shot in shots:
-                with _ctrl_c_held():
-                    pending.append((shot, executor.submit(_render, shot)))
-                if len(pending) >= limit:
-                    yield _result(executor, *pending.popleft(), board, name)
-            while pending:
-                yield _result(executor, *pending.popleft(), board, name)
-            finished = True
-        finally:
-            if not finished:  # an error, Ctrl-C or an early close: end the workers now
-                for process in _processes(executor):
-                    process.kill()
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+        self._board: Any = None  # (pid, shot being rendered or -1) per worker
+        self._users = 0  # frames() calls and submitted jobs not yet done
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Spawn the workers now; they warm up in the background."""
+        if self.workers > 1:
+            self._pool()
+
+    def close(self) -> None:
+        """End every worker at once (what they were doing is no longer wanted)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            for process in _processes(executor):
+                process.kill()
             executor.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        """fn(*args) in a worker (in this process with one worker); a worker that dies makes
+        the future's exception a RenderError naming fn."""
+        if self.workers <= 1:
+            inline: Future[T] = Future()
+            try:
+                inline.set_result(fn(*args))
+            except Exception as exc:  # the job's failure is its future's, as in a worker
+                inline.set_exception(exc)
+            return inline
+        executor = self._pool()
+        self._use(+1)
+        with _ctrl_c_held():
+            inner: Future[T] = executor.submit(_call, fn, args)
+        outer: Future[T] = Future()
+        what = getattr(fn, "__qualname__", repr(fn))
+
+        def relay(done: Future[T]) -> None:
+            self._use(-1)
+            if done.cancelled():
+                outer.cancel()
+            elif isinstance(done.exception(), BrokenProcessPool):
+                outer.set_exception(RenderError(f"a worker died{self._how()} while running {what}"))
+            elif done.exception() is not None:
+                outer.set_exception(done.exception())  # type: ignore[arg-type]
+            else:
+                outer.set_result(done.result())
+
+        inner.add_done_callback(relay)
+        outer.add_done_callback(lambda o: o.cancelled() and inner.cancel())
+        return outer
+
+    def frames(
+        self,
+        draw: Draw,
+        shots: Sequence[int],
+        name: Callable[[int], str] = lambda shot: f"shot {shot}",
+        preload: Callable[[], None] | None = None,
+    ) -> Generator[np.ndarray, None, None]:
+        """draw(shot) for every shot in order, at most two per worker in flight.
+
+        Closing the iterator early (an error downstream, Ctrl-C) ends the workers before it
+        returns, unless other jobs run on them (a sweep's fits): then only its own shots are
+        cancelled. The mapped arrays go either way.
+        """
+        if self.workers <= 1 or len(shots) <= 1:
+            for shot in shots:
+                yield draw(shot)
+            return
+        executor = self._pool()
+        self._use(+1)
+        with tempfile.TemporaryDirectory(prefix="specanim-") as folder:
+            job = Job(os.path.join(folder, "scene.pickle"), folder, preload)
+            with open(job.payload, "wb") as file:
+                file.write(_dumps(draw, Path(folder)))
+            pending: deque[tuple[int, Future[str]]] = deque()
+            finished = False
+            try:
+                limit = self.workers * IN_FLIGHT_PER_WORKER
+                for shot in shots:
+                    with _ctrl_c_held():
+                        pending.append((shot, executor.submit(_render, job, shot)))
+                    if len(pending) >= limit:
+                        yield self._result(*pending.popleft(), name)
+                while pending:
+                    yield self._result(*pending.popleft(), name)
+                finished = True
+            finally:
+                alone = self._use(-1) == 0
+                if not finished:  # an error, Ctrl-C or an early close
+                    for _, future in pending:
+                        future.cancel()
+                    if alone:
+                        self.close()  # end the workers now; the next use starts new ones
+
+    def _use(self, change: int) -> int:
+        with self._lock:
+            self._users += change
+            return self._users
+
+    def _pool(self) -> ProcessPoolExecutor:
+        """The running pool; a new one if there is none or a worker's death broke it."""
+        # concurrent.futures marks a broken pool in _broken (a message), since Python 3.8.
+        if self._executor is not None and getattr(self._executor, "_broken", False):
+            self.close()
+        if self._executor is None:
+            context = multiprocessing.get_context("spawn")
+            self._board = context.Array("q", [-1] * (2 * self.workers), lock=False)
+            claimed = context.Value("i", 0)
+            self._executor = ProcessPoolExecutor(
+                self.workers, context, initializer=_init, initargs=(self._board, claimed)
+            )
+            # A spawned pool starts a process per submitted job up to its size: these start
+            # every worker now, each warming up in its initialiser while the caller goes on.
+            with _ctrl_c_held():
+                for _ in range(self.workers):
+                    self._executor.submit(_ready)
+        return self._executor
+
+    def _result(self, shot: int, future: Future[str], name: Callable[[int], str]) -> np.ndarray:
+        """The pixels of shot, or RenderError naming what the worker that died was rendering."""
+        try:
+            path = future.result()
+        except BrokenProcessPool:
+            pass
+        else:
+            try:
+                return np.load(path)
+            finally:
+                os.unlink(path)
+        dead = self._dead()
+        board = self._board
+        busy = {
+            board[2 * i]: board[2 * i + 1] for i in range(len(board) // 2) if board[2 * i + 1] >= 0
+        }
+        lost = sorted(busy[pid] for pid in dead if pid in busy) or [shot]
+        raise RenderError(
+            f"a render worker died{self._how()} while rendering {', '.join(name(s) for s in lost)}"
+        ) from None
+
+    def _dead(self) -> dict[int, int | None]:
+        """The exit codes of the workers that died, by pid."""
+        processes = _processes(self._executor) if self._executor is not None else []
+        for process in processes:
+            process.join(5)  # the executor ends the others when one dies; wait for their codes
+        return {
+            p.pid: p.exitcode
+            for p in processes
+            if p.pid is not None and p.exitcode not in (None, 0, -signal.SIGTERM)
+        }
+
+    def _how(self) -> str:
+        """`` (killed by SIGKILL, ...)``: how a worker died, if one did."""
+        return next((_death(code) for code in self._dead().values() if code is not None), "")
 
 
 def default_workers() -> int:
@@ -122,35 +257,6 @@ def _processes(executor: ProcessPoolExecutor) -> list[BaseProcess]:
     return list((getattr(executor, "_processes", None) or {}).values())
 
 
-def _result(
-    executor: ProcessPoolExecutor,
-    shot: int,
-    future: Future[str],
-    board: Any,
-    name: Callable[[int], str],
-) -> np.ndarray:
-    """The pixels of shot, or RenderError naming what the worker that died was rendering."""
-    try:
-        path = future.result()
-    except BrokenProcessPool:
-        pass
-    else:
-        try:
-            return np.load(path)
-        finally:
-            os.unlink(path)
-    processes = _processes(executor)
-    for process in processes:
-        process.join(5)  # the executor ends the others when one dies; wait for their codes
-    dead = {p.pid: p.exitcode for p in processes if p.exitcode not in (None, 0, -signal.SIGTERM)}
-    busy = {board[2 * i]: board[2 * i + 1] for i in range(len(board) // 2) if board[2 * i + 1] >= 0}
-    lost = sorted(busy[pid] for pid in dead if pid in busy) or [shot]
-    how = next((_death(code) for code in dead.values() if code is not None), "")
-    raise RenderError(
-        f"a render worker died{how} while rendering {', '.join(name(s) for s in lost)}"
-    ) from None
-
-
 def _death(exitcode: int) -> str:
     if exitcode == -signal.SIGKILL:
         return " (killed by SIGKILL, as the system does when memory runs out)"
@@ -163,59 +269,81 @@ def _death(exitcode: int) -> str:
 
 
 @dataclass(frozen=True)
-class Start:
-    """What every worker gets once, when it starts."""
+class Job:
+    """What every shot of one render carries: where the render's scene and results are."""
 
-    payload: bytes  # the render callable, pickled by _MappingPickler
+    payload: str  # the draw callable, pickled by _MappingPickler into this file
     folder: str  # where results go
-    board: Any  # shared int64 array: (pid, shot being rendered or -1) per worker
-    claimed: Any  # shared int: how many workers have taken their place on the board
     preload: Callable[[], None] | None = None  # imports local plugins before the unpickling
 
 
-_render_fn: Render | None = None
-_folder = ""
-_failure: BaseException | None = None
 _board: Any = None
 _slot = -1
+_loaded: tuple[str, Draw] | None = None  # the payload file last unpickled, and its callable
 
 
-def _init(start: Start) -> None:
-    global _render_fn, _folder, _failure, _board, _slot
-    _folder = start.folder
+def _init(board: Any, claimed: Any) -> None:
+    global _board, _slot
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
-    with start.claimed.get_lock():
-        _slot = start.claimed.value
-        start.claimed.value += 1
-    _board = start.board
+    with claimed.get_lock():
+        _slot = claimed.value
+        claimed.value += 1
+    _board = board
     _board[2 * _slot] = os.getpid()
-    try:
-        if start.preload is not None:
-            start.preload()
-        _render_fn = pickle.loads(start.payload)
-    except BaseException as exc:
-        # Raised with the first shot, as one line: concurrent.futures would log a traceback
-        # for an initialiser's error and only say that the pool broke.
-        _failure = portable(exc)
+    warm()
 
 
-def _render(shot: int) -> str:
-    """Render shot into a file; its name is the result."""
-    if _failure is not None:
-        raise _failure
-    assert _render_fn is not None, "worker used before its initialiser ran"
-    _board[2 * _slot + 1] = shot
+def warm() -> None:
+    """Import what rendering needs and make vl-convert's first, slow call, on a tiny spec."""
     try:
-        path = os.path.join(_folder, f"shot{shot}.npy")
-        _save(path, np.ascontiguousarray(_render_fn(shot)))
-        return path
+        from specanim import engine  # noqa: F401  (imports the rendering modules)
+        from specanim.render import rasterize
+
+        rasterize({"width": 4, "height": 4, "mark": "point", "data": {"values": []}})
+    except Exception:  # only a head start: a real problem shows, as one line, on the first shot
+        pass
+
+
+def _ready() -> None:
+    """A job that does nothing: submitting it starts a worker."""
+
+
+def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    """fn(*args), its exception made portable."""
+    try:
+        return fn(*args)
     except BaseException as exc:
         stand_in = portable(exc)
         if stand_in is exc:
             raise
         raise stand_in from None
+
+
+def _draw(job: Job) -> Draw:
+    """The render's callable, unpickled on this worker's first shot of the render."""
+    global _loaded
+    if _loaded is None or _loaded[0] != job.payload:
+        _loaded = None  # the previous render's scene goes first
+        if job.preload is not None:
+            job.preload()
+        with open(job.payload, "rb") as file:
+            _loaded = (job.payload, pickle.load(file))
+    return _loaded[1]
+
+
+def _render(job: Job, shot: int) -> str:
+    """Render shot into a file; its name is the result."""
+    _board[2 * _slot + 1] = shot
+    try:
+        return _call(_render_to_file, (job, shot))
     finally:
         _board[2 * _slot + 1] = -1
+
+
+def _render_to_file(job: Job, shot: int) -> str:
+    path = os.path.join(job.folder, f"shot{shot}.npy")
+    _save(path, np.ascontiguousarray(_draw(job)(shot)))
+    return path
 
 
 def portable(exc: BaseException) -> BaseException:

@@ -28,7 +28,7 @@ from specanim.errors import Location, RenderError, SpecError, UserError
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
 from specanim.workdir import FrameStore
-from specanim.workers import render_in_order
+from specanim.workers import Pool
 
 SCENE = """
 title: "Digits, epoch {epoch} of {epochs}"
@@ -331,8 +331,8 @@ def die_at_3(shot: int) -> np.ndarray:
 
 
 def error_of(render: Callable[[int], np.ndarray], workers: int) -> BaseException:
-    with pytest.raises(BaseException) as caught:
-        for _ in render_in_order(render, range(8), workers, lambda shot: f"frame {shot * 10}"):
+    with pytest.raises(BaseException) as caught, Pool(workers) as pool:
+        for _ in pool.frames(render, range(8), lambda shot: f"frame {shot * 10}"):
             pass
     return caught.value
 

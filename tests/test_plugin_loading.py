@@ -404,7 +404,7 @@ def test_an_encoder_raising_in_write_names_the_output_entry(
     monkeypatch.chdir(tmp_path)  # the output path is relative to where specanim runs
     prepared = engine.prepare(load_plan(spec, load_registry()), cache="off")
     with pytest.raises(ComponentError) as info:
-        engine.render(prepared, workers=1)
+        engine.render(prepared)
     assert str(info.value) == (
         f"{spec}:10: output: encoder 'bad-encoder' (plugin 'plugins/panels.py') failed in "
         "write(): ValueError: the codec refused the frame"
@@ -483,7 +483,8 @@ def test_local_plugin_paths_are_relative_to_the_spec_and_problems_are_located(
         "(specanim_panels.scatter.Scatter) and by plugin 'plugins/clash.py' "
         f"({pickle_name(plugins / 'clash.py')}.Mine)",
         f"{spec}:9: plugins[4]: plugin 'plugins/nohook.py' has no hook: mark its register_panels "
-        "(or register_datasets, register_reducers, register_encoders) function with @hookimpl",
+        "(or register_datasets, register_reducers, register_encoders, register_executors) function "
+        "with @hookimpl",
         f"{spec}:11: plugins[6]: plugin './plugins/panels.py' is listed twice",
     ]
 

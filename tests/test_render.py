@@ -10,6 +10,7 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
+from specanim_executors.local import Local, LocalOptions
 
 from specanim import engine
 from specanim.palette import resolve, rgb
@@ -64,7 +65,8 @@ def umap_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, engine.P
     spec = folder / "scene.yaml"
     spec.write_text(scene(), encoding="utf-8")
     prepared = engine.prepare(load_plan(spec, default_registry(), folder / "out.mp4"))
-    result = engine.render(prepared, workers=2)
+    with Local(LocalOptions(workers=2)) as executor:
+        result = engine.render(prepared, executor=executor)
     return result.path, prepared
 
 
@@ -120,7 +122,8 @@ def test_the_same_spec_gives_the_same_frames_with_any_number_of_workers(
     for workers in (1, 2, 2):
         out = tmp_path / f"w{workers}-{len(outputs)}"
         plan = load_plan(spec, default_registry(), out)
-        engine.render(engine.prepare(plan, cache="off"), workers=workers)
+        with Local(LocalOptions(workers=workers)) as executor:
+            engine.render(engine.prepare(plan, cache="off"), executor=executor)
         outputs.append(png_folder(out))
     assert len(outputs[0]) == 6 + 3
     for other in outputs[1:]:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from specanim_executors.local import Local, LocalOptions
 
 from specanim import engine, hookimpl
 from specanim.components import Box, Frame, Options, Panel, View
@@ -320,7 +321,8 @@ def test_a_panel_plugin_cannot_make_a_frame_read_a_file_or_url(
     prepared = engine.prepare(load_plan(spec, registry, out))
     before = len(server.requests())
     with pytest.raises(ExternalURL, match=f"refused the URL '{http}'"):
-        engine.render(prepared, workers=workers)
+        with Local(LocalOptions(workers=workers)) as executor:
+            engine.render(prepared, executor=executor)
     assert server.requests()[before:] == []
     assert not out.exists()
 

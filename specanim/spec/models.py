@@ -1,8 +1,9 @@
 """The scene document: pydantic models for everything that is not a component's own options.
 
 Validation runs in two passes. This module's ``SceneSpec`` checks the document; each component
-entry (``dataset``, ``reducer``, ``panels[i]``, ``output``) keeps its other keys for the second
-pass, where the plugin's own ``Options`` model validates them (see ``validate.py``).
+entry (``dataset``, ``reducer``, ``panels[i]``, ``output``, ``executor``) keeps its other keys
+for the second pass, where the plugin's own ``Options`` model validates them (see
+``validate.py``).
 """
 
 from __future__ import annotations
@@ -205,6 +206,12 @@ class SceneSpec(Strict):
     layout: LayoutNode | None = None
     timeline: Timeline = Timeline()
     output: OutputEntry = OutputEntry()
+    executor: Entry | None = Field(
+        None,
+        description="where fits and frames run: {type: local, workers: 2} (the default) or "
+        "{type: dask, scheduler: tcp://host:8786}; --executor, --scheduler and --workers win; "
+        "it never changes the output",
+    )
     vega_lite: dict[str, Any] | None = Field(
         None,
         description="Vega-Lite merged into every frame's spec (config, background, padding, "

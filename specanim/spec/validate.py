@@ -15,7 +15,16 @@ from typing import Any, Generic, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 
 from specanim import urls
-from specanim.components import Component, Dataset, Encoder, Kind, Options, Panel, Reducer
+from specanim.components import (
+    Component,
+    Dataset,
+    Encoder,
+    Executor,
+    Kind,
+    Options,
+    Panel,
+    Reducer,
+)
 from specanim.errors import (
     ComponentError,
     ExternalURL,
@@ -98,6 +107,7 @@ class Plan:
     encoder: Resolved[Encoder]
     output: Path
     plugins: tuple[LocalPlugin, ...] = ()  # the spec's local plugins, for the render workers
+    executor: Resolved[Executor] | None = None  # the spec's executor entry, if it has one
 
     @property
     def reducer(self) -> Resolved[Reducer]:
@@ -165,6 +175,7 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
         entry("panel", ("panels", i), raw, PANEL_KEYS)
         for i, raw in enumerate(raw_panels if isinstance(raw_panels, list) else [])
     ]
+    executor = entry("executor", ("executor",), data.get("executor"), ("type",))
     errors += _check_vega_lite(source, data)
     encoder, output_path = _output(source, data.get("output"), registry, output, errors)
     layout: LayoutNode | None = None
@@ -184,7 +195,16 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     assert layout is not None and output_path is not None and len(resolved) == len(reducers)
     resolved_panels = {p.key: r for p, r in zip(spec.panels, panels, strict=True) if r}
     return Plan(
-        source, spec, dataset, resolved, resolved_panels, layout, encoder, output_path, local
+        source,
+        spec,
+        dataset,
+        resolved,
+        resolved_panels,
+        layout,
+        encoder,
+        output_path,
+        local,
+        executor,
     )
 
 

@@ -1,0 +1,1 @@
+"""specanim's built-in executors: ordinary plugins, one module per entry point."""
