@@ -107,7 +107,7 @@ def test_three_specs_one_broken_two_videos_one_error_exit_2(
 
 
 PLUGIN = '''
-from specanim.sdk import Reducer, hookimpl
+from specanim.sdk import Panel, Reducer, hookimpl
 
 
 class Diverging(Reducer):
@@ -119,25 +119,48 @@ class Diverging(Reducer):
         raise RuntimeError("diverged after 3 epochs")
 
 
+class Boom(Panel):
+    """A panel that fails once the animation is half done (in the render workers)."""
+
+    name = "boom"
+
+    def view(self, frame, box):
+        if frame.values["progress"] > 0.5:
+            raise ZeroDivisionError("a bar of no width")
+        return {"width": box.width, "height": box.height, "mark": "rect", "data": {"values": [{}]}}
+
+
 @hookimpl
 def register_reducers(register):
     register(Diverging)
+
+
+@hookimpl
+def register_panels(register):
+    register(Boom)
 '''
 
 
-def test_a_failing_fit_is_one_row_and_exit_1_the_others_render(
-    write_spec: Callable[..., Path], specanim: Run, tmp_path: Path
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_failing_fit_or_panel_is_one_row_and_exit_1_the_others_render(
+    write_spec: Callable[..., Path], specanim: Run, tmp_path: Path, workers: str
 ) -> None:
-    (tmp_path / "diverging.py").write_text(PLUGIN, encoding="utf-8")
-    write_spec("plugins: [diverging.py]\n" + scene("{type: diverging}"), "fails.yaml")
+    (tmp_path / "local.py").write_text(PLUGIN, encoding="utf-8")
+    write_spec("plugins: [local.py]\n" + scene("{type: diverging}"), "fails.yaml")
+    write_spec("plugins: [local.py]\n" + scene(TSNE).replace("progress-bar", "boom"), "boom.yaml")
     write_spec(scene(TSNE), "a.yaml")
     write_spec(scene(PCA).replace("scatter", "scatterr"), "broken.yaml")
-    result = specanim("render", "fails.yaml", "a.yaml", "broken.yaml", "-w", "2")
+    result = specanim("render", "fails.yaml", "boom.yaml", "a.yaml", "broken.yaml", "-w", workers)
     assert result.returncode == 1, result.stderr
-    (failed,) = [row for row in rows(result.stderr) if row.startswith("fails.yaml")]
-    assert "failed: fails.yaml:7: reducer: reducer 'diverging'" in failed
-    assert "failed in fit(): RuntimeError: diverged after 3 epochs" in failed
+    fails, boom, a, broken = rows(result.stderr)
+    assert "failed: fails.yaml:7: reducer: reducer 'diverging' (plugin 'local.py')" in fails
+    assert "failed in fit(): RuntimeError: diverged after 3 epochs" in fails
+    assert "failed: boom.yaml:9: panels[0]: panel 'boom' (plugin 'local.py')" in boom
+    assert "failed in view(): ZeroDivisionError: a bar of no width" in boom
+    assert a.split()[1] == "a.mp4" and a.endswith("written")
+    assert "bad input: broken.yaml:" in broken
     assert sorted(p.name for p in tmp_path.glob("*.mp4")) == ["a.mp4"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_a_glob_renders_every_match_and_one_matching_nothing_is_one_line(
@@ -252,25 +275,62 @@ def test_jobs_that_share_a_fit_fit_it_once(
     assert two["frames"]["sha256"] != three["frames"]["sha256"]
 
 
-def test_fits_in_workers_come_back_in_memory_without_a_cache(
-    write_spec: Callable[..., Path], specanim: Run, tmp_path: Path
+RECORDING = '''
+import os
+
+import numpy as np
+
+from specanim.sdk import Options, Reducer, Step, Trajectory, hookimpl
+
+
+class RecordingOptions(Options):
+    scale: float = 1.0
+
+
+class Recording(Reducer[RecordingOptions]):
+    """Points sliding outwards; each fit appends its process and parent to fits.txt."""
+
+    name = "recording"
+
+    def fit(self, data, progress):
+        with open(os.environ["FITS_FILE"], "a") as log:
+            log.write(f"{os.getpid()} {os.getppid()}\\n")
+        base = np.stack([np.arange(len(data)), np.arange(len(data)) % 7], axis=1)
+        steps = [base * (1 + k) * [self.options.scale, 1] for k in range(4)]
+        return Trajectory(np.stack(steps).astype(np.float32), tuple(Step(k) for k in range(4)), 3)
+
+
+@hookimpl
+def register_reducers(register):
+    register(Recording)
+'''
+
+
+@pytest.mark.parametrize("cache", ["use", "off"])
+def test_distinct_fits_run_once_each_in_the_workers(
+    write_spec: Callable[..., Path], tmp_path: Path, cache: str
 ) -> None:
-    write_spec(scene(TSNE), "a.yaml")
-    cache = tmp_path / "cache"
-    env_cache = os.environ["SPECANIM_CACHE_DIR"]
-    os.environ["SPECANIM_CACHE_DIR"] = str(cache)
-    try:
-        result = specanim(
-            "render", "a.yaml", "--sweep", "reducer.perplexity=5,10", "--cache", "off", "-w", "2"
-        )
-    finally:
-        os.environ["SPECANIM_CACHE_DIR"] = env_cache
+    (tmp_path / "recording.py").write_text(RECORDING, encoding="utf-8")
+    write_spec("plugins: [recording.py]\n" + scene("{type: recording}"), "a.yaml")
+    fits = tmp_path / "fits.txt"
+    result = subprocess.run(
+        [sys.executable, "-m", "specanim", "render", "a.yaml", "-w", "2", "--cache", cache,
+         "--sweep", "reducer.scale=1,-1", "--sweep", "panels.scatter.point_size=2,3"],
+        cwd=tmp_path, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600,
+        env={**os.environ, "FITS_FILE": str(fits), "SPECANIM_CACHE_DIR": str(tmp_path / "c")},
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert not (cache / "trajectories").exists() or not list((cache / "trajectories").iterdir())
-    five = manifest_of(tmp_path / "a.perplexity=5.mp4")
-    ten = manifest_of(tmp_path / "a.perplexity=10.mp4")
-    assert five["frames"]["sha256"] != ten["frames"]["sha256"]
-    assert five["trajectories"]["tsne"]["reducer"]["perplexity"] == 5
+    made = [line.split() for line in fits.read_text().splitlines()]
+    assert len(made) == 2  # two scales (x mirrored); each fit serves two point sizes
+    cli = {parent for _, parent in made}
+    assert len(cli) == 1 and int(cli.pop()) != os.getpid()  # made in workers of the CLI
+    entries = list((tmp_path / "c").glob("trajectories/*.traj"))
+    assert len(entries) == (2 if cache == "use" else 0)
+    one = manifest_of(tmp_path / "a.scale=1.point_size=2.mp4")
+    two = manifest_of(tmp_path / "a.scale=-1.point_size=2.mp4")
+    scales = [m["trajectories"]["recording"]["reducer"]["scale"] for m in (one, two)]
+    assert scales == [1, -1]
+    assert one["frames"]["sha256"] != two["frames"]["sha256"]
 
 
 def test_an_interrupted_batch_leaves_complete_outputs_only(
