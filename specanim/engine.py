@@ -242,10 +242,11 @@ def render(
 
 
 def fingerprint(prepared: Prepared) -> str:
-    """A SHA-256 of everything that decides a scene's pixels: the spec (its output aside), the
-    data drawn, the trajectories and the versions of the libraries that draw."""
+    """A SHA-256 of everything that decides a scene's pixels: the spec (its output and executor
+    aside), the data drawn, the trajectories and the versions of the libraries that draw."""
     h = hashlib.sha256()
-    h.update(prepared.plan.spec.model_dump_json(exclude={"output"}).encode())
+    # The output's path and the executor decide where the frames go and run, not their pixels.
+    h.update(prepared.plan.spec.model_dump_json(exclude={"output", "executor"}).encode())
     data, fitted = prepared.data, prepared.composer.trajectories.values()
     h.update(repr((data.classes, [(t.steps, t.total) for t in fitted])).encode())
     for array in (data.labels, data.images, *(t.snapshots for t in fitted)):

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from specanim.components import Executor
 from specanim.errors import UserError, did_you_mean
 from specanim.plugins import Registry, UnknownComponent
-from specanim.spec.validate import Plan
+from specanim.spec.validate import Plan, error_message
 
 DEFAULT_EXECUTOR = "local"
 
@@ -49,5 +49,5 @@ def choose(
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in error["loc"])
-        raise UserError(f"--{where}: {error['msg']} (executor '{chosen}')") from None
+        raise UserError(f"--{where}: {error_message(error)} (executor '{chosen}')") from None
     return cls(valid)

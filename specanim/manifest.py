@@ -113,7 +113,7 @@ def describe(
         "specanim_manifest": FORMAT,
         "reproducible": all(o.reproducible for o in prepared.origins.values()),
         "output": digest(output),  # the output's name is the manifest's, less its suffix
-        "spec": plan.source.data,
+        "spec": document(plan),
         "data": {"fingerprint": prepared.fingerprint, "dataset": _entry(plan.dataset)},
         "trajectories": {  # by reducer name, as in the spec
             name: {
@@ -134,6 +134,15 @@ def describe(
         },
         "versions": versions(prepared),
     }
+
+
+def document(plan: Plan) -> Any:
+    """The spec as the manifest records it: without its ``executor:``, which says where the
+    render ran, not what it made."""
+    data = plan.source.data
+    if isinstance(data, dict) and "executor" in data:
+        return {key: value for key, value in data.items() if key != "executor"}
+    return data
 
 
 def versions(prepared: engine.Prepared) -> dict[str, Any]:
@@ -367,7 +376,7 @@ def _differences(prepared: engine.Prepared, manifest: Mapping[str, Any]) -> list
             f"  the data differ: fingerprint {prepared.fingerprint[:12]}, "
             f"the manifest's {str(recorded)[:12]}"
         )
-    changed = _changed_paths(manifest.get("spec"), prepared.plan.source.data)
+    changed = _changed_paths(manifest.get("spec"), document(prepared.plan))
     if changed:
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
         lines.append(f"  the spec differs at {', '.join(changed[:3])}{more}")

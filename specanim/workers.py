@@ -5,9 +5,10 @@ vl-convert holds the GIL and one global converter, so only processes render in p
 they must be spawned, not forked (a process forked after vl-convert had run hung). The pool is
 started before the reducer fits and its workers warm up meanwhile (imports and a first
 vl-convert call, about a second each), and it outlives one render, serving every scene of a
-sweep. Each render's scene goes to the workers once, as a file each worker unpickles on its first
-shot of that render; its large arrays travel as memory-mapped files rather than copies, so a
-million-point trajectory is in memory once however many workers there are.
+sweep. Each render's scene goes to the workers once, through a queue per worker, which each
+worker reads on its first shot of that render; its large arrays travel as memory-mapped files
+rather than copies, so a million-point trajectory is in memory once however many workers there
+are.
 
 Workers hand their pixels back as files in the temporary folder and send only the file's name
 through the result pipe: a message that small is written to the pipe in one piece, so a worker
@@ -29,6 +30,7 @@ import pickle
 import signal
 import tempfile
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -63,6 +65,7 @@ class Pool:
         self.workers = workers
         self._executor: ProcessPoolExecutor | None = None
         self._board: Any = None  # (pid, shot being rendered or -1) per worker
+        self._inboxes: list[Any] = []  # a queue per worker: the scenes of renders
         self._users = 0  # frames() calls and submitted jobs not yet done
         self._lock = threading.Lock()
 
@@ -86,6 +89,8 @@ class Pool:
     def close(self) -> None:
         """End every worker: at once if one still works (that work is no longer wanted)."""
         executor, self._executor = self._executor, None
+        inboxes, self._inboxes = self._inboxes, []
+        self._board = None
         if executor is not None:
             # Idle workers exit on their own, running their exit handlers: a killed worker
             # leaves the semaphores it made (tqdm's lock, in a fit) to the resource tracker,
@@ -95,6 +100,9 @@ class Pool:
                 for process in _processes(executor):
                     process.kill()
             executor.shutdown(wait=True, cancel_futures=True)
+        for inbox in inboxes:
+            inbox.cancel_join_thread()  # what the workers did not read is no longer wanted
+            inbox.close()
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         """fn(*args) in a worker (in this process with one worker); a worker that dies makes
@@ -108,8 +116,8 @@ class Pool:
             return inline
         executor = self._pool()
         self._use(+1)
-        with _ctrl_c_held():
-            inner: Future[T] = executor.submit(_call, fn, args)
+        with ctrl_c_held():
+            inner: Future[T] = executor.submit(call_portably, fn, args)
         outer: Future[T] = Future()
         what = getattr(fn, "__qualname__", repr(fn))
 
@@ -146,17 +154,19 @@ class Pool:
                 yield draw(shot)
             return
         executor = self._pool()
+        inboxes = self._inboxes
         self._use(+1)
+        pending: deque[tuple[int, Future[str]]] = deque()
+        finished = False
         with tempfile.TemporaryDirectory(prefix="specanim-") as folder:
-            job = Job(os.path.join(folder, "scene.pickle"), folder, preload)
-            with open(job.payload, "wb") as file:
-                file.write(_dumps(draw, Path(folder)))
-            pending: deque[tuple[int, Future[str]]] = deque()
-            finished = False
+            job = Job(uuid.uuid4().hex, folder, preload)
             try:
+                payload = _dumps(draw, Path(folder))
+                for inbox in inboxes:  # each worker takes it from its inbox on its first shot
+                    inbox.put((job.key, payload))
                 limit = self.workers * IN_FLIGHT_PER_WORKER
                 for shot in shots:
-                    with _ctrl_c_held():
+                    with ctrl_c_held():
                         pending.append((shot, executor.submit(_render, job, shot)))
                     if len(pending) >= limit:
                         yield self._result(*pending.popleft(), name)
@@ -170,6 +180,9 @@ class Pool:
                         future.cancel()
                     if alone:
                         self.close()  # end the workers now; the next use starts new ones
+                if self._inboxes is inboxes:  # the same workers: they may drop the scene
+                    for inbox in inboxes:
+                        inbox.put((job.key, None))
 
     def _use(self, change: int) -> int:
         with self._lock:
@@ -185,12 +198,16 @@ class Pool:
             context = multiprocessing.get_context("spawn")
             self._board = context.Array("q", [-1] * (2 * self.workers), lock=False)
             claimed = context.Value("i", 0)
+            self._inboxes = [context.Queue() for _ in range(self.workers)]
             self._executor = ProcessPoolExecutor(
-                self.workers, context, initializer=_init, initargs=(self._board, claimed)
+                self.workers,
+                context,
+                initializer=_init,
+                initargs=(self._board, claimed, self._inboxes),
             )
             # A spawned pool starts a process per submitted job up to its size: these start
             # every worker now, each warming up in its initialiser while the caller goes on.
-            with _ctrl_c_held():
+            with ctrl_c_held():
                 for _ in range(self.workers):
                     self._executor.submit(_ready)
         return self._executor
@@ -207,7 +224,7 @@ class Pool:
             finally:
                 os.unlink(path)
         dead = self._dead()
-        board = self._board
+        board = self._board if self._board is not None else []
         busy = {
             board[2 * i]: board[2 * i + 1] for i in range(len(board) // 2) if board[2 * i + 1] >= 0
         }
@@ -241,7 +258,7 @@ def default_workers() -> int:
 
 
 @contextmanager
-def _ctrl_c_held() -> Iterator[None]:
+def ctrl_c_held() -> Iterator[None]:
     """Hold SIGINT back while workers may start (the executor spawns them in submit).
 
     A spawned process inherits the signal mask, so workers start with SIGINT blocked: Ctrl-C,
@@ -277,24 +294,27 @@ def _death(exitcode: int) -> str:
 class Job:
     """What every shot of one render carries: where the render's scene and results are."""
 
-    payload: str  # the draw callable, pickled by _MappingPickler into this file
+    key: str  # which render: its scene comes through the worker's inbox under this key
     folder: str  # where results go
     preload: Callable[[], None] | None = None  # imports local plugins before the unpickling
 
 
 _board: Any = None
 _slot = -1
-_loaded: tuple[str, Draw] | None = None  # the payload file last unpickled, and its callable
+_inbox: Any = None  # this worker's queue of (render key, pickled scene, or None: drop it)
+_received: dict[str, bytes] = {}  # scenes taken from the inbox, by render key
+_loaded: tuple[str, Draw] | None = None  # the render key last unpickled, and its callable
 
 
-def _init(board: Any, claimed: Any) -> None:
-    global _board, _slot
+def _init(board: Any, claimed: Any, inboxes: list[Any]) -> None:
+    global _board, _slot, _inbox
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
     with claimed.get_lock():
         _slot = claimed.value
         claimed.value += 1
     _board = board
     _board[2 * _slot] = os.getpid()
+    _inbox = inboxes[_slot]
     warm()
 
 
@@ -313,8 +333,8 @@ def _ready() -> None:
     """A job that does nothing: submitting it starts a worker."""
 
 
-def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-    """fn(*args), its exception made portable."""
+def call_portably(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    """fn(*args); its exception, if any, made portable (see portable())."""
     try:
         return fn(*args)
     except BaseException as exc:
@@ -327,12 +347,18 @@ def _call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
 def _draw(job: Job) -> Draw:
     """The render's callable, unpickled on this worker's first shot of the render."""
     global _loaded
-    if _loaded is None or _loaded[0] != job.payload:
-        _loaded = None  # the previous render's scene goes first
-        if job.preload is not None:
-            job.preload()
-        with open(job.payload, "rb") as file:
-            _loaded = (job.payload, pickle.load(file))
+    if _loaded is not None and _loaded[0] == job.key:
+        return _loaded[1]
+    _loaded = None  # the previous render's scene goes first
+    while job.key not in _received:  # renders at once (a sweep's) interleave in the inbox
+        key, payload = _inbox.get()
+        if payload is None:
+            _received.pop(key, None)
+        else:
+            _received[key] = payload
+    if job.preload is not None:
+        job.preload()
+    _loaded = (job.key, pickle.loads(_received[job.key]))
     return _loaded[1]
 
 
@@ -340,7 +366,7 @@ def _render(job: Job, shot: int) -> str:
     """Render shot into a file; its name is the result."""
     _board[2 * _slot + 1] = shot
     try:
-        return _call(_render_to_file, (job, shot))
+        return call_portably(_render_to_file, (job, shot))
     finally:
         _board[2 * _slot + 1] = -1
 

@@ -9,7 +9,8 @@ import importlib.util
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -24,6 +25,7 @@ import specanim.sdk
 import specanim.testing
 from specanim import engine, hookspecs
 from specanim.components import KINDS
+from specanim.executors import choose
 from specanim.options_table import option_rows
 from specanim.plugins import Registry, default_registry, load_registry
 from specanim.sdk import (
@@ -31,6 +33,7 @@ from specanim.sdk import (
     Data,
     Dataset,
     Encoder,
+    Executor,
     Frame,
     FrameSink,
     Options,
@@ -116,6 +119,7 @@ def test_every_component_kind_and_its_methods_are_documented() -> None:
         "Reducer": (Reducer,),
         "Panel": (Panel,),
         "Encoder": (Encoder, FrameSink),
+        "Executor": (Executor,),
     }
     assert sorted(b.lower() for b in bases) == sorted(KINDS)
     for title, classes in bases.items():
@@ -212,9 +216,50 @@ class NpyEncoder(Encoder):
         return Stack(path)
 
 
+class Threads(Executor):
+    """Threads of this process, in order: an executor in a few lines."""
+
+    name = "threads"
+    started = False
+
+    @property
+    def slots(self) -> int:
+        return 2
+
+    @property
+    def remote(self) -> bool:
+        return False
+
+    def start(self) -> None:
+        self.pool = ThreadPoolExecutor(self.slots)
+        Threads.started = True
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        return self.pool.submit(fn, *args)
+
+    def frames(
+        self,
+        draw: Callable[[int], np.ndarray],
+        shots: Sequence[int],
+        name: Callable[[int], str],
+        preload: Callable[[], None] | None = None,
+    ) -> Generator[np.ndarray, None, None]:
+        for future in [self.submit(draw, shot) for shot in shots]:
+            yield future.result()
+
+
 def one_plugin_of_each_kind() -> Registry:
     """The installed plugins plus one plugin implementing every hook."""
-    kinds = {"datasets": Ring, "reducers": Ramp, "panels": Square, "encoders": NpyEncoder}
+    kinds = {
+        "datasets": Ring,
+        "reducers": Ramp,
+        "panels": Square,
+        "encoders": NpyEncoder,
+        "executors": Threads,
+    }
 
     def hook(cls: type) -> Callable[..., None]:
         def register(register: Callable[[type], None]) -> None:
@@ -241,9 +286,13 @@ def test_every_hook_registers_a_component_that_renders(tmp_path: Path) -> None:
         ("reducer", "ramp"),
         ("panel", "square"),
         ("encoder", "npy"),
+        ("executor", "threads"),
     }
+    spec.write_text(spec.read_text() + "executor: {type: threads}\n", encoding="utf-8")
     plan = load_plan(spec, registry, output=tmp_path / "frames.npy")
-    result = engine.render(engine.prepare(plan, cache="off"))
+    with choose(plan, registry) as executor:
+        result = engine.render(engine.prepare(plan, cache="off"), executor=executor)
+    assert isinstance(executor, Threads) and Threads.started
     frames = np.load(result.path)
     assert frames.shape == (3, 100, 200, 3)
     white = (frames.min(axis=3) > 200).sum(axis=(1, 2))

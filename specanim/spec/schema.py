@@ -27,6 +27,7 @@ _ENTRIES: dict[str, tuple[str, type[Entry] | type[OutputEntry]]] = {
     "reducers": ("reducer", Entry),
     "panels": ("panel", PanelEntry),
     "output": ("encoder", OutputEntry),
+    "executor": ("executor", Entry),
 }
 
 

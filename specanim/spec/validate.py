@@ -483,14 +483,15 @@ def _located(
         elif kind == "missing":
             error = source.error(path[:-1], f"missing required key '{path[-1]}'", key=True)
         else:
-            error = source.error(path, _message(err))
+            error = source.error(path, error_message(err))
         if str(error.location) not in seen:  # a union reports each member: keep the first
             seen.add(str(error.location))
             out.append(error)
     return out
 
 
-def _message(err: Any) -> str:
+def error_message(err: Any) -> str:
+    """A pydantic error as the end of a line: its message, lower case, and the value given."""
     msg: str = err["msg"]
     if msg.startswith("Value error, "):
         return msg[len("Value error, ") :]

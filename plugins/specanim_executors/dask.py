@@ -1,0 +1,269 @@
+"""The ``dask`` executor: a Dask cluster at ``scheduler:``, or one started on this machine.
+
+Needs ``pip install 'specanim[dask]'``; this module imports Dask only when the executor starts,
+so specanim itself never does. Each render's scene is scattered to every worker once
+(``broadcast``) and every frame is one task that reads it, so a worker lost mid-render has its
+frames computed again, elsewhere or by the worker its nanny starts in its place, from the same
+scene: the pixels are the same as on any other executor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Executor as FuturesExecutor
+from concurrent.futures import Future
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import cloudpickle
+import numpy as np
+from pydantic import Field
+
+from specanim.errors import RenderError, UserError, describe_exception
+from specanim.sdk import Draw, Executor, Options, hookimpl
+from specanim.workers import (
+    IN_FLIGHT_PER_WORKER,
+    call_portably,
+    ctrl_c_held,
+    default_workers,
+    warm,
+)
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+
+T = TypeVar("T")
+
+# The distributions whose versions decide the pixels: every worker must have this process's.
+SAME_VERSIONS = ("specanim", "vl-convert-python", "numpy", "pillow")
+
+
+class DaskOptions(Options):
+    """Where the cluster is."""
+
+    scheduler: str | None = Field(
+        None,
+        description="the address of a running Dask scheduler (tcp://host:8786); none: start a "
+        "cluster of worker processes on this machine",
+    )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="without scheduler: the local cluster's worker processes (one thread "
+        "each); default: all cores",
+    )
+    timeout: float = Field(
+        10, gt=0, le=3600, description="seconds to wait for the scheduler to answer"
+    )
+
+
+class Dask(Executor[DaskOptions]):
+    """Fits and frames as Dask tasks, on a cluster or on a local one started for the run."""
+
+    name = "dask"
+
+    def __init__(self, options: DaskOptions) -> None:
+        super().__init__(options)
+        self.client: Client | None = None
+        self.cluster: LocalCluster | None = None
+        self._futures: FuturesExecutor | None = None
+        self._warming: list[Any] = []
+        self._logging = logging.NOTSET
+
+    @property
+    def slots(self) -> int:
+        if self.client is None:
+            return self.options.workers or default_workers()
+        return max(1, sum(w["nthreads"] for w in self._workers().values()))
+
+    def start(self) -> None:
+        try:
+            import dask
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise UserError(
+                "executor 'dask' needs Dask and its distributed scheduler: "
+                "pip install 'specanim[dask]'"
+            ) from None
+        # Nannies start workers with this multiprocessing method (Dask's default); vl-convert
+        # hangs in a process forked after it ran, so a configured fork is overridden here.
+        settings = {"distributed.worker.multiprocessing-method": "spawn"}
+        # Blocked here, SIGINT stays blocked in the threads started meanwhile (Dask's event
+        # loop, which spawns the workers, and so in the workers): Ctrl-C reaches this process
+        # alone, which ends the cluster.
+        # The scheduler of a local cluster runs in this process: its and the client's INFO
+        # records would reach the command's stderr.
+        quiet = logging.getLogger("distributed")
+        self._logging = quiet.level
+        quiet.setLevel(logging.ERROR)
+        try:
+            with ctrl_c_held(), dask.config.set(settings):
+                self.client = self._connect(Client, LocalCluster)
+            self._check_workers()
+            # One task per worker, not awaited: the workers warm up while the caller fits.
+            self._warming = [
+                self.client.submit(warm, pure=False, workers=[worker]) for worker in self._workers()
+            ]
+            self._futures = self.client.get_executor(pure=False)
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self, client: type[Client], cluster: type[LocalCluster]) -> Client:
+        """A client of the scheduler at the address given, else of a new local cluster."""
+        address = self.options.scheduler
+        if address is None:
+            self.cluster = cluster(
+                n_workers=self.options.workers or default_workers(),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+            )
+            return client(self.cluster, set_as_default=False)
+        from distributed.comm import parse_address, parse_host_port
+        from distributed.comm.registry import get_backend
+
+        try:  # checked first: a Client that fails on its address hangs when it is freed
+            scheme, where = parse_address(address)
+            get_backend(scheme)
+            if scheme in ("tcp", "tls"):
+                parse_host_port(where)
+        except ValueError as exc:
+            raise UserError(
+                f"--scheduler {address}: not a Dask scheduler address ({exc})"
+            ) from None
+        try:
+            return client(address, timeout=f"{self.options.timeout}s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise UserError(
+                f"--scheduler {address}: no Dask scheduler answered within "
+                f"{self.options.timeout:g} s ({describe_exception(exc)})"
+            ) from None
+
+    def close(self) -> None:
+        client, self.client, self._futures = self.client, None, None
+        self._warming = []
+        cluster, self.cluster = self.cluster, None
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+        logging.getLogger("distributed").setLevel(self._logging)
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        assert self._futures is not None, "submit() on a dask executor that is not started"
+        return self._futures.submit(call_portably, fn, args)
+
+    def frames(
+        self,
+        draw: Draw,
+        shots: Sequence[int],
+        name: Callable[[int], str],
+        preload: Callable[[], None] | None = None,
+    ) -> Generator[np.ndarray, None, None]:
+        client = self.client
+        assert client is not None, "frames() on a dask executor that is not started"
+        key = uuid.uuid4().hex
+        [scene] = client.scatter([cloudpickle.dumps(draw)], broadcast=True, hash=False)
+        pending: deque[tuple[int, Any]] = deque()
+        limit = self.slots * IN_FLIGHT_PER_WORKER
+        try:
+            for shot in shots:
+                task = f"specanim-frame-{key}-{shot}"
+                pending.append(
+                    (shot, client.submit(_draw_shot, key, scene, preload, shot, key=task))
+                )
+                if len(pending) >= limit:
+                    yield _pixels(*pending.popleft(), name)
+            while pending:
+                yield _pixels(*pending.popleft(), name)
+        finally:
+            client.cancel([future for _, future in pending])
+            scene.release()
+
+    def _workers(self) -> dict[str, Any]:
+        assert self.client is not None
+        workers: dict[str, Any] = self.client.scheduler_info()["workers"]
+        return workers
+
+    def _check_workers(self) -> None:
+        """One line if the cluster has no worker, or one lacks this process's versions."""
+        assert self.client is not None
+        where = self.options.scheduler or "the local cluster"
+        if not self._workers():
+            raise UserError(f"--scheduler {where}: the Dask cluster has no workers")
+        for name in SAME_VERSIONS:
+            try:
+                here = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+            # importlib.metadata.version is sent by reference to the standard library, so it
+            # runs on a worker whatever is installed there.
+            there = self.client.run(metadata.version, name, on_error="return")
+            for worker, version in sorted(there.items()):
+                if isinstance(version, metadata.PackageNotFoundError):
+                    found = "does not have it"
+                elif version == here:
+                    continue
+                else:
+                    found = (
+                        f"has {version}"
+                        if isinstance(version, str)
+                        else describe_exception(version)
+                    )
+                raise UserError(
+                    f"dask worker {worker}: {name} {here} is needed (as here), the worker "
+                    f"{found}: install the same versions on every worker"
+                )
+
+
+def _pixels(shot: int, future: Any, name: Callable[[int], str]) -> np.ndarray:
+    """The pixels a frame's task computed; RenderError if it killed too many workers."""
+    from distributed import KilledWorker
+
+    try:
+        pixels: np.ndarray = future.result()
+    except KilledWorker:
+        raise RenderError(
+            f"{name(shot)} was lost with the Dask worker rendering it, too many times "
+            "(KilledWorker)"
+        ) from None
+    return pixels
+
+
+# --- the worker side -------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_loaded: tuple[str, Draw] | None = None  # the render key last unpickled, and its callable
+
+
+def _draw_shot(key: str, scene: bytes, preload: Callable[[], None] | None, shot: int) -> np.ndarray:
+    """The pixels of shot, any exception made portable."""
+    return call_portably(_draw_cached, (key, scene, preload, shot))
+
+
+def _draw_cached(
+    key: str, scene: bytes, preload: Callable[[], None] | None, shot: int
+) -> np.ndarray:
+    """The pixels of shot; the render's scene is unpickled once per worker process."""
+    global _loaded
+    with _lock:
+        if _loaded is None or _loaded[0] != key:
+            _loaded = None  # the previous render's scene goes first
+            if preload is not None:
+                preload()
+            _loaded = (key, cloudpickle.loads(scene))
+        draw = _loaded[1]
+    return np.ascontiguousarray(draw(shot))
+
+
+@hookimpl
+def register_executors(register: Callable[[type[Executor[Any]]], None]) -> None:
+    register(Dask)

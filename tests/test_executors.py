@@ -1,0 +1,158 @@
+"""Executors: the local pool that outlives a render and warms up before it, jobs submitted to it,
+renders interleaved on it, and how a render's executor is chosen (never changing its output)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from specanim_executors.local import Local, LocalOptions
+
+from specanim import engine, manifest
+from specanim.errors import RenderError, SpecErrors, UserError
+from specanim.executors import choose
+from specanim.plugins import default_registry
+from specanim.spec.validate import load_plan
+from specanim.workers import Pool
+
+from .conftest import Run
+from .test_faults import write_scene
+
+
+def warmed_up() -> tuple[int, bool]:
+    """In a worker: its pid, and whether vl-convert is imported there already."""
+    return os.getpid(), "vl_convert" in sys.modules
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def fail(message: str) -> None:
+    raise UserError(message)
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def gray(shot: int) -> np.ndarray:
+    return np.full((4, 6, 3), shot, np.uint8)
+
+
+def test_workers_start_and_warm_up_before_any_render() -> None:
+    with Pool(2) as pool:
+        # Two jobs at once land on the two workers, which have imported vl-convert meanwhile.
+        results = [pool.submit(warmed_up) for _ in range(2)]
+        pids = {future.result()[0] for future in results}
+        assert all(future.result()[1] for future in results)
+        assert os.getpid() not in pids
+
+
+def test_submitted_jobs_return_results_and_errors_as_one_line() -> None:
+    with Pool(2) as pool:
+        assert [pool.submit(square, x).result() for x in range(5)] == [0, 1, 4, 9, 16]
+        with pytest.raises(UserError, match="^bad sweep value$"):
+            pool.submit(fail, "bad sweep value").result()
+        with pytest.raises(RenderError) as lost:
+            pool.submit(die).result()
+        assert str(lost.value) == (
+            "a worker died (killed by SIGKILL, as the system does when memory runs out) while "
+            "running die"
+        )
+        assert pool.submit(square, 7).result() == 49  # a new pool took the broken one's place
+    with Pool(1) as alone:  # one worker: in this process
+        assert alone.submit(os.getpid).result() == os.getpid()
+
+
+def test_renders_interleaved_on_one_pool_each_get_their_own_frames() -> None:
+    def black(shot: int) -> np.ndarray:
+        return np.zeros((2, 2, 3), np.uint8)
+
+    with Pool(2) as pool:
+        first = pool.frames(gray, range(10), str)
+        second = pool.frames(black, range(7), str)
+        a = [next(first) for _ in range(3)]
+        b = list(second)
+        a += list(first)
+    assert [int(x[0, 0, 0]) for x in a] == list(range(10))
+    assert [x.shape for x in b] == [(2, 2, 3)] * 7 and not any(x.any() for x in b)
+
+
+def test_one_pool_renders_scenes_one_after_another_the_same_as_fresh_pools(
+    tmp_path: Path,
+) -> None:
+    spec = write_scene(tmp_path, 8)
+    registry = default_registry()
+    with Local(LocalOptions(workers=2)) as executor:
+        before = {executor.submit(warmed_up).result()[0] for _ in range(4)}
+        for name in ("a.gif", "b.gif"):
+            plan = load_plan(spec, registry, tmp_path / name)
+            engine.render(engine.prepare(plan), executor=executor)
+        after = {executor.submit(warmed_up).result()[0] for _ in range(4)}
+    assert len(before | after) <= 2  # the same two workers, never a new pool
+    with Local(LocalOptions(workers=2)) as fresh:
+        plan = load_plan(spec, registry, tmp_path / "c.gif")
+        engine.render(engine.prepare(plan), executor=fresh)
+    a, b, c = ((tmp_path / n).read_bytes() for n in ("a.gif", "b.gif", "c.gif"))
+    assert a == b == c
+
+
+# --- choosing the executor ----------------------------------------------------------------------
+
+
+def plan_with(tmp_path: Path, executor: str) -> Path:
+    spec = write_scene(tmp_path, 4)
+    spec.write_text(spec.read_text() + executor, encoding="utf-8")
+    return spec
+
+
+def test_the_command_line_wins_over_the_spec(tmp_path: Path) -> None:
+    registry = default_registry()
+    plan = load_plan(plan_with(tmp_path, "executor: {type: local, workers: 3}\n"), registry)
+    assert choose(plan, registry).slots == 3
+    assert choose(plan, registry, options={"workers": 2}).slots == 2
+    assert choose(plan, registry, "local", {"workers": None}).slots == 3
+    dask = choose(plan, registry, "dask", {"workers": 2, "scheduler": None})
+    assert dask.name == "dask" and dask.options.model_dump() == {
+        "scheduler": None,
+        "workers": 2,
+        "timeout": 10,
+    }
+    with pytest.raises(UserError, match="^--scheduler: executor 'local' takes no scheduler$"):
+        choose(plan, registry, "local", {"scheduler": "tcp://127.0.0.1:8786"})
+    with pytest.raises(UserError, match=r"^--executor dusk: unknown executor 'dusk' \(did you"):
+        choose(plan, registry, "dusk")
+    with pytest.raises(UserError, match=r"^--workers: input should be .* to 1, got 0 \(executor"):
+        choose(plan, registry, "local", {"workers": 0})
+
+
+def test_a_bad_executor_entry_is_located_in_the_spec(tmp_path: Path) -> None:
+    spec = plan_with(tmp_path, "executor: {type: local, workers: 0, threads: 2}\n")
+    with pytest.raises(SpecErrors) as caught:
+        load_plan(spec, default_registry())
+    assert caught.value.lines() == [
+        f"{spec}:13: executor.threads: unknown key 'threads'",
+        f"{spec}:13: executor.workers: input should be greater than or equal to 1, got 0",
+    ]
+
+
+def test_the_executor_changes_neither_the_fingerprint_nor_the_manifest(
+    tmp_path: Path, specanim: Run
+) -> None:
+    spec = write_scene(tmp_path, 4)
+    plain = spec.read_text()
+    registry = default_registry()
+    prints = []
+    for name, executor in (("a", ""), ("b", "executor: {type: local, workers: 1}\n")):
+        spec.write_text(plain + executor, encoding="utf-8")
+        prints.append(engine.fingerprint(engine.prepare(load_plan(spec, registry))))
+        assert specanim("render", spec, "-o", f"{name}.gif", "-q").returncode == 0
+    assert prints[0] == prints[1]
+    a, b = (manifest.path_for(tmp_path / f"{n}.gif").read_bytes() for n in "ab")
+    assert a.replace(b"a.gif", b"b.gif") == b
+    assert (tmp_path / "a.gif").read_bytes() == (tmp_path / "b.gif").read_bytes()
