@@ -400,3 +400,19 @@ def test_render_many_from_python(write_spec: Callable[..., Path], tmp_path: Path
     assert [r.output for r in batch.results] == [tmp_path / "a-2.gif", tmp_path / "a-3.gif"]
     assert all(r.frames == 1 and r.status == "written" for r in batch.results)
     assert manifest_of(tmp_path / "a-2.gif")["frames"]["fps"] == 5
+
+
+def test_a_sweep_on_dask_writes_the_same_bytes_as_on_local(
+    write_spec: Callable[..., Path], specanim: Run, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    write_spec(scene(TSNE), "a.yaml")
+    (tmp_path / "local").mkdir()
+    sweep = ("--sweep", "reducer.perplexity=5,10", "-w", "2")
+    local = specanim("render", "a.yaml", *sweep, "-o", "local/{perplexity}.mp4")
+    (tmp_path / "dask").mkdir()
+    dask = specanim("render", "a.yaml", *sweep, "-o", "dask/{perplexity}.mp4", "--executor", "dask")
+    assert local.returncode == 0 == dask.returncode, local.stderr + dask.stderr
+    for value in (5, 10):
+        video = f"{value}.mp4"
+        assert (tmp_path / "dask" / video).read_bytes() == (tmp_path / "local" / video).read_bytes()
