@@ -443,42 +443,40 @@ def _run(
     resume: bool,
     report: Reporter,
 ) -> None:
-    keys = {
-        n: {name: _fit_key(plan, name) for name in plan.reducers} for n, plan in planned.items()
+    # Each job's fits by reducer name: what decides them, or the job's own for a fit that no
+    # other job can share (a reducer without a fixed seed).
+    fits = {
+        n: {name: _fit_key(plan, name) or (str(n), name) for name in plan.reducers}
+        for n, plan in planned.items()
     }
-    users = Counter(k for by_name in keys.values() for k in by_name.values() if k is not None)
+    users = Counter(key for by_name in fits.values() for key in by_name.values())
     shared: dict[tuple[str, ...], Trajectory] = {}  # fits made, until their last job has them
     mode = cache
-    tasks = _distinct_fits(planned, results, keys, cache)
+    tasks = _distinct_fits(planned, results, fits, cache)
     if len(tasks) > 1 and runner.slots > 1:
-        fitted = _fit_all(tasks, runner, report)
-        for (n, name), outcome in fitted.items():
-            if isinstance(outcome, BaseException):
-                results[n].failed(outcome)
+        for (n, name), outcome in _fit_all(tasks, runner, report).items():
+            if isinstance(outcome, BaseException):  # every job of that fit fails with it
+                for m in planned:
+                    if fits[n][name] in fits[m].values() and results[m].status == "not run":
+                        results[m].failed(outcome)
             elif outcome is not None:
-                key = keys[n][name]
-                shared[key or (str(n), name)] = outcome
+                shared[fits[n][name]] = outcome
         mode = "use" if cache == "refresh" else cache  # refreshed just now
     left = [n for n in planned if results[n].status == "not run"]
     done_seconds: list[float] = []
     for k, n in enumerate(left, 1):
         plan, result = planned[n], results[n]
         report.info(f"[{k}/{len(left)}] {result.job.label} -> {plan.output}")
-        obtained = {}
-        for name, key in keys[n].items():
-            found = shared.get(key or (str(n), name))
-            if found is not None:
-                obtained[name] = found
+        obtained = {name: shared[key] for name, key in fits[n].items() if key in shared}
         started = time.perf_counter()
         try:
             prepared = engine.prepare(plan, cache=mode, report=report, obtained=obtained)
-            for name, key in keys[n].items():
-                if key is not None:
-                    users[key] -= 1
-                    if users[key]:
-                        shared[key] = prepared.composer.trajectories[name]
-                    else:
-                        shared.pop(key, None)
+            for name, key in fits[n].items():
+                users[key] -= 1
+                if users[key]:
+                    shared[key] = prepared.composer.trajectories[name]
+                else:
+                    shared.pop(key, None)
             rendered = manifest.render(
                 prepared, frames=frames, executor=runner, report=report, resume=resume
             )
@@ -497,19 +495,18 @@ def _run(
 def _distinct_fits(
     planned: Mapping[int, Plan],
     results: Sequence[JobResult],
-    keys: Mapping[int, Mapping[str, tuple[str, ...] | None]],
+    fits: Mapping[int, Mapping[str, tuple[str, ...]]],
     cache: CacheMode,
 ) -> dict[tuple[int, str], FitTask]:
     """One task per distinct fit, under the first job and reducer name that needs it."""
     tasks: dict[tuple[int, str], FitTask] = {}
     seen: set[tuple[str, ...]] = set()
     for n in planned:
-        for name, key in keys[n].items():
-            if key is None or key not in seen:
+        for name, key in fits[n].items():
+            if key not in seen:
+                seen.add(key)
                 job = results[n].job
                 tasks[(n, name)] = FitTask(job.spec, job.overrides, name, cache)
-            if key is not None:
-                seen.add(key)
     return tasks
 
 
