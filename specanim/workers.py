@@ -39,8 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import cloudpickle
 import numpy as np
@@ -55,11 +54,8 @@ T = TypeVar("T")
 
 
 class Pool:
-    """workers spawned processes (none for one worker: everything runs in this process).
-
-    A context manager: entering starts the processes, which warm up while the caller goes on;
-    leaving ends them, also on errors and Ctrl-C.
-    """
+    """workers spawned processes (none for one worker: everything runs in this process),
+    started by start(), which returns while they warm up, and ended by close()."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -68,18 +64,6 @@ class Pool:
         self._inboxes: list[Any] = []  # a queue per worker: the scenes of renders
         self._users = 0  # frames() calls and submitted jobs not yet done
         self._lock = threading.Lock()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def start(self) -> None:
         """Spawn the workers now; they warm up in the background."""
@@ -158,10 +142,11 @@ class Pool:
         self._use(+1)
         pending: deque[tuple[int, Future[str]]] = deque()
         finished = False
-        with tempfile.TemporaryDirectory(prefix="specanim-") as folder:
+        # Shots still rendering for an early-closed call may write into the folder as it goes.
+        with tempfile.TemporaryDirectory(prefix="specanim-", ignore_cleanup_errors=True) as folder:
             job = Job(uuid.uuid4().hex, folder, preload)
             try:
-                payload = _dumps(draw, Path(folder))
+                payload = dumps(draw, Path(folder))
                 for inbox in inboxes:  # each worker takes it from its inbox on its first shot
                     inbox.put((job.key, payload))
                 limit = self.workers * IN_FLIGHT_PER_WORKER
@@ -396,7 +381,10 @@ def portable(exc: BaseException) -> BaseException:
 # --- pickling with mapped arrays -------------------------------------------------------------
 
 
-def _dumps(obj: object, folder: Path) -> bytes:
+def dumps(obj: object, folder: Path | None = None) -> bytes:
+    """obj pickled for workers: every array with a canonical dtype; with a folder, large
+    arrays as files there (or the files they already are) that the workers map, for workers on
+    this machine."""
     buf = io.BytesIO()
     _MappingPickler(buf, folder).dump(obj)
     return buf.getvalue()
@@ -415,14 +403,14 @@ def _rebuild(data: bytes, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 class _MappingPickler(cloudpickle.Pickler):
-    """Pickles large arrays as references to files that every worker maps, and every array
-    with a canonical dtype: numpy's own pickling gives unpickled arrays a dtype object that
-    took ufunc.at off its fast path (10-20x slower rasterising in the workers).
+    """Pickles large arrays as references to files that every worker maps (given a folder),
+    and every array with a canonical dtype: numpy's own pickling gives unpickled arrays a dtype
+    object that took ufunc.at off its fast path (10-20x slower rasterising in the workers).
 
     Classes and functions defined in ``__main__`` (a notebook's cells, a script) travel by
     value, as cloudpickle does: a spawned worker cannot import its parent's ``__main__``."""
 
-    def __init__(self, file: io.BytesIO, folder: Path) -> None:
+    def __init__(self, file: io.BytesIO, folder: Path | None) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.folder = folder
         self.saved: dict[int, str] = {}
@@ -430,7 +418,7 @@ class _MappingPickler(cloudpickle.Pickler):
     def reducer_override(self, obj: object) -> Any:
         if type(obj) is not np.ndarray or obj.dtype.hasobject:
             return super().reducer_override(obj)
-        if obj.nbytes <= SHARE_ABOVE:
+        if self.folder is None or obj.nbytes <= SHARE_ABOVE:
             return _rebuild, (np.ascontiguousarray(obj).tobytes(), obj.dtype.str, obj.shape)
         mapped = _whole_file_map(obj)
         if mapped is not None:  # already a file (a trajectory cache entry): map the same one

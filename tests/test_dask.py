@@ -113,7 +113,10 @@ def test_a_worker_with_another_specanim_is_one_line_before_any_work(tmp_path: Pa
         "Metadata-Version: 2.1\nName: specanim\nVersion: 0.0.1\n", encoding="utf-8"
     )
     with distributed.LocalCluster(
-        n_workers=0, host="127.0.0.1", dashboard_address=None
+        n_workers=0,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
     ) as scheduler:
         worker = subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", scheduler.scheduler_address]

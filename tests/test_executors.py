@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from specanim_executors.local import Local, LocalOptions
 
+import specanim
 from specanim import engine, manifest
 from specanim.errors import RenderError, SpecErrors, UserError
 from specanim.executors import choose
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
-from specanim.workers import Pool
 
 from .conftest import Run
 from .test_faults import write_scene
@@ -45,7 +45,7 @@ def gray(shot: int) -> np.ndarray:
 
 
 def test_workers_start_and_warm_up_before_any_render() -> None:
-    with Pool(2) as pool:
+    with Local(LocalOptions(workers=2)) as pool:
         # Two jobs at once land on the two workers, which have imported vl-convert meanwhile.
         results = [pool.submit(warmed_up) for _ in range(2)]
         pids = {future.result()[0] for future in results}
@@ -54,7 +54,7 @@ def test_workers_start_and_warm_up_before_any_render() -> None:
 
 
 def test_submitted_jobs_return_results_and_errors_as_one_line() -> None:
-    with Pool(2) as pool:
+    with Local(LocalOptions(workers=2)) as pool:
         assert [pool.submit(square, x).result() for x in range(5)] == [0, 1, 4, 9, 16]
         with pytest.raises(UserError, match="^bad sweep value$"):
             pool.submit(fail, "bad sweep value").result()
@@ -65,7 +65,7 @@ def test_submitted_jobs_return_results_and_errors_as_one_line() -> None:
             "running die"
         )
         assert pool.submit(square, 7).result() == 49  # a new pool took the broken one's place
-    with Pool(1) as alone:  # one worker: in this process
+    with Local(LocalOptions(workers=1)) as alone:  # one worker: in this process
         assert alone.submit(os.getpid).result() == os.getpid()
 
 
@@ -73,7 +73,7 @@ def test_renders_interleaved_on_one_pool_each_get_their_own_frames() -> None:
     def black(shot: int) -> np.ndarray:
         return np.zeros((2, 2, 3), np.uint8)
 
-    with Pool(2) as pool:
+    with Local(LocalOptions(workers=2)) as pool:
         first = pool.frames(gray, range(10), str)
         second = pool.frames(black, range(7), str)
         a = [next(first) for _ in range(3)]
@@ -156,3 +156,18 @@ def test_the_executor_changes_neither_the_fingerprint_nor_the_manifest(
     a, b = (manifest.path_for(tmp_path / f"{n}.gif").read_bytes() for n in "ab")
     assert a.replace(b"a.gif", b"b.gif") == b
     assert (tmp_path / "a.gif").read_bytes() == (tmp_path / "b.gif").read_bytes()
+
+
+def test_the_python_api_renders_on_an_executor_it_is_given_or_names(tmp_path: Path) -> None:
+    scene = specanim.load(write_scene(tmp_path, 6))
+    with Local(LocalOptions(workers=2)) as executor:
+        workers = {executor.submit(warmed_up).result()[0] for _ in range(4)}
+        scene.render(tmp_path / "a.gif", executor=executor)
+        scene.render(tmp_path / "b.gif", executor=executor)
+        workers |= {executor.submit(warmed_up).result()[0] for _ in range(4)}
+    assert len(workers) <= 2  # both renders ran on the executor's two workers
+    scene.render(tmp_path / "c.gif", executor="local", workers=2)
+    a, b, c = ((tmp_path / n).read_bytes() for n in ("a.gif", "b.gif", "c.gif"))
+    assert a == b == c
+    with pytest.raises(UserError, match="^--executor ray: unknown executor 'ray'"):
+        scene.render(tmp_path / "d.gif", executor="ray")

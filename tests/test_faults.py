@@ -22,13 +22,13 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
+from specanim_executors.local import Local, LocalOptions
 
 from specanim import engine
 from specanim.errors import Location, RenderError, SpecError, UserError
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
 from specanim.workdir import FrameStore
-from specanim.workers import Pool
 
 SCENE = """
 title: "Digits, epoch {epoch} of {epochs}"
@@ -331,7 +331,7 @@ def die_at_3(shot: int) -> np.ndarray:
 
 
 def error_of(render: Callable[[int], np.ndarray], workers: int) -> BaseException:
-    with pytest.raises(BaseException) as caught, Pool(workers) as pool:
+    with pytest.raises(BaseException) as caught, Local(LocalOptions(workers=workers)) as pool:
         for _ in pool.frames(render, range(8), lambda shot: f"frame {shot * 10}"):
             pass
     return caught.value

@@ -10,6 +10,7 @@ scene: the pixels are the same as on any other executor.
 from __future__ import annotations
 
 import logging
+import pickle
 import threading
 import uuid
 from collections import deque
@@ -19,7 +20,6 @@ from concurrent.futures import Future
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import cloudpickle
 import numpy as np
 from pydantic import Field
 
@@ -30,6 +30,7 @@ from specanim.workers import (
     call_portably,
     ctrl_c_held,
     default_workers,
+    dumps,
     warm,
 )
 
@@ -124,6 +125,9 @@ class Dask(Executor[DaskOptions]):
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
+                # The scheduler serves /health and /metrics even without a dashboard, on port
+                # 8787 unless told: any free port, so that clusters side by side never clash.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 silence_logs=logging.CRITICAL,
             )
             return client(self.cluster, set_as_default=False)
@@ -171,7 +175,7 @@ class Dask(Executor[DaskOptions]):
         client = self.client
         assert client is not None, "frames() on a dask executor that is not started"
         key = uuid.uuid4().hex
-        [scene] = client.scatter([cloudpickle.dumps(draw)], broadcast=True, hash=False)
+        [scene] = client.scatter([dumps(draw)], broadcast=True, hash=False)
         pending: deque[tuple[int, Any]] = deque()
         limit = self.slots * IN_FLIGHT_PER_WORKER
         try:
@@ -259,7 +263,7 @@ def _draw_cached(
             _loaded = None  # the previous render's scene goes first
             if preload is not None:
                 preload()
-            _loaded = (key, cloudpickle.loads(scene))
+            _loaded = (key, pickle.loads(scene))
         draw = _loaded[1]
     return np.ascontiguousarray(draw(shot))
 
