@@ -42,6 +42,7 @@ from specanim.components import (
     View,
     ViewPart,
 )
+from specanim.density import DensityShader
 from specanim.errors import InputError
 from specanim.hookspecs import hookimpl
 from specanim.palette import check_color, check_continuous, check_scheme, ramp, resolve, rgb
@@ -57,6 +58,7 @@ __all__ = [
     "Component",
     "Data",
     "Dataset",
+    "DensityShader",
     "Draw",
     "Encoder",
     "Executor",

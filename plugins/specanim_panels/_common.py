@@ -54,13 +54,14 @@ class ValueColors:
     """A numeric column mapped onto a continuous scheme: what the scatter and the legend share.
 
     ``palette`` is the scheme's samples (then the missing-value grey); ``index`` says which of
-    them each point gets.
+    them each point gets; ``position`` where each point's value lies along the scheme.
     """
 
     field: str
     domain: tuple[float, float]
     palette: tuple[str, ...]
     index: np.ndarray  # (n,) int64 into palette
+    position: np.ndarray  # (n,) float64 in 0..1 from the scheme's start; NaN where missing
 
     @classmethod
     def of(cls, options: ColorOptions, scene: Scene) -> ValueColors:
@@ -89,6 +90,7 @@ class ValueColors:
         span = high - low
         with np.errstate(invalid="ignore"):
             t = (values - low) / span if span > 0 else np.full_like(values, 0.5)
-        index = np.rint(np.clip(t, 0, 1) * top)
+        position = np.clip(t, 0, 1)
+        index = np.rint(position * top)
         index = np.where(np.isfinite(values), index, top + 1).astype(np.int64)
-        return cls(options.field, (low, high), (*samples, MISSING_COLOR), index)
+        return cls(options.field, (low, high), (*samples, MISSING_COLOR), index, position)

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from specanim.sdk import (
     Box,
+    DensityShader,
     Frame,
     Options,
     Panel,
@@ -44,6 +45,26 @@ class TrailOptions(Options):
     )
 
 
+class DensityOptions(Options):
+    """How ``shade: density`` turns the number of points in each pixel into opacity."""
+
+    how: Literal["eq_hist", "log", "linear"] = Field(
+        "eq_hist",
+        description="the ramp from a pixel's count to its opacity: eq_hist (histogram "
+        "equalised: each opacity level covers as many pixels), log, or linear",
+    )
+    min_alpha: float = Field(
+        0.16, ge=0, le=1, description="opacity of the least crowded pixel that has a point"
+    )
+    spread: int = Field(
+        0,
+        ge=0,
+        le=8,
+        description="each point also counts in the pixels within this many pixels of its own, "
+        "so that lone points show (0: only its own pixel)",
+    )
+
+
 class ScatterOptions(Options):
     """How the points are drawn and which part of the plane the panel shows."""
 
@@ -71,6 +92,29 @@ class ScatterOptions(Options):
         description="colour the points by a numeric column ({field: age, scheme: viridis}) "
         "instead of by class",
     )
+    shade: Literal["points", "density"] = Field(
+        "points",
+        description="points: every point drawn as a disc; density: the points counted per "
+        "pixel, each pixel coloured by the mean colour (or value) of its points and as opaque "
+        "as it is crowded (for hundreds of thousands of points)",
+    )
+    density: DensityOptions = Field(
+        DensityOptions(), description="the opacity ramp of shade: density"
+    )
+
+    @field_validator("density")
+    @classmethod
+    def _density_shading(cls, value: DensityOptions, info: ValidationInfo) -> DensityOptions:
+        if info.data.get("shade", "density") != "density":
+            raise ValueError("density options apply to shade: density; this scatter has points")
+        return value
+
+    @field_validator("shade")
+    @classmethod
+    def _drawn_as_image(cls, value: str, info: ValidationInfo) -> str:
+        if value == "density" and info.data.get("render") == "vector":
+            raise ValueError("shade: density draws an image; it cannot go with render: vector")
+        return value
 
 
 class Scatter(Panel[ScatterOptions]):
@@ -89,10 +133,24 @@ class Scatter(Panel[ScatterOptions]):
             self.palette, index = by_value.palette, by_value.index
         n = len(index)
         self.colors = np.asarray([rgb(c) for c in self.palette], np.uint8)[index]
-        self.raster = options.render == "raster" or (
-            options.render == "auto" and n > options.raster_above
+        self.raster = (
+            options.shade == "density"
+            or options.render == "raster"
+            or (options.render == "auto" and n > options.raster_above)
         )
-        if self.raster:
+        self.shader: DensityShader | None = None
+        if options.shade == "density":
+            density = options.density
+            if options.color is None:
+                colors, values = self.colors, None
+            else:
+                # Colouring by a value, a pixel takes the scheme's colour at its points' mean.
+                colors = np.asarray([rgb(c) for c in self.palette], np.uint8)
+                values = by_value.position
+            self.shader = DensityShader(
+                colors, density.how, density.min_alpha, density.spread, values
+            )
+        elif self.raster:
             self.rasterizer = PointRasterizer(self.colors, options.point_size, options.opacity)
         else:
             rng = np.random.default_rng(SHUFFLE_SEED)
@@ -103,7 +161,8 @@ class Scatter(Panel[ScatterOptions]):
         xy = box.camera.to_pixels(frame.coords, frame.position)
         trail = self._trail(frame, box) if self.options.trail else None
         if self.raster:
-            points = self.rasterizer.draw(xy, box.width, box.height)
+            drawing = self.shader or self.rasterizer
+            points = drawing.draw(xy, box.width, box.height)
             return RasterLayer(points if trail is None else over(points, trail))
         vector = self._vector(xy[self.order], box.width, box.height)
         return vector if trail is None else [RasterLayer(trail), vector]
