@@ -227,12 +227,21 @@ class Run:
 
 
 def run(
-    command: Sequence[str], *, sample_memory: bool = False, env: dict[str, str] | None = None
+    command: Sequence[str],
+    *,
+    sample_memory: bool = False,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> Run:
     """Run command, timing it from start to exit; optionally sample its tree's memory."""
     with CpuWatch() as cpu:
         process = subprocess.Popen(
-            list(command), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+            list(command),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=cwd,
         )
         sampler = TreeSampler(process.pid)
         if sample_memory:

@@ -196,6 +196,8 @@ def write_scene(
     steps = np.arange(count)
     np.savez(trajectory, snapshots=snapshots, epochs=steps)
     spec = scene_spec(dataset.name, trajectory.name, digit_grid=images is not None)
+    if name != "seed":  # the same text to draw as the seed scene's, but not a claim about MNIST
+        spec["title"] = "Synthetic points in ten moving clusters (a specanim benchmark scene)"
     path = folder / f"{name}.yaml"
     header = f"# specanim benchmark scene '{name}': {note}\n"
     path.write_text(header + yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")

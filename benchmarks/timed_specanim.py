@@ -2,11 +2,17 @@
 
     python benchmarks/timed_specanim.py TIMES.json render SPEC [options]
 
-is ``specanim render SPEC [options]`` with timers around ``engine.prepare`` (load the data, read
-or fit the trajectory, build the panels), ``engine.render`` (render every frame and encode it)
-and the frame stream inside it: when the first frame arrived, how long the main process waited
-for frames and how long it spent on everything else (writing them to the encoder). The times
-are written to TIMES.json when the command ends; specanim's code is not changed.
+is ``specanim render SPEC [options]`` (or any other specanim command) with timers around
+``engine.prepare`` (load the data, read or fit the trajectory, build the panels), inside it
+``trajectories.obtain`` (read or fit the trajectory: "fit") and ``Composer.start`` (the parts
+drawn once), ``engine.render`` (render every frame and encode it), ``engine.still`` (one frame)
+and the frame stream inside ``engine.render`` (from the executor it is given): when the first
+frame arrived, how long the main process waited for frames and how long it spent on everything
+else (writing them to the encoder). "imported" is when specanim's command line had been
+imported; "libraries" holds how long the first import of a few heavy libraries took, wherever
+it happened (umap-learn's includes numba compiling pynndescent's functions, or loading them from
+numba's cache). The times, in seconds from this script's start, are written to TIMES.json when
+the command ends; specanim's code is not changed.
 
 With the environment variable ``SPECANIM_BENCH_PROFILE=FILE``, the render phase alone runs under
 cProfile and its statistics go to FILE (use ``--workers 1`` so that the frames are rendered in
@@ -15,6 +21,7 @@ this process).
 
 from __future__ import annotations
 
+import builtins
 import cProfile
 import json
 import os
@@ -26,9 +33,10 @@ from typing import Any
 
 STARTED = time.perf_counter()  # before specanim's imports, so that they count
 
-from specanim import cli, engine  # noqa: E402
+from specanim import cli, engine, trajectories  # noqa: E402
+from specanim.compose import Composer  # noqa: E402
 
-times: dict[str, Any] = {}
+times: dict[str, Any] = {"imported": time.perf_counter() - STARTED}
 
 
 def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -82,15 +90,56 @@ def profiled(function: Callable[..., Any], stats_file: str) -> Callable[..., Any
     return wrapper
 
 
+LIBRARIES = ("umap", "openTSNE", "sklearn", "numba", "vl_convert", "av", "pandas", "altair")
+
+
+def time_library_imports() -> None:
+    """Record how long the first import of each of LIBRARIES takes (import statements go
+    through builtins.__import__; a library imported inside another counts in both)."""
+    real = builtins.__import__
+    took: dict[str, float] = times.setdefault("libraries", {})
+
+    def importing(name: str, *args: Any, **kwargs: Any) -> Any:
+        top = name.partition(".")[0]
+        level = args[3] if len(args) > 3 else kwargs.get("level", 0)
+        if level or top not in LIBRARIES or top in sys.modules:
+            return real(name, *args, **kwargs)
+        start = time.perf_counter()
+        try:
+            return real(name, *args, **kwargs)
+        finally:
+            took.setdefault(top, time.perf_counter() - start)
+
+    builtins.__import__ = importing
+
+
+def executor_streamed(render: Callable[..., Any]) -> Callable[..., Any]:
+    """engine.render, with the frame stream of the executor it is given (if any) timed."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        executor = kwargs.get("executor")
+        if executor is not None and hasattr(executor, "frames"):
+            executor.frames = stream(executor.frames)
+        return render(*args, **kwargs)
+
+    return wrapper
+
+
 def main() -> None:
     out = Path(sys.argv[1])
+    time_library_imports()
     engine.prepare = timed("prepare", engine.prepare)
+    trajectories.obtain = timed("fit", trajectories.obtain)
+    Composer.start = timed("start", Composer.start)  # type: ignore[method-assign]
+    engine.still = timed("still", engine.still)
     render = engine.render
     if os.environ.get("SPECANIM_BENCH_PROFILE"):
         render = profiled(render, os.environ["SPECANIM_BENCH_PROFILE"])
-    engine.render = timed("render", render)
-    if hasattr(engine, "render_in_order"):  # the frame stream engine.render consumes
-        engine.render_in_order = stream(engine.render_in_order)
+    engine.render = timed("render", executor_streamed(render))
+    # The frame stream engine.render consumes: from an executor it is given, or (before
+    # executors) from workers.render_in_order.
+    if hasattr(engine, "render_in_order"):
+        engine.render_in_order = stream(engine.render_in_order)  # type: ignore[assignment]
     sys.argv = ["specanim", *sys.argv[2:]]
     try:
         cli.main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -53,6 +54,11 @@ def main() -> None:
         _fail(_noted([str(exc)], exc), exc.exit_code)
     except SpecanimError as exc:
         _fail(_noted([f"error: {exc}"], exc), exc.exit_code)
+    finally:
+        # The process ends next, and the interpreter's last collection walks every object
+        # first: after umap-learn (numba, llvmlite) that took about a second and freed nothing
+        # that matters at exit. Frozen objects are left out of it.
+        gc.freeze()
 
 
 class Stopped(BaseException):

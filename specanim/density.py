@@ -15,7 +15,7 @@ pixels, ten classes, one core of a busy 2-core Xeon): 30k / 300k / 1M points too
 one np.bincount per pixel and class, mixed by a product with the palette, 14 / 48 / 72 ms; a numba
 kernel counting in one compiled pass 2.8 / 10.3 / 10.0 ms, but each new process pays numba's
 import and the kernel's compilation (0.7-0.9 s) or, cached, its loading (about 0.5 s with the
-import, as measured for the points loop in splat.py). At a million points numpy's 7 ms more is
+import, as measured for the points loop in compiled.py). At a million points numpy's 7 ms more is
 small beside the rest of a frame; datashader would also bring pandas, xarray, dask and param into
 every render worker (0.76 s to import).
 """

@@ -302,7 +302,9 @@ def read_entry(path: Path, key: str | None = None, verify: bool = True) -> Traje
         snapshots = np.zeros(shape, _DTYPE)
     if verify and hashlib.sha256(snapshots.data.cast("B")).hexdigest() != header["sha256"]:
         raise DamagedEntry("the snapshots fail their checksum")
-    return Trajectory(snapshots, steps, total)
+    trajectory = Trajectory(snapshots, steps, total)
+    trajectory.release()  # the checksum read every page: they need not stay this process's
+    return trajectory
 
 
 def read_header(f: BinaryIO) -> tuple[dict[str, Any], int]:

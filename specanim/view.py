@@ -168,6 +168,7 @@ class Camera:
             return np.tile(np.asarray(self.options.limits, np.float64), (count, 1))
         snapshots = self.trajectory.snapshots
         extents = np.array([self._extent(snapshots[s], s) for s in range(count)])
+        self.trajectory.release()  # read once: the pages need not stay this process's memory
         if self.options.mode == "global":
             whole = [
                 extents[:, 0].min(),

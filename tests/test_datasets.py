@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from specanim.errors import InputError
 from specanim.paths import CACHE_ENV
 from specanim.plugins import load_registry
 from specanim_datasets.mnist import CHECKSUMS, SPLITS, Mnist
-from specanim_datasets.sklearn_digits import SklearnDigits
+from specanim_datasets.sklearn_digits import SklearnDigits, read_digits, shipped_file
 from specanim_datasets.table_file import TableFile
 
 from .datasets_fixtures import FileServer, file_server, idx_bytes, write_idx
@@ -92,6 +94,26 @@ def test_sklearn_digits_are_the_1797_digits_scaled_to_0_255() -> None:
     assert data.labels.dtype == np.int64
     np.testing.assert_array_equal(data.labels, digits.target)
     assert data.classes == tuple("0123456789")
+
+
+def test_sklearn_digits_read_from_the_wheel_file_are_load_digits_exactly() -> None:
+    path = shipped_file()
+    assert path is not None, "scikit-learn ships sklearn/datasets/data/digits.csv.gz"
+    digits = load_digits()
+    for images, targets in (read_digits(path), read_digits(None)):
+        np.testing.assert_array_equal(images, digits.images)
+        np.testing.assert_array_equal(targets, digits.target)
+        assert images.dtype == digits.images.dtype
+
+
+def test_sklearn_digits_load_without_importing_scikit_learn() -> None:
+    # Importing scikit-learn takes over a second: the README's first commands do not pay it.
+    code = (
+        "import sys; from specanim_datasets.sklearn_digits import SklearnDigits as D; "
+        "D(D.Options(), '.').load(); print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_sklearn_digits_limit_keeps_the_first_and_all_ten_classes() -> None:

@@ -134,3 +134,25 @@ def test_still_writes_the_full_vega_lite_of_a_frame(
     painted = np.asarray(Image.open(tmp_path / "frame.png").convert("RGB")).astype(int)
     drawn = fit_canvas(rasterize(document), 300, 200, (0, 0, 0))
     assert np.abs(painted - drawn).max() <= MAX_DIFFERENCE
+
+
+@pytest.mark.parametrize("at", [(0, 0), (37, -5), (-20, 60), (90, 70)])
+def test_the_compiled_paint_gives_numpys_bytes(
+    monkeypatch: pytest.MonkeyPatch, at: tuple[int, int]
+) -> None:
+    """Render workers paint with the compiled loop, a single process with numpy: the same
+    bytes for transparent, partial and opaque pixels, also where a layer leaves the canvas."""
+    from specanim import raster
+
+    rng = np.random.default_rng(7)
+    canvas = rng.integers(0, 256, (100, 120, 3), dtype=np.uint8)
+    layer = rng.integers(0, 256, (50, 70, 4), dtype=np.uint8)
+    layer[..., 3] = rng.choice([0, 1, 128, 254, 255], size=(50, 70))
+    monkeypatch.setattr(raster, "_compiled_paint", False)
+    expected = canvas.copy()
+    raster.paint(expected, layer, *at)
+    raster.use_compiled_loops()
+    painted = canvas.copy()
+    raster.paint(painted, layer, *at)
+    assert not np.array_equal(painted, canvas)
+    np.testing.assert_array_equal(painted, expected)

@@ -355,6 +355,44 @@ def test_npz_archive(tmp_path: Path, data: Data) -> None:
     assert np.array_equal(plain.snapshots, trajectory.snapshots)
 
 
+def test_npz_snapshots_are_mapped_from_the_file_not_copied(tmp_path: Path, data: Data) -> None:
+    trajectory = synthetic(data, False)
+    np.savez(tmp_path / "t.npz", trajectory.snapshots)  # stored: mapped where it lies
+    mapped = read(tmp_path, data, "t.npz")
+    assert isinstance(mapped.snapshots.base, np.memmap)
+    assert Path(mapped.snapshots.base.filename or "") == tmp_path / "t.npz"
+    assert np.array_equal(mapped.snapshots, trajectory.snapshots)
+    np.savez_compressed(tmp_path / "z.npz", trajectory.snapshots)  # compressed: read
+    packed = read(tmp_path, data, "z.npz")
+    assert not isinstance(packed.snapshots.base, np.memmap)
+    assert np.array_equal(packed.snapshots, trajectory.snapshots)
+
+
+def mapped_kb(path: Path) -> int:
+    """Kilobytes of path's mappings resident in this process (/proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if line[0] in "0123456789abcdef" and "-" in line.split()[0]:  # a mapping's first line
+            inside = line.endswith(str(path))
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").is_file(), reason="needs Linux's /proc")
+def test_mapped_snapshots_are_let_go_once_read(tmp_path: Path, data: Data) -> None:
+    snapshots = np.random.default_rng(0).standard_normal((40, 300, 2)).astype(np.float32)
+    np.savez(tmp_path / "t.npz", snapshots)  # 96 kB of snapshots: 24 pages
+    trajectory = read(tmp_path, data, "t.npz")
+    assert mapped_kb(tmp_path / "t.npz") < 8  # the NaN check read every page, then let go
+    assert float(trajectory.snapshots.sum()) != 0  # read every page again
+    assert mapped_kb(tmp_path / "t.npz") >= 90
+    coords = trajectory.at(7.5)  # a frame's coordinates: copied, then the pages let go
+    assert mapped_kb(tmp_path / "t.npz") < 8
+    np.testing.assert_allclose(coords, (snapshots[7] + snapshots[8]) / 2, rtol=1e-6)
+    np.testing.assert_array_equal(trajectory.at(3), snapshots[3])
+
+
 def test_npz_errors(tmp_path: Path, data: Data) -> None:
     np.savez(tmp_path / "t.npz", layouts=np.zeros((2, 300, 3)))
     with pytest.raises(InputError, match="did you mean 'layouts'") as e:

@@ -9,18 +9,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
-import av
 import numpy as np
-from av.container import OutputContainer
-from av.video.codeccontext import VideoCodecContext
-from av.video.frame import VideoFrame
-from av.video.stream import VideoStream
 from pydantic import Field
 
 from specanim.components import Encoder, FrameSink
 from specanim.errors import RenderError
+
+if TYPE_CHECKING:  # PyAV is imported when a sink opens: every command loads this plugin
+    from av.container import OutputContainer
+    from av.video.codeccontext import VideoCodecContext
+    from av.video.frame import VideoFrame
 
 Loop = Annotated[
     int,
@@ -60,6 +60,9 @@ class AvSink(FrameSink):
     """
 
     def __init__(self, path: Path, fmt: AvFormat, width: int, height: int, fps: float) -> None:
+        import av
+        from av.video.stream import VideoStream
+
         self.path = path
         self.width = width
         self.height = height
@@ -95,6 +98,8 @@ class AvSink(FrameSink):
         return frame
 
     def write(self, rgb: np.ndarray) -> None:
+        from av.video.frame import VideoFrame
+
         check_frame(rgb, self.width, self.height)
         self.write_frame(self.convert(VideoFrame.from_ndarray(rgb, format="rgb24")))
 
@@ -122,6 +127,8 @@ class AvSink(FrameSink):
     @contextmanager
     def _failures(self, doing: str) -> Iterator[None]:
         """Turn FFmpeg's errors into RenderError that names the codec and the file."""
+        import av
+
         try:
             yield
         except av.FFmpegError as exc:

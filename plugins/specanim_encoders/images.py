@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from av.video.frame import VideoFrame
 from PIL import Image
 from pydantic import Field
 
@@ -78,6 +77,8 @@ class GifSink(FrameSink):
                 self._encode(frame)
 
     def _encode(self, rgb: np.ndarray) -> None:
+        from av.video.frame import VideoFrame  # PyAV only when encoding: every command loads this
+
         assert self._palette is not None
         indices = Image.fromarray(rgb).quantize(palette=self._palette, dither=Image.Dither.NONE)
         pal8 = (np.asarray(indices), self._argb)

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
-from av.video.codeccontext import VideoCodecContext
-from av.video.frame import VideoFrame
-from av.video.reformatter import (
-    ColorPrimaries,
-    ColorRange,
-    Colorspace,
-    ColorTrc,
-    VideoReformatter,
-)
 from pydantic import Field
 
 from specanim import hookimpl
@@ -23,6 +14,10 @@ from specanim.components import Encoder, FrameSink, Options
 from specanim.errors import InputError
 
 from ._common import AvEncoder, AvFormat, AvSink, check_frame
+
+if TYPE_CHECKING:  # PyAV is imported when a sink opens: every command loads this plugin
+    from av.video.codeccontext import VideoCodecContext
+    from av.video.frame import VideoFrame
 
 X264Preset = Literal[
     "ultrafast",
@@ -75,6 +70,8 @@ def weighted_yuv420p(rgb: np.ndarray) -> VideoFrame:
     y *= np.float32(219 / 255)
     y += np.float32(16.5)
     planes[:h] = y
+    from av.video.frame import VideoFrame
+
     return VideoFrame.from_ndarray(planes, format="yuv420p")
 
 
@@ -102,6 +99,8 @@ class VideoSink(AvSink):
         fps: float,
         chroma: Chroma = "weighted",
     ) -> None:
+        from av.video.reformatter import VideoReformatter
+
         self._reformatter = VideoReformatter()  # one per sink: it keeps its scaler set up
         self._chroma = chroma
         super().__init__(path, fmt, width, height, fps)
@@ -110,18 +109,24 @@ class VideoSink(AvSink):
         if self._chroma == "even":
             super().write(rgb)
             return
+        from av.video.reformatter import ColorRange, Colorspace
+
         check_frame(rgb, self.width, self.height)
         frame = weighted_yuv420p(rgb)
         frame.colorspace, frame.color_range = Colorspace.ITU709, ColorRange.MPEG
         self.write_frame(frame)
 
     def configure(self, context: VideoCodecContext) -> None:
+        from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
+
         context.colorspace = Colorspace.ITU709
         context.color_range = ColorRange.MPEG
         context.color_primaries = ColorPrimaries.BT709
         context.color_trc = ColorTrc.BT709
 
     def convert(self, frame: VideoFrame) -> VideoFrame:
+        from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
+
         return self._reformatter.reformat(
             frame,
             format="yuv420p",

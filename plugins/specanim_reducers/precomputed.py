@@ -7,6 +7,8 @@ snapshot, with columns ``index, x, y, digit, epoch`` (optionally ``iteration`` a
 
 from __future__ import annotations
 
+import struct
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -97,8 +99,9 @@ class Precomputed(Reducer):
                 f"expected a {', '.join(TABLE_SUFFIXES)} or {ARCHIVE_SUFFIX} file, got '{suffix}'",
                 key="path",
             )
-        if not np.isfinite(result.snapshots).all():
+        if not all(np.isfinite(snapshot).all() for snapshot in result.snapshots):
             raise InputError(f"{path.name} has coordinates that are NaN or infinite", key="path")
+        result.release()  # the check read every page: they need not stay this process's
         progress(1, 1)
         return result
 
@@ -117,18 +120,23 @@ def _read_table(path: Path) -> pd.DataFrame:
 def _from_archive(path: Path, key: str | None, data: Data) -> Trajectory:
     try:
         with np.load(path) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+            names = list(archive.files)
+            arrays = {name: archive[name] for name in names if name in STEP_ARRAYS}
+            chosen = key or next((name for name in names if name not in STEP_ARRAYS), None)
+            if chosen is not None and chosen in names and chosen not in arrays:
+                mapped = _mapped_member(path, chosen)
+                arrays[chosen] = archive[chosen] if mapped is None else mapped
     except Exception as exc:  # any reader failure means the file is not a readable archive
         raise InputError(f"cannot read {path}: {exc}", key="path") from exc
-    snapshot_names = [name for name in arrays if name not in STEP_ARRAYS]
+    snapshot_names = [name for name in names if name not in STEP_ARRAYS]
     if key is None:
         if not snapshot_names:
             raise InputError(f"{path.name} holds no array of snapshots", key="path")
         key = snapshot_names[0]
     elif key not in arrays:
         raise InputError(
-            f"{path.name} has no array '{key}'{did_you_mean(key, arrays)}; "
-            f"it has {', '.join(arrays)}",
+            f"{path.name} has no array '{key}'{did_you_mean(key, names)}; "
+            f"it has {', '.join(names)}",
             key="key",
         )
     snapshots = arrays[key]
@@ -156,7 +164,44 @@ def _from_archive(path: Path, key: str | None, data: Data) -> Trajectory:
         Step(epoch=int(e), iteration=int(i), phase=str(p))
         for e, i, p in zip(epochs, iterations, phases, strict=True)
     )
-    return Trajectory(snapshots.astype(np.float32), steps, total)
+    return Trajectory(snapshots.astype(np.float32, copy=False), steps, total)
+
+
+def _mapped_member(path: Path, name: str) -> np.ndarray | None:
+    """The archive's array name memory-mapped from the file, or None if it cannot be (stored
+    compressed, or not a plain array).
+
+    ``np.savez`` stores each array as an uncompressed ``NAME.npy`` member: its bytes lie in the
+    file as they are, after the member's local header (30 bytes, then its name and extra
+    field) and the .npy header. Mapped, the snapshots take no memory of their own, and render
+    workers map the same file instead of receiving a copy.
+    """
+    with zipfile.ZipFile(path) as archive:
+        if f"{name}.npy" not in archive.namelist():
+            return None
+        info = archive.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as file:
+        file.seek(info.header_offset)
+        local = file.read(30)
+        if local[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        file.seek(info.header_offset + 30 + name_length + extra_length)
+        readers = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }
+        reader = readers.get(np.lib.format.read_magic(file))
+        if reader is None:
+            return None
+        shape, fortran_order, dtype = reader(file)
+        offset = file.tell()
+    if fortran_order or dtype.hasobject:
+        return None
+    # A plain ndarray over the map: numpy's subclass paths (np.memmap) made ufunc.at slower.
+    return np.memmap(path, dtype, "r", offset=offset, shape=shape).view(np.ndarray)
 
 
 def _per_snapshot(

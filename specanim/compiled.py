@@ -1,8 +1,10 @@
-"""The points rasteriser's inner loop compiled with numba, for many points (see raster.py).
+"""raster.py's inner loops compiled with numba: the points rasteriser's, for many points, and
+painting a layer into a frame, in render workers.
 
-Importing this module imports numba (about 0.3 s) and the first call in a process compiles the
+Importing this module imports numba (about 0.3 s) and the first call in a process compiles a
 loop or loads it from numba's cache (``cache=True``: beside this file, or in the user's cache
-folder where that is read-only), so raster.py uses it only for frames with many points.
+folder where that is read-only), so raster.py uses these loops only where they earn that back:
+frames with many points, and processes that draw many frames (raster.use_compiled_loops).
 """
 
 from __future__ import annotations
@@ -71,3 +73,26 @@ def correlate(planes: np.ndarray, kernel: np.ndarray) -> np.ndarray:  # pragma: 
                     for x in range(w):
                         out[ch, y, x] += planes[ch, y + dy, x + dx] * weight
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def blend(dst: np.ndarray, src: np.ndarray) -> None:  # pragma: no cover - compiled
+    """raster.paint's compositing compiled: src (h, w, 4) uint8 RGBA with straight alpha over
+    dst (h, w, 3) uint8 in place, with the same integer rounding (the same bytes). Transparent
+    pixels are skipped and opaque ones copied: 3 ms for a 700x700 scatter against numpy's 17."""
+    for y in range(src.shape[0]):
+        for x in range(src.shape[1]):
+            a = np.uint16(src[y, x, 3])
+            if a == 0:
+                continue
+            if a == 255:
+                for k in range(3):
+                    dst[y, x, k] = src[y, x, k]
+                continue
+            for k in range(3):
+                mixed = (
+                    np.uint16(src[y, x, k]) * a
+                    + np.uint16(dst[y, x, k]) * (np.uint16(255) - a)
+                    + np.uint16(128)
+                )
+                dst[y, x, k] = (mixed + (mixed >> 8)) >> 8
