@@ -14,6 +14,7 @@ from specanim.hookspecs import hookimpl
 if TYPE_CHECKING:
     from specanim import capture
     from specanim.animation import Animation, animate, from_snapshots, load
+    from specanim.batch import render_many
 
 __version__ = "0.1.0"
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "from_snapshots",
     "hookimpl",
     "load",
+    "render_many",
 ]
 
 _LAZY = {"Animation", "animate", "from_snapshots", "load"}
@@ -35,6 +37,10 @@ def __getattr__(name: str) -> Any:
         from specanim import animation
 
         return getattr(animation, name)
+    if name == "render_many":
+        from specanim.batch import render_many
+
+        return render_many
     if name == "capture":
         import importlib
 

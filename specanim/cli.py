@@ -12,7 +12,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -174,12 +174,13 @@ def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@spec_argument
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
-    help="Output file (its ending picks the format).",
+    help="Output file (its ending picks the format); for several renders a template such as "
+    "'out/{spec}.{n_neighbors}.mp4'.",
 )
 @click.option(
     "--frames", "frames", metavar="A:B", help="Render only frames A to B-1 (Python slice)."
@@ -215,11 +216,19 @@ def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     help="Render again without writing, and compare every frame with the output's manifest.",
 )
 @set_option
+@click.option(
+    "--sweep",
+    "sweeps",
+    metavar="PATH=V1,V2",
+    multiple=True,
+    help="Render once per value (YAML values, separated by commas), e.g. "
+    "reducer.n_neighbors=5,15,50; repeatable: every combination.",
+)
 @cache_option
 @quiet_option
 @verbose_option
 def render(
-    spec: Path,
+    specs: tuple[str, ...],
     output: Path | None,
     frames: str | None,
     executor: str | None,
@@ -228,10 +237,72 @@ def render(
     resume: bool,
     check: bool,
     overrides: tuple[str, ...],
+    sweeps: tuple[str, ...],
     cache: CacheMode,
     quiet: bool,
 ) -> None:
-    """Render SPEC to an animation, with a manifest beside it (OUT.manifest.json)."""
+    """Render SPEC to an animation, with a manifest beside it (OUT.manifest.json).
+
+    Several specs, globs ('specs/*.yaml') or --sweep render each job in turn, fitting their
+    trajectories in parallel first, and end with a summary table; a failed job does not stop
+    the others (exit 2 if only bad input failed, 1 if a render failed)."""
+    from specanim import batch
+
+    name = executor or ("dask" if scheduler is not None else None)
+    options = {"workers": workers, "scheduler": scheduler}
+    if sweeps or len(specs) > 1 or any(batch.is_pattern(s) for s in specs):
+        if check:
+            raise UserError("--check takes one spec: it compares one output with its manifest")
+        _render_batch(specs, output, frames, name, options, resume, overrides, sweeps, cache, quiet)
+    else:
+        spec = Path(specs[0])
+        _render_one(spec, output, frames, name, options, resume, check, overrides, cache, quiet)
+
+
+def _render_batch(
+    specs: tuple[str, ...],
+    output: Path | None,
+    frames: str | None,
+    executor: str | None,
+    options: dict[str, Any],
+    resume: bool,
+    overrides: tuple[str, ...],
+    sweeps: tuple[str, ...],
+    cache: CacheMode,
+    quiet: bool,
+) -> None:
+    from specanim import batch
+
+    jobs = batch.make_jobs(
+        batch.expand_specs(specs), [batch.parse_sweep(s) for s in sweeps], overrides
+    )
+    result = batch.run(
+        jobs,
+        output=output,
+        frames=_slice(frames),
+        executor=executor,
+        executor_options=options,
+        cache=cache,
+        resume=resume,
+        report=reporter(quiet),
+    )
+    for line in result.problems() if quiet else result.table():
+        click.echo(line, err=True)
+    sys.exit(result.exit_code)
+
+
+def _render_one(
+    spec: Path,
+    output: Path | None,
+    frames: str | None,
+    executor: str | None,
+    options: dict[str, Any],
+    resume: bool,
+    check: bool,
+    overrides: tuple[str, ...],
+    cache: CacheMode,
+    quiet: bool,
+) -> None:
     from specanim import engine, executors, manifest
 
     plan = load_plan(spec, default_registry(), output, overrides)
@@ -240,9 +311,7 @@ def render(
         if frames is not None:
             raise UserError("--frames cannot go with --check: the manifest says which frames")
         recorded = manifest.checkable(plan)  # before the long work
-    name = executor or ("dask" if scheduler is not None else None)
-    options = {"workers": workers, "scheduler": scheduler}
-    runner = executors.choose(plan, default_registry(), name, options)
+    runner = executors.choose(plan, default_registry(), executor, options)
     report = reporter(quiet)
     started = time.perf_counter()
     # Entered before the fit: the workers start and warm up while the reducer fits.

@@ -7,7 +7,7 @@ import collections
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,26 +88,28 @@ class Prepared:
         return canvas
 
 
-def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = None) -> Prepared:
-    """Load the data, obtain the trajectory and build the panels of a plan."""
+def prepare(
+    plan: Plan,
+    *,
+    cache: CacheMode = "use",
+    report: Reporter | None = None,
+    obtained: Mapping[str, Trajectory] | None = None,
+) -> Prepared:
+    """Load the data, obtain the trajectory and build the panels of a plan; obtained holds
+    trajectories already at hand, by reducer name (a batch fits them in parallel)."""
     report = report or Quiet()
     spec = plan.spec
-    with plan.dataset.blame("load()"):
-        with report.stage(f"loading {plan.dataset.cls.name}", None):
-            data = plan.dataset.cls(plan.dataset.options, plan.dataset.base_dir).load()
-    fingerprint = data.fingerprint()
-    options = plan.dataset.options.model_dump(mode="json", exclude_defaults=True)
-    dataset = {"type": plan.dataset.cls.name, **options}  # for people listing the cache
+    data, fingerprint = load(plan, report)
     origins: dict[str, trajectories.Origin] = {}
     fitted: dict[str, Trajectory] = {}
     for name, resolved in plan.reducers.items():
         with resolved.blame("fit()"):
             reducer = resolved.cls(resolved.options, resolved.base_dir)
-            origins[name] = trajectories.origin(reducer, fingerprint)
-            with report.stage(f"fitting {name}", None, "steps") as task:
-                fitted[name] = trajectories.obtain(
-                    reducer, data, task, mode=cache, fingerprint=fingerprint, dataset=dataset
-                )
+        origins[name] = trajectories.origin(reducer, fingerprint)
+        if obtained is not None and name in obtained:
+            fitted[name] = obtained[name]
+        else:
+            fitted[name] = fit(plan, name, data, fingerprint, cache, report)
     # The trajectory with the most snapshots leads, so that with `every: 1` each of its
     # snapshots is a frame; with one reducer that is the only one.
     trajectory = max(fitted.values(), key=len)
@@ -133,6 +135,30 @@ def prepare(plan: Plan, *, cache: CacheMode = "use", report: Reporter | None = N
     prepared = Prepared(plan, data, trajectory, composer, shots, origins, fingerprint)
     composer.start(prepared.frame(0))
     return prepared
+
+
+def load(plan: Plan, report: Reporter) -> tuple[Data, str]:
+    """The plan's data and its fingerprint."""
+    with plan.dataset.blame("load()"):
+        with report.stage(f"loading {plan.dataset.cls.name}", None):
+            data = plan.dataset.cls(plan.dataset.options, plan.dataset.base_dir).load()
+    return data, data.fingerprint()
+
+
+def fit(
+    plan: Plan, name: str, data: Data, fingerprint: str, cache: CacheMode, report: Reporter
+) -> Trajectory:
+    """The trajectory of the plan's reducer called name on data (of that fingerprint), from the
+    cache or fitted."""
+    resolved = plan.reducers[name]
+    options = plan.dataset.options.model_dump(mode="json", exclude_defaults=True)
+    dataset = {"type": plan.dataset.cls.name, **options}  # for people listing the cache
+    with resolved.blame("fit()"):
+        reducer = resolved.cls(resolved.options, resolved.base_dir)
+        with report.stage(f"fitting {name}", None, "steps") as task:
+            return trajectories.obtain(
+                reducer, data, task, mode=cache, fingerprint=fingerprint, dataset=dataset
+            )
 
 
 def select(prepared: Prepared, frames: slice | None) -> list[tuple[int, int]]:

@@ -71,13 +71,18 @@ class Pool:
             self._pool()
 
     def close(self) -> None:
-        """End every worker at once (what they were doing is no longer wanted)."""
+        """End every worker: at once if one still works (that work is no longer wanted)."""
         executor, self._executor = self._executor, None
         inboxes, self._inboxes = self._inboxes, []
         self._board = None
         if executor is not None:
-            for process in _processes(executor):
-                process.kill()
+            # Idle workers exit on their own, running their exit handlers: a killed worker
+            # leaves the semaphores it made (tqdm's lock, in a fit) to the resource tracker,
+            # which warns about them. concurrent.futures keeps the work not yet done in
+            # _pending_work_items (since 3.2).
+            if getattr(executor, "_pending_work_items", True):
+                for process in _processes(executor):
+                    process.kill()
             executor.shutdown(wait=True, cancel_futures=True)
         for inbox in inboxes:
             inbox.cancel_join_thread()  # what the workers did not read is no longer wanted
