@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 def main() -> None:
     """Run the CLI; expected errors print one line each, never a traceback."""
+    # multiprocessing's resource tracker, a process started with this interpreter's -W options,
+    # removes the semaphores that workers ended by a signal leave behind and warns about each
+    # one (a semaphore already gone included): after a Ctrl-C that is noise, not a leak.
+    sys.warnoptions.append("ignore:resource_tracker:UserWarning")
     _one_line_messages()
     _signals_unwind()
     try:

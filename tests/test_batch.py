@@ -351,8 +351,10 @@ def test_an_interrupted_batch_leaves_complete_outputs_only(
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 130
-    (line,) = stderr.splitlines()
+    assert process.returncode == 130, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    (line,) = lines
     assert line.startswith("interrupted: ") and "outputs written: a.point_size=1.mp4" in line
     written = sorted(tmp_path.glob("*.mp4"))
     assert written and len(written) < 6
