@@ -23,9 +23,11 @@ def splat(  # pragma: no cover - compiled; tests call it through PointRasterizer
     paint: np.ndarray,
     strength: np.ndarray,
     sums: np.ndarray,
+    chunk: int,
 ) -> None:
     """Add every point's footprint to sums (4, rows, columns): weight, then weight x red,
-    green, blue. As raster.PointRasterizer.accumulate's numpy loop, in one pass: xy (n, 2)
+    green, blue. raster.PointRasterizer.accumulate's numpy loop, with its float32 additions in
+    its order (chunk by chunk, tap by tap, point by point), so the sums are the same: xy (n, 2)
     float32 pixel positions, shifted by shift into the padded image; weights (phases^2,
     size^2) float32; paint (3, n) or (3, 1) float32; strength (n,) float32 or empty (one for
     all). Points whose block would leave the image (or that are not finite) are left out."""
@@ -33,26 +35,28 @@ def splat(  # pragma: no cover - compiled; tests call it through PointRasterizer
     columns = sums.shape[2]
     one_colour = paint.shape[1] == 1
     scaled = strength.shape[0] > 0
-    for i in range(xy.shape[0]):
-        x = xy[i, 0] + shift
-        y = xy[i, 1] + shift
-        if not (x >= 0 and y >= 0 and x < columns - size + 1 and y < rows - size + 1):
-            continue
-        bx = np.floor(x)
-        by = np.floor(y)
-        phase = int((y - by) * phases) * phases + int((x - bx) * phases)
-        j = 0 if one_colour else i
-        red, green, blue = paint[0, j], paint[1, j], paint[2, j]
-        top, left = int(by), int(bx)
+    for start in range(0, xy.shape[0], chunk):
+        stop = min(start + chunk, xy.shape[0])
         for ty in range(size):
             for tx in range(size):
-                weight = weights[phase, ty * size + tx]
-                if scaled:
-                    weight *= strength[i]
-                sums[0, top + ty, left + tx] += weight
-                sums[1, top + ty, left + tx] += weight * red
-                sums[2, top + ty, left + tx] += weight * green
-                sums[3, top + ty, left + tx] += weight * blue
+                tap = ty * size + tx
+                for i in range(start, stop):
+                    x = xy[i, 0] + shift
+                    y = xy[i, 1] + shift
+                    if not (x >= 0 and y >= 0 and x < columns - size + 1 and y < rows - size + 1):
+                        continue
+                    bx = np.floor(x)
+                    by = np.floor(y)
+                    phase = int((y - by) * phases) * phases + int((x - bx) * phases)
+                    weight = weights[phase, tap]
+                    if scaled:
+                        weight *= strength[i]
+                    j = 0 if one_colour else i
+                    top, left = int(by) + ty, int(bx) + tx
+                    sums[0, top, left] += weight
+                    sums[1, top, left] += weight * paint[0, j]
+                    sums[2, top, left] += weight * paint[1, j]
+                    sums[3, top, left] += weight * paint[2, j]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -96,3 +100,42 @@ def blend(dst: np.ndarray, src: np.ndarray) -> None:  # pragma: no cover - compi
                     + np.uint16(128)
                 )
                 dst[y, x, k] = (mixed + (mixed >> 8)) >> 8
+
+
+@numba.njit(cache=True, nogil=True)
+def weighted_yuv420p(  # pragma: no cover - compiled; tests compare it with the numpy version
+    rgb: np.ndarray,
+    weights: np.ndarray,
+    floor: np.float32,
+    chroma_scales: np.ndarray,
+    levels: np.ndarray,
+    luma: np.ndarray,
+    chroma: np.ndarray,
+) -> None:
+    """video.weighted_yuv420p's conversion in one pass, with the same float32 operations in the
+    same order (the same bytes): rgb (h, w, 3) uint8 into luma (h, w) and chroma (2, h / 2,
+    w / 2), both uint8. weights: the luma weights of red, green and blue; chroma_scales: Cb's
+    and Cr's factors; levels: the luma scale, the luma offset and the chroma offset."""
+    top = np.float32(255)
+    zero = np.float32(0)
+    for i in range(chroma.shape[1]):
+        for j in range(chroma.shape[2]):
+            total = zero
+            blue = zero
+            red = zero
+            # numpy's block sums add (0, 0) and (1, 0), then (0, 1), then (1, 1)
+            for dx in range(2):
+                for dy in range(2):
+                    y, x = 2 * i + dy, 2 * j + dx
+                    r = np.float32(rgb[y, x, 0])
+                    g = np.float32(rgb[y, x, 1])
+                    b = np.float32(rgb[y, x, 2])
+                    light = r * weights[0] + g * weights[1] + b * weights[2]
+                    weight = light + floor
+                    total += weight
+                    blue += (b - light) * weight
+                    red += (r - light) * weight
+                    luma[y, x] = np.uint8(light * levels[0] + levels[1])
+            for k, summed in ((0, blue), (1, red)):
+                mean = summed * (chroma_scales[k] / total) + levels[2]
+                chroma[k, i, j] = np.uint8(min(max(mean, zero), top))

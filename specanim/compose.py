@@ -5,6 +5,11 @@ panel for its view of its box and nests the views in hconcat/vconcat (a ``layer:
 the views of its panels). Whatever a panel returns (Vega-Lite, an Altair chart, a raster layer or
 a list of them) becomes Vega-Lite here. Panels that never change (and a title with no
 ``{fields}``) are rendered once and embedded as images from then on.
+
+Renders draw a frame box by box (``frame_pieces``): each box's vector marks are drawn alone at
+the box's size and placed where Vega put the box in the whole frame (``origins``), and its
+raster layers are painted over them; a frame whose boxes do not draw alone at their size is
+drawn whole.
 """
 
 from __future__ import annotations
@@ -19,7 +24,14 @@ import numpy as np
 from specanim.components import Box, Frame, Panel, RasterLayer, Scene, Trajectory, View
 from specanim.errors import UserError
 from specanim.raster import png_data_url
-from specanim.render import frame_config, image_view, rasterize, scenegraph, standalone
+from specanim.render import (
+    frame_config,
+    image_view,
+    rasterize,
+    rasterize_remembered,
+    scenegraph,
+    standalone,
+)
 from specanim.spec import vega_lite
 from specanim.spec.models import Layer, LayoutNode, SceneSpec, Split
 from specanim.timeline import frame_of
@@ -45,6 +57,18 @@ class Size:
 
     width: int
     height: int
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A part of a frame that is drawn on its own and placed where Vega put the view called
+    name: a complete Vega-Lite spec that vl-convert draws, opaque on the scene's background,
+    at exactly size; or RGBA pixels painted over what lies below."""
+
+    name: str
+    size: Size
+    spec: dict[str, Any] | None = None
+    rgba: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +123,8 @@ class Composer:
         self._static: dict[str, RasterLayer] = {}  # panels that never change, drawn once
         self._static_title: RasterLayer | None = None
         self.origins: dict[str, tuple[int, int]] = {}  # where each box lies in the frame
+        # Whether frames are drawn box by box (see frame_pieces): decided on the first frame.
+        self.by_box = False
 
     def frame_of(self, trajectory: str, frame: Frame) -> Frame:
         """The frame (of the lead trajectory) as seen in a named trajectory of the scene."""
@@ -120,7 +146,7 @@ class Composer:
                 if not self.panels[key].dynamic and len(leaf.keys) == 1:
                     size = Size(leaf.box.width, leaf.box.height)
                     view = self._embedded(parts, size, datasets)
-                    self._static[key] = self._drawn({**view, "datasets": datasets})
+                    self._static[key] = self._drawn(view, datasets)
         title = _title_size(self.tree)
         if title is not None and "{" not in self.spec.title + self.spec.subtitle:
             self._static_title = self._drawn(self._scene_title(frame, title))
@@ -130,6 +156,19 @@ class Composer:
         if isinstance(self.tree, Leaf):  # the frame's top view: Vega names no group for it
             x, y = graph.get("origin", (0, 0))
             self.origins[self.tree.name] = (int(round(x)), int(round(y)))
+        # Frame-level Vega-Lite beyond config (params, padding, ...) acts on the whole frame.
+        whole = set(self.spec.vega_lite or {}) - {"config"}
+        self.by_box = not whole and all(
+            piece.name in self.origins and (piece.spec is None or self.fits(piece))
+            for piece in self.frame_pieces(frame)
+        )
+
+    def fits(self, piece: Piece) -> bool:
+        """Whether a piece's spec draws at exactly its size: marks beyond their box (an axis,
+        a long label) grow the drawing, and Vega moves the boxes around them."""
+        assert piece.spec is not None
+        drawn = rasterize_remembered(piece.spec)
+        return bool(drawn.shape[:2] == (piece.size.height, piece.size.width))
 
     def boxes(self) -> dict[str, Box]:
         """The box of every panel, by panel key (the panels of a layer share one)."""
@@ -146,6 +185,31 @@ class Composer:
         ``frame_spec`` without encoding any of them as PNG."""
         layers: list[tuple[str, np.ndarray]] = []
         return self._frame(frame, layers), layers
+
+    def frame_pieces(self, frame: Frame) -> list[Piece]:
+        """The frame as pieces, bottom first, that make the pixels of ``frame_spec`` when each
+        is placed at its view's origin on the scene's background (if every spec piece fits):
+        the scene title, then every box's title line, its vector marks (with the raster layers
+        below them embedded) and the raster layers over them."""
+        pieces = []
+        title = _title_size(self.tree)
+        if title is not None and self._static_title is not None:
+            pieces.append(Piece(TITLE, title, rgba=self._static_title.rgba))
+        elif title is not None:
+            pieces.append(Piece(TITLE, title, self._alone(self._scene_title(frame, title))))
+        for leaf in leaves(self.tree):
+            seen = self.frame_of(leaf.trajectory, frame)
+            if leaf.title is not None:
+                line = self._leaf_title(leaf, seen)
+                pieces.append(Piece(f"{leaf.name}_title", leaf.title[1], self._alone(line)))
+            datasets: dict[str, Any] = {}
+            below, over = self._leaf_parts(leaf, seen, datasets, split=True)
+            size = Size(leaf.box.width, leaf.box.height)
+            if below:
+                view = self._embedded(below, size, datasets)
+                pieces.append(Piece(leaf.name, size, self._alone(view, datasets)))
+            pieces += [Piece(leaf.name, size, rgba=rgba) for rgba in over]
+        return pieces
 
     def _frame(self, frame: Frame, painted: list[tuple[str, np.ndarray]] | None) -> dict[str, Any]:
         datasets: dict[str, Any] = {}
@@ -220,24 +284,14 @@ class Composer:
         each box go there instead of into the spec."""
         if isinstance(part, Leaf):
             frame = self.frame_of(part.trajectory, frame)
-            parts: list[dict[str, Any] | RasterLayer] = []
-            for key in part.keys:
-                static = self._static.get(key)
-                parts += [static] if static else self._panel_parts(key, frame, part.box, datasets)
-            name = part.name
+            parts, over = self._leaf_parts(part, frame, datasets, split=painted is not None)
             if painted is not None:
-                top = len(parts)
-                while top and isinstance(parts[top - 1], RasterLayer):
-                    top -= 1
-                painted += [(name, p.rgba) for p in parts[top:] if isinstance(p, RasterLayer)]
-                parts = parts[:top]
+                painted += [(part.name, rgba) for rgba in over]
             size = Size(part.box.width, part.box.height)
-            view = {**self._embedded(parts, size, datasets), "name": name}
+            view = {**self._embedded(parts, size, datasets), "name": part.name}
             if part.title is None:
                 return view
-            text, title_size = part.title
-            line = self._title_view(frame, title_size, [(text, self.spec.subtitle_size)])
-            return {"vconcat": [line, view], "spacing": 0}
+            return {"vconcat": [self._leaf_title(part, frame), view], "spacing": 0}
         body = {
             "hconcat" if part.horizontal else "vconcat": [
                 self._view(p, frame, datasets, painted) for p in part.parts
@@ -254,6 +308,27 @@ class Composer:
             painted.append((TITLE, self._static_title.rgba))
             title = self._embedded([], part.title, datasets)
         return {"vconcat": [{**title, "name": TITLE}, body], "spacing": 0}
+
+    def _leaf_parts(
+        self, leaf: Leaf, frame: Frame, datasets: dict[str, Any], split: bool
+    ) -> tuple[list[dict[str, Any] | RasterLayer], list[np.ndarray]]:
+        """The parts of a box's panels, bottom first; with split, the raster layers that lie
+        over every vector part apart, as pixels to paint (the rest: an empty list)."""
+        parts: list[dict[str, Any] | RasterLayer] = []
+        for key in leaf.keys:
+            static = self._static.get(key)
+            parts += [static] if static else self._panel_parts(key, frame, leaf.box, datasets)
+        top = len(parts)
+        while split and top and isinstance(parts[top - 1], RasterLayer):
+            top -= 1
+        return parts[:top], [p.rgba for p in parts[top:] if isinstance(p, RasterLayer)]
+
+    def _leaf_title(self, leaf: Leaf, frame: Frame) -> dict[str, Any]:
+        """The title line above a box (its panel's ``title:``), as a named view."""
+        assert leaf.title is not None
+        text, size = leaf.title
+        line = self._title_view(frame, size, [(text, self.spec.subtitle_size)])
+        return {**line, "name": f"{leaf.name}_title"}
 
     def _embedded(
         self, parts: list[dict[str, Any] | RasterLayer], size: Size, datasets: dict[str, Any]
@@ -318,15 +393,22 @@ class Composer:
             "layer": layers,
         }
 
-    def _drawn(self, view: dict[str, Any]) -> RasterLayer:
+    def _drawn(self, view: dict[str, Any], datasets: dict[str, Any] | None = None) -> RasterLayer:
         """A view drawn alone on the scene's background: opaque pixels, drawn once."""
+        # vl-convert's PNGs lose colour where a transparent background shows through, so the
+        # part is drawn opaque.
+        return RasterLayer(rasterize(self._alone(view, datasets), alpha=True))
+
+    def _alone(
+        self, view: dict[str, Any], datasets: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A view (and the named datasets it uses) as a complete spec, styled as in the frame."""
+        view = {**view, "datasets": datasets} if datasets else view
         alone = standalone(view, self.spec.background, self.spec.font)
         config = (self.spec.vega_lite or {}).get("config")
         if config:  # the frame's config styles this part too; its padding and the rest do not
             alone = vega_lite.merge(alone, {"config": config})
-        # vl-convert's PNGs lose colour where a transparent background shows through, so the
-        # part is drawn opaque.
-        return RasterLayer(rasterize(alone, alpha=True))
+        return alone
 
 
 # --- what panels return, as Vega-Lite ---------------------------------------------------------

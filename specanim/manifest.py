@@ -155,7 +155,7 @@ def versions(prepared: engine.Prepared) -> dict[str, Any]:
         *(entry.cls for entry in plan.panels.values()),
         plan.encoder.cls,
     ]
-    providers = metadata.packages_distributions()
+    providers = _providers({cls.__module__.partition(".")[0] for cls in used})
     plugins: dict[str, str] = {}
     for cls in used:
         module = cls.__module__
@@ -179,6 +179,19 @@ def versions(prepared: engine.Prepared) -> dict[str, Any]:
         "plugins": dict(sorted(plugins.items())),
         "libraries": dict(sorted(libraries.items())),
     }
+
+
+def _providers(modules: set[str]) -> Mapping[str, list[str]]:
+    """The distributions that provide each of these top-level modules. specanim's own list
+    answers for its built-in plugins; only other modules need ``packages_distributions``,
+    which reads the file list of every installed distribution (0.2-0.5 s)."""
+    try:
+        own = (metadata.distribution("specanim").read_text("top_level.txt") or "").split()
+    except metadata.PackageNotFoundError:
+        own = []
+    if modules <= set(own):
+        return {name: ["specanim"] for name in own}
+    return metadata.packages_distributions()
 
 
 def _requirements(dist: str) -> list[str]:

@@ -28,7 +28,8 @@ CHUNK = 1 << 16  # points drawn at once: keeps the temporaries in cache
 # Above this many points a frame is drawn by the numba loops in compiled.py. Measured at 1M points
 # of 2.5 px into 1000x740 (one core): numpy's ufunc.at loop 76 ms, the compiled loop 25 ms, and
 # the disc's correlation 25 ms against 8, for the same pixels; numba's import and the cached
-# loops' loading cost a new process about 0.5 s, which small frames would not earn back.
+# loops' loading cost a new process about 0.5 s, which small frames would not earn back. A process
+# that loaded them anyway (use_compiled_loops) draws every frame with them: the same bytes.
 COMPILED_ABOVE = 200_000
 OPAQUE = 1 - 1e-4  # the most a point may hide: keeps its optical depth finite
 
@@ -149,13 +150,15 @@ class PointRasterizer:
         sums = np.zeros((4, hp + fp.size + 1, wp), np.float32)
         flat = sums.reshape(4, -1)
         shift = np.float32(pad - fp.offset)
-        compiled = len(xy) > COMPILED_ABOVE
+        compiled = _compiled_paint or len(xy) > COMPILED_ABOVE
         if compiled:
             from specanim import compiled as loops
 
             strength = np.zeros(0, np.float32) if self.strength is None else self.strength
             points = np.ascontiguousarray(xy, np.float32)
-            loops.splat(points, fp.weights, fp.size, shift, PHASES, self.paint, strength, sums)
+            loops.splat(
+                points, fp.weights, fp.size, shift, PHASES, self.paint, strength, sums, CHUNK
+            )
         for start in range(0, 0 if compiled else len(xy), CHUNK):
             chunk = slice(start, start + CHUNK)
             x, y = xy[chunk, 0] + shift, xy[chunk, 1] + shift
@@ -238,8 +241,9 @@ _compiled_paint = False
 
 
 def use_compiled_loops() -> None:
-    """Paint with the compiled loop from now on in this process: the same bytes, five times
-    faster, for about 0.4 s of numba's import and loading once (a render worker's warm-up)."""
+    """Paint layers and draw points with the compiled loops from now on in this process: the
+    same bytes, several times faster, for about 0.4 s of numba's import and loading once (a
+    render worker's warm-up)."""
     global _compiled_paint
     from specanim import compiled
 
@@ -251,7 +255,8 @@ def use_compiled_loops() -> None:
 
 def paint(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int) -> None:
     """Composite an (h, w, 4) uint8 RGBA image (straight alpha) over an opaque (H, W, 3) uint8
-    canvas in place, its top left corner at (x, y); what falls outside is left out."""
+    canvas in place, its top left corner at (x, y); what falls outside is left out. An
+    (h, w, 3) RGB image is opaque: it replaces what it covers."""
     h, w = rgba.shape[:2]
     top, left = max(y, 0), max(x, 0)
     bottom, right = min(y + h, canvas.shape[0]), min(x + w, canvas.shape[1])
@@ -259,6 +264,9 @@ def paint(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int) -> None:
         return
     src = rgba[top - y : bottom - y, left - x : right - x]
     dst = canvas[top:bottom, left:right]
+    if src.shape[2] == 3:
+        dst[...] = src
+        return
     if _compiled_paint:
         from specanim import compiled
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from collections.abc import Callable
@@ -19,11 +20,30 @@ def rasterize(spec: dict[str, Any], scale: float = 1.0, alpha: bool = False) -> 
 
     ExternalURL if the spec would load anything but inline data (see ``urls``).
     """
+    urls.check_spec(spec)
+    return _rasterize(_text(spec), scale, alpha)
+
+
+def rasterize_remembered(spec: dict[str, Any]) -> np.ndarray:
+    """``rasterize(spec)`` as a read-only array, remembered for the last few specs this process
+    drew: a part of a frame that looks the same in many frames is drawn once."""
+    urls.check_spec(spec)
+    return _remembered(_text(spec))
+
+
+@functools.lru_cache(maxsize=8)
+def _remembered(text: str) -> np.ndarray:
+    rgb = _rasterize(text, 1.0, False)
+    rgb.flags.writeable = False
+    return rgb
+
+
+def _rasterize(text: str, scale: float, alpha: bool) -> np.ndarray:
     import vl_convert as vlc  # imported late: worker processes import it themselves
 
     # Two steps where vegalite_to_png takes one (same bytes, same time): images are loaded in
     # the second, so the SVG between them is checked first.
-    svg = _convert(vlc.vegalite_to_svg, spec)
+    svg = _convert(vlc.vegalite_to_svg, text)
     urls.check_svg(svg)
     png = vlc.svg_to_png(svg, scale=scale)
     with Image.open(io.BytesIO(png)) as image:
@@ -35,15 +55,18 @@ def scenegraph(spec: dict[str, Any]) -> dict[str, Any]:
     its position (``origin`` is the top left corner of the content, inside the padding)."""
     import vl_convert as vlc
 
-    scenegraph: dict[str, Any] = _convert(vlc.vegalite_to_scenegraph, spec)
-    return scenegraph
-
-
-def _convert(convert: Callable[..., Any], spec: dict[str, Any]) -> Any:
-    """convert(spec) by vl-convert, once the spec is checked to name no URL but inline data
-    and with vl-convert told to load nothing else (it loads data while laying out)."""
     urls.check_spec(spec)
-    text = json.dumps(spec, separators=(",", ":"))
+    graph: dict[str, Any] = _convert(vlc.vegalite_to_scenegraph, _text(spec))
+    return graph
+
+
+def _text(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, separators=(",", ":"))
+
+
+def _convert(convert: Callable[..., Any], text: str) -> Any:
+    """convert(text), a Vega-Lite spec checked to name no URL but inline data, by vl-convert
+    told to load nothing else (it loads data while laying out)."""
     try:
         return convert(text, allowed_base_urls=urls.ALLOWED_BASE_URLS)
     except ValueError as exc:

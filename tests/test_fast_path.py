@@ -58,12 +58,51 @@ def test_every_shipped_spec_paints_what_its_full_vega_lite_draws(spec: Path) -> 
         pytest.skip(f"MNIST test files not found in {MNIST}")
     plan = load_plan(spec, default_registry(), overrides=overrides_for(spec))
     prepared = engine.prepare(plan, cache="off")
+    assert prepared.composer.by_box  # every shipped scene is drawn box by box
     frames = range(0, prepared.frames, max(prepared.frames // 12, 1))
     for frame in [*frames, prepared.frames - 1]:
-        fast = engine.still(prepared, frame).astype(int)
-        difference = np.abs(fast - full_pixels(prepared, frame))
+        fast = engine.still(prepared, frame)
+        difference = np.abs(fast.astype(int) - full_pixels(prepared, frame))
         assert difference.max() <= MAX_DIFFERENCE, (spec.name, frame)
         assert difference.mean() <= MEAN_DIFFERENCE, (spec.name, frame)
+        # Box by box gives the bytes of the frame's vector marks drawn at once.
+        np.testing.assert_array_equal(fast, whole_frame_pixels(prepared, frame))
+
+
+def whole_frame_pixels(prepared: engine.Prepared, frame: int) -> np.ndarray:
+    """The frame's pixels with its vector marks drawn all at once, the raster layers painted."""
+    prepared.composer.by_box = False
+    try:
+        return engine.still(prepared, frame)
+    finally:
+        prepared.composer.by_box = True
+
+
+def test_boxes_whose_marks_reach_beyond_them_are_drawn_with_the_whole_frame(
+    write_spec: Callable[..., Path],
+) -> None:
+    spec = write_spec(
+        """
+        title: "Frame {frame}"
+        width: 420
+        height: 260
+        dataset: {type: sklearn-digits, limit: 400}
+        reducer: {type: tsne, n_iter: 10, early_exaggeration_iter: 10}
+        panels:
+          - type: scatter
+            render: vector
+            title: "{frame} of {frames}"
+            vega_lite: {encoding: {x: {axis: {title: across}, scale: {}}}}
+          - {type: progress-bar}
+        layout: {column: [progress-bar, scatter], sizes: [1, 9]}
+        """
+    )
+    prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
+    assert not prepared.composer.by_box  # the axis lies below the scatter's box
+    for frame in (0, prepared.frames - 1):
+        drawn = engine.still(prepared, frame).astype(int)
+        difference = np.abs(drawn - full_pixels(prepared, frame))
+        assert difference.max() <= MAX_DIFFERENCE and difference.mean() <= MEAN_DIFFERENCE
 
 
 def test_painted_layers_are_never_encoded(write_spec: Callable[..., Path]) -> None:

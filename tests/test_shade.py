@@ -274,43 +274,45 @@ def test_weighted_chroma_keeps_small_dots_coloured_through_h264(
     assert weighted < 0.6 * even  # ...and weighting the colour by brightness keeps it
 
 
+@pytest.mark.parametrize("n", [20_000, 500])  # spread over 2x2 and convolved; exact discs
 @pytest.mark.parametrize("opacity", [0.8, "per point"])
-def test_many_points_are_drawn_by_the_compiled_loop_with_the_same_pixels(
-    monkeypatch: pytest.MonkeyPatch, opacity: float | str
+def test_points_drawn_by_the_compiled_loop_have_numpys_bytes(
+    monkeypatch: pytest.MonkeyPatch, opacity: float | str, n: int
 ) -> None:
     from specanim import raster
 
     rng = np.random.default_rng(1)
-    n = 20_000
     xy = (rng.standard_normal((n, 2)) * 40 + 100).astype(np.float32)
     xy[:3] = [[np.nan, 5], [-30, 5], [1e12, 5]]  # not finite, and off the image both ways
     colors = rng.integers(0, 256, (n, 3)).astype(np.uint8)
     alpha = rng.uniform(0.1, 1, n) if opacity == "per point" else opacity
     rasterizer = raster.PointRasterizer(colors, 2.5, alpha)
-    assert rasterizer.footprint(n, 200, 200) is rasterizer.spread  # the footprint big frames use
-    monkeypatch.setattr(raster, "COMPILED_ABOVE", n)
-    by_numpy = rasterizer.draw(xy, 200, 200)
-    monkeypatch.setattr(raster, "COMPILED_ABOVE", n - 1)
-    compiled = rasterizer.draw(xy, 200, 200)
-    assert (by_numpy[..., 3] > 0).sum() > 10_000
-    # The same sums in float32, added in another order: a level apart in a rare channel.
-    difference = np.abs(compiled.astype(int) - by_numpy)
-    assert difference.max() <= 1 and (difference > 0).mean() < 1e-4
+    spread = rasterizer.footprint(n, 200, 200) is rasterizer.spread
+    assert spread == (n > 1000)
+    monkeypatch.setattr(raster, "CHUNK", 4096)  # several chunks: their order counts too
+    footprint = rasterizer.spread if spread else rasterizer.exact
+    drawn, sums = [], []
+    for above in (n, n - 1):  # numpy, then the compiled loop
+        monkeypatch.setattr(raster, "COMPILED_ABOVE", above)
+        drawn.append(rasterizer.draw(xy, 200, 200))
+        sums.append(rasterizer.accumulate(footprint, xy, 200, 200)[0])
+    assert (drawn[0][..., 3] > 0).sum() > (10_000 if spread else 1_000)
+    # The same float32 additions in the same order: the same sums, the same bytes.
+    np.testing.assert_array_equal(sums[1], sums[0])
+    np.testing.assert_array_equal(drawn[1], drawn[0])
 
 
-def test_a_density_scatter_draws_its_trails_under_the_pixels() -> None:
-    start = np.array([(x + 0.5, 10.5) for x in range(5, 15)], np.float32)
-    end = start + np.float32(20)  # every point moves 20 up and right
-    scene = make_scene([start, end], [0] * len(start))
-    options = {"shade": "density", "view": FIXED, "trail": {"length": 1, "width": 1}}
-    panel = make_panel(Scatter, options, scene)
-    box = make_box(scene, SIZE, SIZE, FIXED)
-    frame = make_frames(scene)[-1]
-    view = panel.view(frame, box)
-    assert isinstance(view, RasterLayer)
-    alone = make_panel(Scatter, {"shade": "density", "view": FIXED}, scene).view(frame, box)
-    assert isinstance(alone, RasterLayer)
-    lit, lit_alone = (view.rgba[..., 3] > 0).sum(), (alone.rgba[..., 3] > 0).sum()
-    assert lit_alone == len(start) and lit > 5 * lit_alone  # the lines behind the points
-    at = pixel(*end[0])
-    assert tuple(view.rgba[at]) == tuple(alone.rgba[at])  # the points' pixels are on top
+def test_long_videos_convert_colour_with_the_compiled_loop_to_the_same_bytes() -> None:
+    """After COMPILED_AFTER frames a video converts frames with the numba loop: the planes
+    must be numpy's, byte for byte, on dots, flat colour and noise."""
+    from specanim_encoders.video import weighted_yuv420p
+
+    rng = np.random.default_rng(5)
+    noise = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    dots = noise.copy()
+    dots[rng.random((120, 160)) < 0.9] = 0
+    flat = np.full((120, 160, 3), (250, 3, 128), np.uint8)
+    for frame in (noise, dots, flat):
+        by_numpy = weighted_yuv420p(frame).to_ndarray()
+        compiled = weighted_yuv420p(frame, compiled=True).to_ndarray()
+        np.testing.assert_array_equal(compiled, by_numpy)

@@ -318,9 +318,10 @@ def test_a_panel_plugin_cannot_make_a_frame_read_a_file_or_url(
         )
     )
     out = local / "out.gif"
-    prepared = engine.prepare(load_plan(spec, registry, out))
     before = len(server.requests())
+    # Refused while preparing (the first frame is drawn to see how its boxes draw) or rendering.
     with pytest.raises(ExternalURL, match=f"refused the URL '{http}'"):
+        prepared = engine.prepare(load_plan(spec, registry, out))
         with Local(LocalOptions(workers=workers)) as executor:
             engine.render(prepared, executor=executor)
     assert server.requests()[before:] == []
