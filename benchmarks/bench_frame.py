@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from specanim import engine, palette
+from specanim import engine, palette, pictures, raster
 from specanim.plugins import default_registry
 from specanim.render import fit_canvas, rasterize
 from specanim.spec.validate import load_plan
@@ -111,9 +111,10 @@ def split(prepared: engine.Prepared, shots: list[int]) -> dict[str, float]:
 
     Parts: "view: KEY" for every panel drawn per frame (what a static panel drew once is not
     there), "composing" (the rest of the frame's Vega-Lite), "vl-convert: Vega to SVG",
-    "vl-convert: SVG to PNG", "PNG decoding", "canvas", "painting", "encoding" (the spec's
-    encoder: converting the RGB frame and compressing it) and "other" (whatever else
-    ``Prepared.pixels`` does).
+    "vl-convert: SVG to PNG", "PNG decoding", "canvas", "painting", "hashing" (the frame's
+    SHA-256 for the manifest), "converting" (the encoder's converter, which render workers run:
+    a video's RGB to YUV), "encoding" (the encoder compressing the frame) and "other" (whatever
+    else ``Prepared.pixels`` does).
     """
     import vl_convert as vlc
 
@@ -126,10 +127,12 @@ def split(prepared: engine.Prepared, shots: list[int]) -> dict[str, float]:
     times.wrap(prepared.composer, "frame_layers", "composing")
     times.wrap(vlc, "vegalite_to_svg", "vl-convert: Vega to SVG")
     times.wrap(vlc, "svg_to_png", "vl-convert: SVG to PNG")
-    times.wrap(engine, "rasterize", "rasterize")
+    times.wrap(engine, "rasterize", "rasterize")  # a frame drawn whole
+    times.wrap(engine, "rasterize_remembered", "rasterize")  # box by box
     times.wrap(engine, "fit_canvas", "canvas")
     times.wrap(engine, "paint", "painting")
     encoder = plan.encoder.cls(plan.encoder.options)
+    convert = encoder.converter()
     spec = plan.spec
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -138,8 +141,16 @@ def split(prepared: engine.Prepared, shots: list[int]) -> dict[str, float]:
             for shot in shots:
                 with times.timing("pixels"):
                     rgb = prepared.pixels(shot)
+                with times.timing("hashing"):
+                    pictures.digest(rgb)
+                if convert is None:
+                    with times.timing("encoding"):
+                        sink.write(rgb)
+                    continue
+                with times.timing("converting"):
+                    frame = convert(rgb)
                 with times.timing("encoding"):
-                    sink.write(rgb)
+                    sink.write_converted(frame)
             with times.timing("encoding"):
                 sink.close()  # the frames the encoder still holds
     finally:
@@ -150,7 +161,7 @@ def split(prepared: engine.Prepared, shots: list[int]) -> dict[str, float]:
     s["PNG decoding"] = s["rasterize"] - s["vl-convert: Vega to SVG"] - s["vl-convert: SVG to PNG"]
     s["other"] = s["pixels"] - s.pop("rasterize") - s["composing"] - views
     s["other"] -= s["canvas"] + s["painting"]
-    s["total"] = s.pop("pixels") + s["encoding"]
+    s["total"] = s.pop("pixels") + s["encoding"] + s["hashing"] + s.get("converting", 0.0)
     return {part: seconds / len(shots) for part, seconds in s.items()}
 
 
@@ -181,6 +192,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     args = parser.parse_args()
     core = one_core() if args.one_core else None
+    raster.use_compiled_loops()  # as render workers do while they warm up: the same pixels
 
     plan = load_plan(args.spec, default_registry(), overrides=args.overrides)
     prepared = engine.prepare(plan)

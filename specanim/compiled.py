@@ -35,28 +35,38 @@ def splat(  # pragma: no cover - compiled; tests call it through PointRasterizer
     columns = sums.shape[2]
     one_colour = paint.shape[1] == 1
     scaled = strength.shape[0] > 0
+    flat = sums.reshape(4, -1)
+    first = np.empty(min(chunk, xy.shape[0]), np.intp)  # a point's block's top left, flat
+    phase = np.empty(min(chunk, xy.shape[0]), np.intp)  # -1: the point is left out
     for start in range(0, xy.shape[0], chunk):
         stop = min(start + chunk, xy.shape[0])
+        for i in range(start, stop):
+            x = xy[i, 0] + shift
+            y = xy[i, 1] + shift
+            if not (x >= 0 and y >= 0 and x < columns - size + 1 and y < rows - size + 1):
+                phase[i - start] = -1
+                continue
+            bx = np.floor(x)
+            by = np.floor(y)
+            phase[i - start] = int((y - by) * phases) * phases + int((x - bx) * phases)
+            first[i - start] = int(by) * columns + int(bx)
         for ty in range(size):
             for tx in range(size):
                 tap = ty * size + tx
+                offset = ty * columns + tx
                 for i in range(start, stop):
-                    x = xy[i, 0] + shift
-                    y = xy[i, 1] + shift
-                    if not (x >= 0 and y >= 0 and x < columns - size + 1 and y < rows - size + 1):
+                    at = phase[i - start]
+                    if at < 0:
                         continue
-                    bx = np.floor(x)
-                    by = np.floor(y)
-                    phase = int((y - by) * phases) * phases + int((x - bx) * phases)
-                    weight = weights[phase, tap]
+                    weight = weights[at, tap]
                     if scaled:
                         weight *= strength[i]
                     j = 0 if one_colour else i
-                    top, left = int(by) + ty, int(bx) + tx
-                    sums[0, top, left] += weight
-                    sums[1, top, left] += weight * paint[0, j]
-                    sums[2, top, left] += weight * paint[1, j]
-                    sums[3, top, left] += weight * paint[2, j]
+                    pixel = first[i - start] + offset
+                    flat[0, pixel] += weight
+                    flat[1, pixel] += weight * paint[0, j]
+                    flat[2, pixel] += weight * paint[1, j]
+                    flat[3, pixel] += weight * paint[2, j]
 
 
 @numba.njit(cache=True, nogil=True)

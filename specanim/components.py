@@ -320,6 +320,11 @@ class FrameSink(ABC):
     def write(self, rgb: np.ndarray) -> None:
         """Append one (height, width, 3) uint8 frame."""
 
+    def write_converted(self, frame: np.ndarray) -> None:
+        """Append one frame as its encoder's ``converter()`` made it. A render gives a sink
+        these instead of RGB frames when its encoder has a converter."""
+        raise NotImplementedError(f"{type(self).__name__} takes RGB frames only")
+
     @abstractmethod
     def close(self) -> None:
         """Finish the output; after this the file is complete."""
@@ -349,9 +354,20 @@ class Encoder(Component[OptionsT]):
     def open(self, path: Path, width: int, height: int, fps: float) -> FrameSink:
         """Start writing to path; frames are width x height RGB."""
 
+    def converter(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """A picklable function that turns a (height, width, 3) uint8 RGB frame into the array
+        this encoder's sinks take with ``write_converted``, or None (the default): sinks take RGB.
+
+        Render workers call it right after drawing a frame, so converting (a video's RGB to
+        YUV, say) runs beside the drawing rather than in the process that encodes, and the
+        array that travels back may be smaller."""
+        return None
+
 
 T = TypeVar("T")
-Draw = Callable[[int], np.ndarray]  # the pixels of one shot: (height, width, 3) uint8
+# What workers make of one shot: its (height, width, 3) uint8 pixels, or a uint8 array packing the
+# encoder's converted frame and the pixels' digest (specanim.pictures).
+Draw = Callable[[int], np.ndarray]
 
 
 class Executor(Component[OptionsT]):

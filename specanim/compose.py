@@ -70,6 +70,11 @@ class Piece:
     spec: dict[str, Any] | None = None
     rgba: np.ndarray | None = None
 
+    def fits(self, drawn: np.ndarray) -> bool:
+        """Whether the spec drew at exactly the piece's size: marks beyond their box (an axis,
+        a long label) grow the drawing, and Vega moves the boxes around them."""
+        return bool(drawn.shape[:2] == (self.size.height, self.size.width))
+
 
 @dataclass(frozen=True)
 class Leaf:
@@ -159,16 +164,10 @@ class Composer:
         # Frame-level Vega-Lite beyond config (params, padding, ...) acts on the whole frame.
         whole = set(self.spec.vega_lite or {}) - {"config"}
         self.by_box = not whole and all(
-            piece.name in self.origins and (piece.spec is None or self.fits(piece))
+            piece.name in self.origins
+            and (piece.spec is None or piece.fits(rasterize_remembered(piece.spec)))
             for piece in self.frame_pieces(frame)
         )
-
-    def fits(self, piece: Piece) -> bool:
-        """Whether a piece's spec draws at exactly its size: marks beyond their box (an axis,
-        a long label) grow the drawing, and Vega moves the boxes around them."""
-        assert piece.spec is not None
-        drawn = rasterize_remembered(piece.spec)
-        return bool(drawn.shape[:2] == (piece.size.height, piece.size.width))
 
     def boxes(self) -> dict[str, Box]:
         """The box of every panel, by panel key (the panels of a layer share one)."""

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from specanim import palette, trajectories, versions
-from specanim.components import Data, Executor, Frame, Panel, Scene, Trajectory
+from specanim import palette, pictures, trajectories, versions
+from specanim.components import Data, Draw, Executor, Frame, Panel, Scene, Trajectory
 from specanim.compose import Composer, Piece
 from specanim.errors import UserError
 from specanim.output import atomic_path
@@ -102,9 +102,10 @@ class Prepared:
                 assert piece.rgba is not None
                 paint(canvas, piece.rgba, *self.composer.origins[piece.name])
                 continue
-            if not self.composer.fits(piece):
+            drawn = rasterize_remembered(piece.spec)
+            if not piece.fits(drawn):
                 return False
-            paint(canvas, rasterize_remembered(piece.spec), *self.composer.origins[piece.name])
+            paint(canvas, drawn, *self.composer.origins[piece.name])
         return True
 
 
@@ -205,11 +206,12 @@ def render(
     executor: Executor[Any] | None = None,
     report: Reporter | None = None,
     resume: bool = False,
-    on_frame: Callable[[int, np.ndarray], None] | None = None,
+    on_frame: Callable[[int, str], None] | None = None,
 ) -> Result:
     """Render the frames (all, or a slice) on executor (an entered one; None: in this process)
-    and encode them to the plan's output as they arrive; on_frame(i, rgb) sees the i-th frame
-    written, once per frame (a held frame once per repeat), before the output is complete.
+    and encode them to the plan's output as they arrive; on_frame(i, digest) gets the SHA-256
+    of the i-th frame's RGB pixels (``pictures.digest``) as it is written, once per frame (a
+    held frame once per repeat), before the output is complete.
 
     With resume, every picture is kept in a work folder beside the output (see workdir) and
     read from there when an earlier, interrupted render made it; the folder goes when the
@@ -228,9 +230,13 @@ def render(
     encoder_entry = plan.encoder
     with encoder_entry.blame("__init__()"):
         encoder = encoder_entry.cls(encoder_entry.options)
+    with encoder_entry.blame("converter()"):
+        convert = encoder.converter()
     preload = functools.partial(import_locals, plan.plugins) if plan.plugins else None
     store = FrameStore.open(target, fingerprint(prepared)) if resume else None
-    draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
+    draw: Draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
+    if convert is not None:  # the workers convert each frame and hash its pixels
+        draw = pictures.Converting(draw, convert)
     done = 0
     try:
         with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
@@ -238,20 +244,28 @@ def render(
                 sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
             shots = [i for i, _ in chosen]
             if executor is None:
-                pictures: Generator[np.ndarray, None, None] = (draw(i) for i in shots)
+                drawn: Generator[np.ndarray, None, None] = (draw(i) for i in shots)
             else:
-                pictures = executor.frames(
+                drawn = executor.frames(
                     draw, shots, lambda i: f"frame {prepared.starts[i]}", preload
                 )
             # closing: an error in the encoder ends the workers now, not at garbage collection.
-            with closing(pictures):
+            with closing(drawn):
                 try:
-                    for (_, repeat), rgb in zip(chosen, pictures, strict=True):
+                    for (_, repeat), picture in zip(chosen, drawn, strict=True):
+                        if convert is not None:
+                            frame, digest = pictures.unpack(picture)
+                        else:
+                            frame = picture
+                            digest = pictures.digest(picture) if on_frame is not None else ""
                         for k in range(repeat):
                             with encoder_entry.blame("write()"):
-                                sink.write(rgb)
+                                if convert is not None:
+                                    sink.write_converted(frame)
+                                else:
+                                    sink.write(frame)
                             if on_frame is not None:
-                                on_frame(done + k, rgb)
+                                on_frame(done + k, digest)
                         done += repeat
                         task(done)
                 finally:

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed")
@@ -69,7 +68,7 @@ def test_a_worker_killed_mid_render_has_its_frames_computed_again(
     assert len(pids) == 2
     killed: list[int] = []
 
-    def kill_once(index: int, rgb: np.ndarray) -> None:
+    def kill_once(index: int, digest: str) -> None:
         if index == 10 and not killed:
             victim = min(pids.values())
             os.kill(victim, signal.SIGKILL)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -14,10 +14,13 @@ import numpy as np
 import pytest
 from PIL import GifImagePlugin, Image
 from pydantic import ValidationError
+from specanim_executors.local import Local, LocalOptions
 
+from specanim import engine, pictures
 from specanim.components import Encoder
 from specanim.errors import InputError, RenderError
-from specanim.plugins import load_registry
+from specanim.plugins import default_registry, load_registry
+from specanim.spec.validate import load_plan
 from specanim_encoders.images import Apng, Gif, PngFolder, WebP
 from specanim_encoders.video import Mp4, WebM
 
@@ -474,3 +477,47 @@ def test_memory_does_not_grow_with_the_number_of_frames(cls: type[Encoder], tmp_
     # A 640x480 frame is 900 KiB: keeping the 240 more frames of the long run would need
     # 211 MiB more; allocators and FFmpeg's own buffers vary by a few MiB between runs.
     assert long < short + 40 * 2**20, (short >> 20, long >> 20)
+
+
+@pytest.mark.parametrize("cls", [Mp4, WebM])
+def test_frames_converted_in_the_render_workers_give_the_bytes_of_rgb_frames(
+    cls: type[Encoder], tmp_path: Path, write_spec: Callable[..., Path]
+) -> None:
+    """Video encoders convert frames in the render workers (Encoder.converter): the file is the
+    one the sink writes from the RGB frames itself, and each frame's hash is its RGB's."""
+    spec = write_spec(
+        """
+        width: 160
+        height: 120
+        dataset: {type: sklearn-digits, limit: 300}
+        reducer: {type: tsne, n_iter: 10, early_exaggeration_iter: 10}
+        panels: [{type: scatter, point_size: 3}, {type: progress-bar}]
+        layout: {column: [progress-bar, scatter], sizes: [1, 5]}
+        timeline: {hold_end: 0.2}
+        """
+    )
+    out = tmp_path / f"workers{cls.extensions[0]}"
+    prepared = engine.prepare(load_plan(spec, default_registry(), out), cache="off")
+    encoder = cls(cls.Options())
+    assert encoder.converter() is not None
+    hashes: list[str] = []
+    with Local(LocalOptions(workers=2)) as executor:
+        engine.render(prepared, executor=executor, on_frame=lambda i, d: hashes.append(d))
+    rgb_file = tmp_path / f"rgb{cls.extensions[0]}"
+    spec_ = prepared.plan.spec
+    with encoder.open(rgb_file, spec_.width, spec_.height, spec_.timeline.fps) as sink:
+        for frame in range(prepared.frames):
+            rgb = engine.still(prepared, frame)
+            sink.write(rgb)
+            assert hashes[frame] == pictures.digest(rgb)
+    assert len(hashes) == prepared.frames > 10
+    assert out.read_bytes() == rgb_file.read_bytes()
+
+
+@pytest.mark.parametrize("shape", [(7,), (6, 5), (4, 3, 2)])
+def test_a_converted_frame_travels_with_its_digest(shape: tuple[int, ...]) -> None:
+    frame = np.arange(np.prod(shape), dtype=np.uint8).reshape(shape)
+    digest = pictures.digest(np.zeros((2, 2, 3), np.uint8))
+    back, digest_back = pictures.unpack(pictures.pack(frame, digest))
+    np.testing.assert_array_equal(back, frame)
+    assert back.shape == shape and digest_back == digest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -44,16 +45,11 @@ KR, KB = 0.2126, 0.0722
 LUMA_FLOOR = 0.1
 
 
-# numba's import and loading the compiled conversion cost a process about 0.4 s, and it converts
-# an 1100x800 frame in about 3 CPU-ms against numpy's 5-11 (numpy's temporaries): a video
-# switches to it once it is long enough to earn that back. Both give the same bytes.
-COMPILED_AFTER = 48  # frames
-
-
-def weighted_yuv420p(rgb: np.ndarray, compiled: bool = False) -> VideoFrame:
-    """An (h, w, 3) uint8 RGB frame (even sizes) as BT.709 limited-range yuv420p, each 2x2
-    block's colour (Cb, Cr) the mean of its pixels' weighted by their luma; compiled: by the
-    numba loop (the same bytes).
+def weighted_yuv420p(rgb: np.ndarray, compiled: bool | None = None) -> np.ndarray:
+    """An (h, w, 3) uint8 RGB frame (even sizes) as BT.709 limited-range yuv420p planes, (h * 3
+    / 2, w) uint8: Y, then Cb and Cr, each 2x2 block's colour the mean of its pixels' weighted
+    by their luma. compiled: by the numba loop (the same bytes); by default where this process
+    has loaded the compiled loops already (render workers), since loading them takes 0.4 s.
 
     yuv420p keeps one colour per 2x2 pixels. FFmpeg averages it evenly, so a small bright dot on
     black loses half its saturation to the black pixels beside it; weighting by brightness keeps
@@ -62,17 +58,18 @@ def weighted_yuv420p(rgb: np.ndarray, compiled: bool = False) -> VideoFrame:
     h, w, _ = rgb.shape
     planes = np.empty((h * 3 // 2, w), np.uint8)
     luma, chroma = planes[:h], planes[h:].reshape(2, h // 2, w // 2)
+    if compiled is None:
+        compiled = "specanim.compiled" in sys.modules
     if compiled:
         from specanim import compiled as loops
 
+        # About 3 CPU-ms an 1100x800 frame, against numpy's 5-11 (its temporaries).
         loops.weighted_yuv420p(
             rgb, LUMA_WEIGHTS, np.float32(LUMA_FLOOR * 255), CHROMA_SCALES, LEVELS, luma, chroma
         )
     else:
         _weighted_yuv420p(rgb, luma, chroma)
-    from av.video.frame import VideoFrame
-
-    return VideoFrame.from_ndarray(planes, format="yuv420p")
+    return planes
 
 
 LUMA_WEIGHTS = np.array([KR, 1 - KR - KB, KB], np.float32)
@@ -132,12 +129,21 @@ class VideoSink(AvSink):
         if self._chroma == "even":
             super().write(rgb)
             return
+        check_frame(rgb, self.width, self.height)
+        self.write_converted(weighted_yuv420p(rgb))
+
+    def write_converted(self, frame: np.ndarray) -> None:
+        """Append a frame as weighted_yuv420p's planes (what render workers send)."""
+        from av.video.frame import VideoFrame
         from av.video.reformatter import ColorRange, Colorspace
 
-        check_frame(rgb, self.width, self.height)
-        frame = weighted_yuv420p(rgb, compiled=self._count >= COMPILED_AFTER)
-        frame.colorspace, frame.color_range = Colorspace.ITU709, ColorRange.MPEG
-        self.write_frame(frame)
+        if frame.shape != (self.height * 3 // 2, self.width):
+            raise ValueError(
+                f"yuv420p planes of shape {frame.shape} for {self.width}x{self.height} frames"
+            )
+        picture = VideoFrame.from_ndarray(frame, format="yuv420p")
+        picture.colorspace, picture.color_range = Colorspace.ITU709, ColorRange.MPEG
+        self.write_frame(picture)
 
     def configure(self, context: VideoCodecContext) -> None:
         from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
@@ -209,6 +215,12 @@ class VideoEncoder(AvEncoder):
         options = self.options
         assert isinstance(options, VideoOptions)
         return VideoSink(path, self.av_format(), width, height, fps, options.chroma)
+
+    def converter(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """Weighted chroma is converted in the render workers; FFmpeg's even one by the sink."""
+        options = self.options
+        assert isinstance(options, VideoOptions)
+        return weighted_yuv420p if options.chroma == "weighted" else None
 
 
 class Mp4(VideoEncoder):
