@@ -2,13 +2,14 @@
 
 * embedded: vl-convert draws the frame's full Vega-Lite, raster layers embedded as PNG images
   (what ``specanim still --vega-lite`` writes);
-* painted: vl-convert draws the rest, and the raster layers are painted into the pixels where
-  Vega put their boxes, never encoded as PNG (what renders do);
-* the split: the painted frame as a render worker draws it (``Prepared.pixels``), then encoded
-  by the spec's encoder as the main process does, with timers around each part: every panel's
-  view (the scatter's is rasterising the points, the digit grid's is drawing the digits),
-  composing the rest of the Vega-Lite, vl-convert (Vega to SVG, SVG to PNG, decoding the PNG),
-  fitting the canvas, painting the raster layers, encoding.
+* painted: vl-convert draws the rest, box by box, and the raster layers are painted into the
+  pixels where Vega put their boxes, never encoded as PNG (what renders do);
+* the split: the painted frame as a render worker draws it (``Prepared.pixels``, with the
+  compiled loops workers load), hashed and converted as workers do, then encoded by the spec's
+  encoder as the main process does, with timers around each part: every panel's view (the
+  scatter's is rasterising the points, the digit grid's is drawing the digits), composing the
+  rest of the Vega-Lite, vl-convert (Vega to SVG, SVG to PNG, decoding the PNG), fitting the
+  canvas, painting the raster layers, hashing, converting, encoding.
 
     .venv/bin/python benchmarks/bench_frame.py                      # specs/digits_umap.yaml
     .venv/bin/python benchmarks/bench_frame.py specs/mnist_umap.yaml \\
@@ -124,7 +125,8 @@ def split(prepared: engine.Prepared, shots: list[int]) -> dict[str, float]:
         prepared.pixels(shot)
     for key, panel in prepared.composer.panels.items():
         times.wrap(panel, "view", f"view: {key}")
-    times.wrap(prepared.composer, "frame_layers", "composing")
+    times.wrap(prepared.composer, "frame_layers", "composing")  # a frame drawn whole
+    times.wrap(prepared.composer, "frame_pieces", "composing")  # box by box
     times.wrap(vlc, "vegalite_to_svg", "vl-convert: Vega to SVG")
     times.wrap(vlc, "svg_to_png", "vl-convert: SVG to PNG")
     times.wrap(engine, "rasterize", "rasterize")  # a frame drawn whole

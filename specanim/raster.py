@@ -136,7 +136,7 @@ class PointRasterizer:
         """
         fp = self.footprint(len(xy), width, height)
         planes, pad = self.accumulate(fp, xy, width, height)
-        rgba = compose(planes, None if fp is self.exact else self.opacity)
+        rgba = compose(planes, None if fp is self.exact else self.opacity, uses_loops(len(xy)))
         return np.ascontiguousarray(rgba[pad : pad + height, pad : pad + width])
 
     def accumulate(
@@ -150,8 +150,8 @@ class PointRasterizer:
         sums = np.zeros((4, hp + fp.size + 1, wp), np.float32)
         flat = sums.reshape(4, -1)
         shift = np.float32(pad - fp.offset)
-        compiled = _compiled_paint or len(xy) > COMPILED_ABOVE
-        if compiled:
+        by_loops = uses_loops(len(xy))
+        if by_loops:
             from specanim import compiled as loops
 
             strength = np.zeros(0, np.float32) if self.strength is None else self.strength
@@ -159,7 +159,7 @@ class PointRasterizer:
             loops.splat(
                 points, fp.weights, fp.size, shift, PHASES, self.paint, strength, sums, CHUNK
             )
-        for start in range(0, 0 if compiled else len(xy), CHUNK):
+        for start in range(0, 0 if by_loops else len(xy), CHUNK):
             chunk = slice(start, start + CHUNK)
             x, y = xy[chunk, 0] + shift, xy[chunk, 1] + shift
             inside = (x >= 0) & (y >= 0) & (x < wp - fp.size + 1) & (y < hp - fp.size + 1)
@@ -181,7 +181,7 @@ class PointRasterizer:
         image = sums[:, :hp]
         if fp.kernel is None:
             return image, pad
-        spread = loops.correlate if compiled else correlate
+        spread = loops.correlate if by_loops else correlate
         return spread(image, fp.kernel), pad - len(fp.kernel) // 2
 
 
@@ -295,20 +295,35 @@ def correlate(planes: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return out
 
 
-def compose(planes: np.ndarray, coverage_opacity: float | None = None) -> np.ndarray:
+def uses_loops(points: int) -> bool:
+    """Whether points are drawn by the compiled loops (the same bytes as numpy's): in a
+    process that loaded them, and for frames big enough to earn their loading."""
+    return _compiled_paint or points > COMPILED_ABOVE
+
+
+def compose(
+    planes: np.ndarray, coverage_opacity: float | None = None, by_loops: bool = False
+) -> np.ndarray:
     """RGBA uint8 from optical depth and depth-weighted colour (see the module docstring).
 
     planes: (4, h, w); only pixels with some depth are computed. With coverage_opacity, the
-    first plane is summed coverage of points of that opacity instead of depth.
+    first plane is summed coverage of points of that opacity instead of depth. by_loops: the
+    colours by the compiled loop (the same bytes).
     """
     h, w = planes.shape[1:]
     flat = planes.reshape(4, -1)
-    lit = np.flatnonzero(flat[0])
-    weight = flat[0, lit]
     rgba = np.zeros((h * w, 4), np.uint8)
-    scale = np.float32(255) / weight
-    for ch in range(3):
-        rgba[lit, ch] = np.minimum(flat[ch + 1, lit] * scale + 0.5, 255)
+    if by_loops:
+        from specanim import compiled as loops
+
+        lit = loops.lit_colours(flat, rgba)
+        weight = flat[0, lit]
+    else:
+        lit = np.flatnonzero(flat[0])
+        weight = flat[0, lit]
+        scale = np.float32(255) / weight
+        for ch in range(3):
+            rgba[lit, ch] = np.minimum(flat[ch + 1, lit] * scale + 0.5, 255)
     depth = weight if coverage_opacity is None else coverage_depth(weight, coverage_opacity)
     rgba[lit, 3] = np.minimum(-np.expm1(-depth) * 255 + 0.5, 255)
     return rgba.reshape(h, w, 4)
