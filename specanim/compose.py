@@ -127,6 +127,9 @@ class Composer:
         self.tree = self._place(layout, spec.width - 2 * spec.margin, spec.height - 2 * spec.margin)
         self._static: dict[str, RasterLayer] = {}  # panels that never change, drawn once
         self._static_title: RasterLayer | None = None
+        # While start() runs: each panel's parts of the first frame, asked for once (a million
+        # points take a while to draw), with the frame they are of and the datasets they added.
+        self._first: dict[str, tuple[Frame, list[Any], dict[str, Any]]] | None = None
         self.origins: dict[str, tuple[int, int]] = {}  # where each box lies in the frame
         # Whether frames are drawn box by box (see frame_pieces): decided on the first frame.
         self.by_box = False
@@ -141,6 +144,13 @@ class Composer:
         """Ask every panel for its view of one frame before any frame is rendered: a panel's
         error surfaces here, in this process; cameras measure what they show; and the parts
         that never change are rendered once, to be reused as images in every frame."""
+        self._first = {}
+        try:
+            self._start(frame)
+        finally:
+            self._first = None
+
+    def _start(self, frame: Frame) -> None:
         for leaf in leaves(self.tree):
             for key in leaf.keys:
                 datasets: dict[str, Any] = {}
@@ -346,6 +356,19 @@ class Composer:
     ) -> list[dict[str, Any] | RasterLayer]:
         """One panel's view of a frame, bottom first: its raster layers as they are, the rest
         as Vega-Lite with the entry's ``vega_lite:`` merged in. Its errors name its entry."""
+        if self._first is None:
+            return self._panel_parts_of(key, frame, box, datasets)
+        asked = self._first.get(key)
+        if asked is None or asked[0] is not frame:
+            added: dict[str, Any] = {}
+            asked = (frame, self._panel_parts_of(key, frame, box, added), added)
+            self._first[key] = asked
+        datasets.update(asked[2])
+        return list(asked[1])
+
+    def _panel_parts_of(
+        self, key: str, frame: Frame, box: Box, datasets: dict[str, Any]
+    ) -> list[dict[str, Any] | RasterLayer]:
         entry = self.entries.get(key)
         style = self.styles.get(key)
         out: list[dict[str, Any] | RasterLayer] = []

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from specanim import engine, palette
-from specanim.plugins import default_registry
+from specanim.plugins import default_registry, load_registry
 from specanim.render import fit_canvas, rasterize
+from specanim.sdk import Box, Frame, Panel, Scene, View, hookimpl
 from specanim.spec.validate import load_plan
+from specanim_panels.scatter import Scatter, ScatterOptions
 
 from .conftest import MNIST, Run
 
@@ -195,3 +198,44 @@ def test_the_compiled_paint_gives_numpys_bytes(
     raster.paint(painted, layer, *at)
     assert not np.array_equal(painted, canvas)
     np.testing.assert_array_equal(painted, expected)
+
+
+class Counted(Panel):
+    """A scatter that counts the views it is asked for."""
+
+    name = "counted-scatter"
+    Options = ScatterOptions
+    views = 0
+
+    def __init__(self, options: ScatterOptions, scene: Scene) -> None:
+        super().__init__(options, scene)
+        self.scatter = Scatter(options, scene)
+
+    def view(self, frame: Frame, box: Box) -> View:
+        Counted.views += 1
+        return self.scatter.view(frame, box)
+
+
+def test_preparing_asks_each_panel_for_its_first_view_once(
+    write_spec: Callable[..., Path],
+) -> None:
+    """A million points take a while to draw: the first frame's views are asked for once while
+    the scene is prepared (checked, laid out, drawn box by box), not once for each step."""
+    plugin = SimpleNamespace(register_panels=hookimpl(lambda register: register(Counted)))
+    registry = load_registry([("counted", plugin)])
+    spec = write_spec(
+        """
+        width: 300
+        height: 200
+        dataset: {type: sklearn-digits, limit: 300}
+        reducer: {type: pca}
+        panels: [{type: counted-scatter, render: raster}, {type: progress-bar}]
+        layout: {column: [progress-bar, counted-scatter], sizes: [1, 9]}
+        """
+    )
+    Counted.views = 0
+    prepared = engine.prepare(load_plan(spec, registry), cache="off")
+    assert Counted.views == 1
+    assert prepared.composer.by_box
+    engine.still(prepared, 0)
+    assert Counted.views == 2  # drawing a frame asks again
