@@ -22,7 +22,7 @@ from specanim.errors import UserError
 from specanim.output import atomic_path
 from specanim.plugins import import_locals
 from specanim.progress import Quiet, Reporter
-from specanim.raster import paint
+from specanim.raster import paint, use_compiled_loops_for
 from specanim.render import fit_canvas, rasterize, rasterize_remembered
 from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
@@ -244,6 +244,7 @@ def render(
                 sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
             shots = [i for i, _ in chosen]
             if executor is None:
+                use_compiled_loops_for(len(shots))
                 drawn: Generator[np.ndarray, None, None] = (draw(i) for i in shots)
             else:
                 drawn = executor.frames(

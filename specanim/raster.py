@@ -25,12 +25,8 @@ import numpy as np
 PHASES = 8  # sub-pixel positions per axis that a point snaps to
 SUBSAMPLES = 16  # samples per pixel and axis when measuring a disc's coverage
 CHUNK = 1 << 16  # points drawn at once: keeps the temporaries in cache
-# Above this many points a frame is drawn by the numba loops in compiled.py. Measured at 1M points
-# of 2.5 px into 1000x740 (one core): numpy's ufunc.at loop 76 ms, the compiled loop 25 ms, and
-# the disc's correlation 25 ms against 8, for the same pixels; numba's import and the cached
-# loops' loading cost a new process about 0.5 s, which small frames would not earn back. A process
-# that loaded them anyway (use_compiled_loops) draws every frame with them: the same bytes.
-COMPILED_ABOVE = 200_000
+# A process that draws more frames than this loads the compiled loops (use_compiled_loops).
+LOOPS_FOR = 8
 OPAQUE = 1 - 1e-4  # the most a point may hide: keeps its optical depth finite
 
 
@@ -136,7 +132,7 @@ class PointRasterizer:
         """
         fp = self.footprint(len(xy), width, height)
         planes, pad = self.accumulate(fp, xy, width, height)
-        rgba = compose(planes, None if fp is self.exact else self.opacity, uses_loops(len(xy)))
+        rgba = compose(planes, None if fp is self.exact else self.opacity, _compiled_paint)
         return np.ascontiguousarray(rgba[pad : pad + height, pad : pad + width])
 
     def accumulate(
@@ -150,7 +146,7 @@ class PointRasterizer:
         sums = np.zeros((4, hp + fp.size + 1, wp), np.float32)
         flat = sums.reshape(4, -1)
         shift = np.float32(pad - fp.offset)
-        by_loops = uses_loops(len(xy))
+        by_loops = _compiled_paint
         if by_loops:
             from specanim import compiled as loops
 
@@ -241,9 +237,13 @@ _compiled_paint = False
 
 
 def use_compiled_loops() -> None:
-    """Paint layers and draw points with the compiled loops from now on in this process: the
-    same bytes, several times faster, for about 0.4 s of numba's import and loading once (a
-    render worker's warm-up)."""
+    """Paint layers and draw points with the compiled loops (compiled.py) from now on in this
+    process: the same bytes, several times faster, for about 0.5 s of numba's import and
+    loading once: worth it in a render worker, not for one frame (``still``, preparing).
+
+    Measured on one core: a 700x700 scatter painted in 3 ms against numpy's 17; a million points
+    of 2.5 px into 1000x740 in 25 ms against numpy's ufunc.at loop's 76, and the disc's
+    correlation in 8 ms against 25."""
     global _compiled_paint
     from specanim import compiled
 
@@ -295,10 +295,11 @@ def correlate(planes: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return out
 
 
-def uses_loops(points: int) -> bool:
-    """Whether points are drawn by the compiled loops (the same bytes as numpy's): in a
-    process that loaded them, and for frames big enough to earn their loading."""
-    return _compiled_paint or points > COMPILED_ABOVE
+def use_compiled_loops_for(frames: int) -> None:
+    """Load the compiled loops in a process that is about to draw this many frames, if they
+    earn their loading there."""
+    if frames > LOOPS_FOR and not _compiled_paint:
+        use_compiled_loops()
 
 
 def compose(

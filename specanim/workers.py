@@ -48,6 +48,7 @@ import numpy as np
 
 from specanim.components import Draw
 from specanim.errors import RenderError, SpecanimError, UserError, describe_exception
+from specanim.raster import use_compiled_loops_for
 
 SHARE_ABOVE = 1 << 20  # arrays larger than this many bytes are mapped, not copied
 IN_FLIGHT_PER_WORKER = 2
@@ -136,6 +137,7 @@ class Pool:
         cancelled. The mapped arrays go either way.
         """
         if self.workers <= 1 or len(shots) <= 1:
+            use_compiled_loops_for(len(shots))
             for shot in shots:
                 yield draw(shot)
             return

@@ -292,8 +292,10 @@ def test_points_drawn_by_the_compiled_loop_have_numpys_bytes(
     monkeypatch.setattr(raster, "CHUNK", 4096)  # several chunks: their order counts too
     footprint = rasterizer.spread if spread else rasterizer.exact
     drawn, sums = [], []
-    for above in (n, n - 1):  # numpy, then the compiled loop
-        monkeypatch.setattr(raster, "COMPILED_ABOVE", above)
+    monkeypatch.setattr(raster, "_compiled_paint", False)  # put back after the test
+    raster.use_compiled_loops()
+    for loops in (False, True):
+        monkeypatch.setattr(raster, "_compiled_paint", loops)
         drawn.append(rasterizer.draw(xy, 200, 200))
         sums.append(rasterizer.accumulate(footprint, xy, 200, 200)[0])
     assert (drawn[0][..., 3] > 0).sum() > (10_000 if spread else 1_000)
