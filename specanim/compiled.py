@@ -31,11 +31,37 @@ def splat(  # pragma: no cover - compiled; tests call it through PointRasterizer
     float32 pixel positions, shifted by shift into the padded image; weights (phases^2,
     size^2) float32; paint (3, n) or (3, 1) float32; strength (n,) float32 or empty (one for
     all). Points whose block would leave the image (or that are not finite) are left out."""
-    rows = sums.shape[1] - size - 1  # the padded image's height; the rest catches nothing here
-    columns = sums.shape[2]
+    flat = sums.reshape(4, -1)
+    if xy.shape[0] * size * size <= flat.shape[1]:  # few points: straight into sums
+        _splat(xy, weights, size, shift, phases, paint, strength, sums.shape[1], flat.T, chunk)
+        return
+    # Many points: a pixel's four sums side by side while adding, one cache line a point's tap
+    # rather than four (at a million points twice as fast), then added into sums.
+    together = np.zeros((flat.shape[1], 4), np.float32)
+    _splat(xy, weights, size, shift, phases, paint, strength, sums.shape[1], together, chunk)
+    for pixel in range(flat.shape[1]):
+        for k in range(4):
+            flat[k, pixel] += together[pixel, k]
+
+
+@numba.njit(cache=True, nogil=True)
+def _splat(  # pragma: no cover - compiled
+    xy: np.ndarray,
+    weights: np.ndarray,
+    size: int,
+    shift: np.float32,
+    phases: int,
+    paint: np.ndarray,
+    strength: np.ndarray,
+    height: int,
+    target: np.ndarray,
+    chunk: int,
+) -> None:
+    """splat's loop, adding into target (pixels, 4): a pixel's weight, then weight x colour."""
+    columns = target.shape[0] // height
+    rows = height - size - 1  # the padded image's height; the rest catches nothing here
     one_colour = paint.shape[1] == 1
     scaled = strength.shape[0] > 0
-    flat = sums.reshape(4, -1)
     first = np.empty(min(chunk, xy.shape[0]), np.intp)  # a point's block's top left, flat
     phase = np.empty(min(chunk, xy.shape[0]), np.intp)  # -1: the point is left out
     for start in range(0, xy.shape[0], chunk):
@@ -63,10 +89,10 @@ def splat(  # pragma: no cover - compiled; tests call it through PointRasterizer
                         weight *= strength[i]
                     j = 0 if one_colour else i
                     pixel = first[i - start] + offset
-                    flat[0, pixel] += weight
-                    flat[1, pixel] += weight * paint[0, j]
-                    flat[2, pixel] += weight * paint[1, j]
-                    flat[3, pixel] += weight * paint[2, j]
+                    target[pixel, 0] += weight
+                    target[pixel, 1] += weight * paint[0, j]
+                    target[pixel, 2] += weight * paint[1, j]
+                    target[pixel, 3] += weight * paint[2, j]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -98,13 +124,14 @@ def correlate(planes: np.ndarray, kernel: np.ndarray) -> np.ndarray:  # pragma: 
     j = kernel.shape[0]
     c, h, w = planes.shape[0], planes.shape[1] - j + 1, planes.shape[2] - j + 1
     out = np.zeros((c, h, w), planes.dtype)
-    for dy in range(j):
-        for dx in range(j):
-            weight = kernel[dy, dx]
-            if weight == 0:
-                continue
-            for ch in range(c):
-                for y in range(h):
+    # Row by row, each row's taps in numpy's order: a pixel's sum is added up as numpy adds it.
+    for ch in range(c):
+        for y in range(h):
+            for dy in range(j):
+                for dx in range(j):
+                    weight = kernel[dy, dx]
+                    if weight == 0:
+                        continue
                     for x in range(w):
                         out[ch, y, x] += planes[ch, y + dy, x + dx] * weight
     return out

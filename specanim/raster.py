@@ -251,6 +251,11 @@ def use_compiled_loops() -> None:
     for layer in (np.zeros((1, 1, 4), np.uint8), np.zeros((2, 2, 4), np.uint8)[:1, :1]):
         compiled.blend(canvas[:1, :1], layer)  # compiles or loads both layouts a frame uses
     _compiled_paint = True
+    # Loading each loop from numba's cache takes tens of ms at its first call: do it now, not
+    # in the first frame. Few points take exact discs, many the spread and the correlation.
+    points = np.linspace(0, 8, 400, dtype=np.float32).reshape(200, 2)
+    PointRasterizer([255, 0, 0], 2.5, 0.8).draw(points[:2], 64, 64)
+    PointRasterizer([255, 0, 0], 2.5, 0.8).draw(points, 8, 8)
 
 
 def paint(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int) -> None:
