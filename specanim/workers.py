@@ -104,7 +104,7 @@ class Pool:
         executor = self._pool()
         self._use(+1)
         with ctrl_c_held():
-            inner: Future[T] = executor.submit(call_portably, fn, args)
+            inner: Future[T] = _submit(executor, call_portably, fn, args)
         outer: Future[T] = Future()
         what = getattr(fn, "__qualname__", repr(fn))
 
@@ -156,7 +156,7 @@ class Pool:
                 limit = self.workers * IN_FLIGHT_PER_WORKER
                 for shot in shots:
                     with ctrl_c_held():
-                        pending.append((shot, executor.submit(_render, job, shot)))
+                        pending.append((shot, _submit(executor, _render, job, shot)))
                     if len(pending) >= limit:
                         yield self._result(*pending.popleft(), name)
                 while pending:
@@ -236,6 +236,18 @@ class Pool:
     def _how(self) -> str:
         """`` (killed by SIGKILL, ...)``: how a worker died, if one did."""
         return next((_death(code) for code in self._dead().values() if code is not None), "")
+
+
+def _submit(executor: ProcessPoolExecutor, fn: Callable[..., T], *args: Any) -> Future[T]:
+    """executor.submit(fn, *args); if a worker's death has broken the pool meanwhile, a future
+    that failed with BrokenProcessPool, which the caller turns into one line naming what the
+    dead worker was doing (the pool raises it at once rather than in the future)."""
+    try:
+        return executor.submit(fn, *args)
+    except BrokenProcessPool as exc:
+        failed: Future[T] = Future()
+        failed.set_exception(exc)
+        return failed
 
 
 def default_workers() -> int:

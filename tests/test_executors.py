@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from specanim.errors import RenderError, SpecErrors, UserError
 from specanim.executors import choose
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
+from specanim.workers import _processes
 
 from .conftest import Run
 from .test_faults import write_scene
@@ -67,6 +69,20 @@ def test_submitted_jobs_return_results_and_errors_as_one_line() -> None:
         assert pool.submit(square, 7).result() == 49  # a new pool took the broken one's place
     with Local(LocalOptions(workers=1)) as alone:  # one worker: in this process
         assert alone.submit(os.getpid).result() == os.getpid()
+
+
+def test_a_worker_killed_while_frames_are_still_being_sent_is_one_line() -> None:
+    """A worker's death breaks the pool at once, and it refuses the shots sent after (while
+    the frames already made still arrive): that ends the render with one line too."""
+    with Local(LocalOptions(workers=2)) as local:
+        frames = local.frames(gray, range(60), lambda shot: f"shot {shot}")
+        next(frames)
+        assert local.pool._executor is not None
+        victim = next(p.pid for p in _processes(local.pool._executor) if p.pid is not None)
+        os.kill(victim, signal.SIGKILL)
+        time.sleep(1)  # the pool has seen the death; the next shot sent is refused
+        with pytest.raises(RenderError, match=r"^a render worker died \(killed by SIGKILL"):
+            list(frames)
 
 
 def test_renders_interleaved_on_one_pool_each_get_their_own_frames() -> None:
