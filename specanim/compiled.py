@@ -22,42 +22,17 @@ def splat(  # pragma: no cover - compiled; tests call it through PointRasterizer
     phases: int,
     paint: np.ndarray,
     strength: np.ndarray,
-    sums: np.ndarray,
-    chunk: int,
-) -> None:
-    """Add every point's footprint to sums (4, rows, columns): weight, then weight x red,
-    green, blue. raster.PointRasterizer.accumulate's numpy loop, with its float32 additions in
-    its order (chunk by chunk, tap by tap, point by point), so the sums are the same: xy (n, 2)
-    float32 pixel positions, shifted by shift into the padded image; weights (phases^2,
-    size^2) float32; paint (3, n) or (3, 1) float32; strength (n,) float32 or empty (one for
-    all). Points whose block would leave the image (or that are not finite) are left out."""
-    flat = sums.reshape(4, -1)
-    if xy.shape[0] * size * size <= flat.shape[1]:  # few points: straight into sums
-        _splat(xy, weights, size, shift, phases, paint, strength, sums.shape[1], flat.T, chunk)
-        return
-    # Many points: a pixel's four sums side by side while adding, one cache line a point's tap
-    # rather than four (at a million points twice as fast), then added into sums.
-    together = np.zeros((flat.shape[1], 4), np.float32)
-    _splat(xy, weights, size, shift, phases, paint, strength, sums.shape[1], together, chunk)
-    for pixel in range(flat.shape[1]):
-        for k in range(4):
-            flat[k, pixel] += together[pixel, k]
-
-
-@numba.njit(cache=True, nogil=True)
-def _splat(  # pragma: no cover - compiled
-    xy: np.ndarray,
-    weights: np.ndarray,
-    size: int,
-    shift: np.float32,
-    phases: int,
-    paint: np.ndarray,
-    strength: np.ndarray,
     height: int,
     target: np.ndarray,
     chunk: int,
 ) -> None:
-    """splat's loop, adding into target (pixels, 4): a pixel's weight, then weight x colour."""
+    """Add every point's footprint to target (pixels, 4) of an image height rows high: a
+    pixel's weight, then weight x red, green, blue. raster.PointRasterizer.accumulate's numpy
+    loop, with its float32 additions in its order (chunk by chunk, tap by tap, point by point),
+    so the sums are the same: xy (n, 2) float32 pixel positions, shifted by shift into the
+    padded image; weights (phases^2, size^2) float32; paint (3, n) or (3, 1) float32; strength
+    (n,) float32 or empty (one for all). Points whose block would leave the image (or that are
+    not finite) are left out."""
     columns = target.shape[0] // height
     rows = height - size - 1  # the padded image's height; the rest catches nothing here
     one_colour = paint.shape[1] == 1

