@@ -42,6 +42,10 @@ def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def blas_threads() -> str | None:
+    return os.environ.get("OPENBLAS_NUM_THREADS")
+
+
 def gray(shot: int) -> np.ndarray:
     return np.full((4, 6, 3), shot, np.uint8)
 
@@ -53,6 +57,18 @@ def test_workers_start_and_warm_up_before_any_render() -> None:
         pids = {future.result()[0] for future in results}
         assert all(future.result()[1] for future in results)
         assert os.getpid() not in pids
+
+
+def test_workers_run_one_blas_thread_unless_the_environment_sets_a_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with Local(LocalOptions(workers=2)) as pool:
+        assert {pool.submit(blas_threads).result() for _ in range(4)} == {"1"}
+    assert "OPENBLAS_NUM_THREADS" not in os.environ  # this process's own is left as it was
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    with Local(LocalOptions(workers=2)) as pool:
+        assert pool.submit(blas_threads).result() == "3"
 
 
 def test_submitted_jobs_return_results_and_errors_as_one_line() -> None:
