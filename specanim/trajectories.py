@@ -226,14 +226,17 @@ def _fit(reducer: Reducer, data: Data, progress: Progress) -> Trajectory:
     with np.errstate(over="ignore", invalid="ignore"):
         fitted = reducer.fit(data, progress)
         snapshots = np.ascontiguousarray(fitted.snapshots, dtype=np.float32)
-    if not np.isfinite(snapshots).all():
+    # Snapshot by snapshot: no temporary the size of the whole trajectory.
+    if not all(np.isfinite(snapshot).all() for snapshot in snapshots):
         biggest = float(np.abs(data.features).max()) if data.features.size else 0.0
         raise InputError(
             f"{reducer.name} gave NaN or infinite coordinates; the features may be too large "
             f"(the largest is {biggest:.3g}): scale them"
         )
     snapshots.flags.writeable = False  # the same contract as a memory-mapped cache entry
-    return Trajectory(snapshots, fitted.steps, fitted.total)
+    trajectory = Trajectory(snapshots, fitted.steps, fitted.total)
+    trajectory.release()  # the check read every page of a mapped file: it need not stay ours
+    return trajectory
 
 
 def write_entry(path: Path, trajectory: Trajectory, key: str, about: dict[str, Any]) -> None:

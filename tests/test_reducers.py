@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from specanim import trajectories
 from specanim.components import Data, Reducer, Step, Trajectory
 from specanim.errors import InputError
 from specanim.plugins import default_registry
@@ -383,8 +384,9 @@ def mapped_kb(path: Path) -> int:
 def test_mapped_snapshots_are_let_go_once_read(tmp_path: Path, data: Data) -> None:
     snapshots = np.random.default_rng(0).standard_normal((40, 300, 2)).astype(np.float32)
     np.savez(tmp_path / "t.npz", snapshots)  # 96 kB of snapshots: 24 pages
-    trajectory = read(tmp_path, data, "t.npz")
-    assert mapped_kb(tmp_path / "t.npz") < 8  # the NaN check read every page, then let go
+    reducer = make(Precomputed, tmp_path, path="t.npz")
+    trajectory = trajectories.obtain(reducer, data, Calls(), mode="off")
+    assert mapped_kb(tmp_path / "t.npz") < 8  # the NaN checks read every page, then let go
     assert float(trajectory.snapshots.sum()) != 0  # read every page again
     assert mapped_kb(tmp_path / "t.npz") >= 90
     coords = trajectory.at(7.5)  # a frame's coordinates: copied, then the pages let go

@@ -101,7 +101,6 @@ class Precomputed(Reducer):
             )
         if not all(np.isfinite(snapshot).all() for snapshot in result.snapshots):
             raise InputError(f"{path.name} has coordinates that are NaN or infinite", key="path")
-        result.release()  # the check read every page: they need not stay this process's
         progress(1, 1)
         return result
 
