@@ -19,7 +19,7 @@ from specanim.errors import RenderError, SpecErrors, UserError
 from specanim.executors import choose
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
-from specanim.workers import _processes
+from specanim.workers import WORKER_ENVIRONMENT, _processes
 
 from .conftest import Run
 from .test_faults import write_scene
@@ -42,8 +42,8 @@ def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def blas_threads() -> str | None:
-    return os.environ.get("OPENBLAS_NUM_THREADS")
+def environment(names: list[str]) -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in names}
 
 
 def gray(shot: int) -> np.ndarray:
@@ -59,16 +59,22 @@ def test_workers_start_and_warm_up_before_any_render() -> None:
         assert os.getpid() not in pids
 
 
-def test_workers_run_one_blas_thread_unless_the_environment_sets_a_count(
+def test_workers_get_their_environment_unless_the_user_set_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    """One OpenBLAS thread each, and glibc keeping freed memory for the next frame."""
+    names = list(WORKER_ENVIRONMENT)
+    assert names == ["OPENBLAS_NUM_THREADS", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"]
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
     with Local(LocalOptions(workers=2)) as pool:
-        assert {pool.submit(blas_threads).result() for _ in range(4)} == {"1"}
-    assert "OPENBLAS_NUM_THREADS" not in os.environ  # this process's own is left as it was
+        seen = [pool.submit(environment, names).result() for _ in range(4)]
+    assert seen == [WORKER_ENVIRONMENT] * 4
+    assert WORKER_ENVIRONMENT["OPENBLAS_NUM_THREADS"] == "1"
+    assert not set(names) & set(os.environ)  # this process's own is left as it was
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
     with Local(LocalOptions(workers=2)) as pool:
-        assert pool.submit(blas_threads).result() == "3"
+        assert pool.submit(environment, names).result()["OPENBLAS_NUM_THREADS"] == "3"
 
 
 def test_submitted_jobs_return_results_and_errors_as_one_line() -> None:
