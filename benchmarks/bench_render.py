@@ -15,9 +15,12 @@ million  1,000,000 synthetic points, 30 snapshots, rendered by specanim: frames/
          with the scatter's ``shade: density``, where the scatter has it).
 memory   70,000 points, 500 snapshots, rendered by specanim to mp4: the peak memory of the
          specanim process and all its children, at 100 and at 500 frames.
-cold     the README's first command in a fresh process with empty trajectory and numba caches,
-         split into its phases; then ``specanim still`` with the trajectory cached, ``--help``
-         and ``validate``, each the median of a few runs.
+cold     the README's first command in a fresh process with empty trajectory and numba caches
+         and specanim's modules not yet byte-compiled (as after a fresh clone), split into its
+         phases; then ``specanim still`` with the trajectory cached, ``--help`` and
+         ``validate``, each the median of a few runs.
+
+Every other run has specanim's modules byte-compiled, as every run after the first has.
 
 ``--profile`` also renders a few seed and million-point frames with ``--workers 1``, the render
 phase under cProfile, and prints where the time of a frame goes. Everything is written to
@@ -29,6 +32,7 @@ table for the README's Speed section.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import pstats
@@ -484,6 +488,7 @@ def cold_case(args: argparse.Namespace, sizes: Sizes, out: Path) -> list[Row]:
     }
     more = ["--set", "reducer={type: pca}", "--frames", "0:5"] if args.quick else []
     spec = str(FIRST_SPEC.relative_to(scenes.REPO))
+    byte_compiled(False)
     say(f"\n== cold: specanim render {spec}, empty trajectory and numba caches ==")
     if args.quick:
         say("  --quick: the pca reducer and 5 frames instead of UMAP's whole animation")
@@ -500,6 +505,7 @@ def cold_case(args: argparse.Namespace, sizes: Sizes, out: Path) -> list[Row]:
     libraries = ", ".join(f"{k} {v:.2f} s" for k, v in times.get("libraries", {}).items())
     say(f"  first imports (each includes the ones it made): {libraries or 'none timed'}")
     say(f"  {run.cpu.describe()}")
+    byte_compiled(True)
     rows = [
         Row(
             "cold", f"render {FIRST_SPEC.name}, first run", 1797, video.frames, run.seconds,
@@ -892,6 +898,7 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
     for name in CASES:
         if name in args.case:
+            byte_compiled(True)  # as on every run after the first (cold_case undoes it)
             rows += run[name](args, sizes, out)
     if args.profile:
         profile_case(args, sizes, out)
@@ -901,6 +908,20 @@ def main(argv: list[str] | None = None) -> None:
             "--quick: small sizes and a stand-in trajectory; a smoke test, not a measurement"
         )
     report(rows, args, out, notes)
+
+
+def byte_compiled(compiled: bool) -> None:
+    """specanim's own modules byte-compiled, as on every run after its first (the interpreter
+    keeps them in __pycache__), or not, as in a fresh clone. Where PYTHONDONTWRITEBYTECODE is
+    set, as in the shells these figures were measured in, no run keeps them: every process, the
+    main one and each worker, would compile specanim's modules again, 0.06-0.1 s each. pip
+    compiles an installed package's modules, but not an editable install's."""
+    for folder in (scenes.REPO / "specanim", scenes.REPO / "plugins"):
+        if compiled:
+            compileall.compile_dir(folder, quiet=1)
+        else:
+            for pyc in folder.rglob("__pycache__/*.pyc"):
+                pyc.unlink()
 
 
 def _sizes(base: Sizes, args: argparse.Namespace) -> Sizes:
