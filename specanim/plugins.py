@@ -235,14 +235,16 @@ def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, Plugin]]:
     """The group's entry points by name, each with its plugin record (disabled ones marked)."""
     disabled = {n.strip() for n in os.environ.get(DISABLE_VARIABLE, "").split(",") if n.strip()}
     found: dict[str, tuple[importlib.metadata.EntryPoint, Plugin]] = {}
+    # A distribution's name and version, by the distribution's entry: each of them reads and
+    # parses its whole metadata file, and one distribution holds many plugins (21 built-in
+    # ones: 42 reads took 0.05 s of every command's start).
+    named: dict[int, tuple[str | None, str | None]] = {}
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
-        plugin = Plugin(
-            ep.name,
-            dist.name if dist else None,
-            dist.version if dist else None,
-            "disabled" if ep.name in disabled else "ok",
-        )
+        if id(dist) not in named:
+            metadata = dist.metadata if dist else None
+            named[id(dist)] = (metadata["Name"], metadata["Version"]) if metadata else (None, None)
+        plugin = Plugin(ep.name, *named[id(dist)], "disabled" if ep.name in disabled else "ok")
         if ep.name in found and found[ep.name][0].value != ep.value:
             raise PluginError(
                 f"two installed plugins are named '{ep.name}': {found[ep.name][1].label()} "
