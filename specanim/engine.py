@@ -20,6 +20,7 @@ from specanim.components import Data, Draw, Executor, Frame, Panel, Scene, Traje
 from specanim.compose import Composer, Piece
 from specanim.errors import UserError
 from specanim.output import atomic_path
+from specanim.pickling import pickle_problem
 from specanim.plugins import import_locals
 from specanim.progress import Quiet, Reporter
 from specanim.raster import paint, use_compiled_loops_for
@@ -28,7 +29,6 @@ from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.trajectories import CacheMode
 from specanim.workdir import FrameStore, Keeping
-from specanim.workers import pickle_problem
 
 
 @dataclass(frozen=True)

@@ -147,12 +147,12 @@ def render_panel(
 def check_pickles(component: object) -> None:
     """Raise AssertionError, saying what could not be pickled, unless component survives the
     trip to a render worker process (panels are pickled into every worker)."""
-    from specanim.workers import _MappingPickler
+    from specanim.pickling import MappingPickler
 
     with tempfile.TemporaryDirectory() as folder:
         buffer = io.BytesIO()
         try:
-            _MappingPickler(buffer, Path(folder)).dump(component)
+            MappingPickler(buffer, Path(folder)).dump(component)
             pickle.loads(buffer.getvalue())
         except Exception as exc:  # what pickling raises varies with what failed
             raise AssertionError(

@@ -6,9 +6,8 @@ they must be spawned, not forked (a process forked after vl-convert had run hung
 started before the reducer fits and its workers warm up meanwhile (imports and a first
 vl-convert call, about a second each), and it outlives one render, serving every scene of a
 sweep. Each render's scene goes to the workers once, through a queue per worker, which each
-worker reads on its first shot of that render; its large arrays travel as memory-mapped files
-rather than copies, so a million-point trajectory is in memory once however many workers there
-are.
+worker reads on its first shot of that render, pickled as ``pickling`` says (large arrays as
+files the workers map).
 
 Workers hand their pixels back as files in the temporary folder and send only the file's name
 through the result pipe: a message that small is written to the pipe in one piece, so a worker
@@ -24,7 +23,6 @@ pickling, else as a stand-in with the same type name, message and exit code.
 from __future__ import annotations
 
 import atexit
-import io
 import multiprocessing
 import os
 import pickle
@@ -43,14 +41,13 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, TypeVar
 
-import cloudpickle
 import numpy as np
 
 from specanim.components import Draw
-from specanim.errors import RenderError, SpecanimError, UserError, describe_exception
+from specanim.errors import RenderError, SpecanimError, UserError
+from specanim.pickling import dumps, save
 from specanim.raster import use_compiled_loops_for
 
-SHARE_ABOVE = 1 << 20  # arrays larger than this many bytes are mapped, not copied
 IN_FLIGHT_PER_WORKER = 2
 
 T = TypeVar("T")
@@ -415,7 +412,7 @@ def _render(job: Job, shot: int) -> str:
 
 def _render_to_file(job: Job, shot: int) -> str:
     path = os.path.join(job.folder, f"shot{shot}.npy")
-    _save(path, np.ascontiguousarray(_draw(job)(shot)))
+    save(path, np.ascontiguousarray(_draw(job)(shot)))
     return path
 
 
@@ -433,123 +430,3 @@ def portable(exc: BaseException) -> BaseException:
     if isinstance(exc, SpecanimError):
         return (RenderError if isinstance(exc, RenderError) else SpecanimError)(str(exc))
     return RuntimeError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}")
-
-
-# --- pickling with mapped arrays -------------------------------------------------------------
-
-
-def dumps(obj: object, folder: Path | None = None) -> bytes:
-    """obj pickled for workers: every array with a canonical dtype; with a folder, large
-    arrays as files there (or the files they already are) that the workers map, for workers on
-    this machine."""
-    buf = io.BytesIO()
-    _MappingPickler(buf, folder).dump(obj)
-    return buf.getvalue()
-
-
-def _load_mapped(path: str) -> np.ndarray:
-    return np.load(path, mmap_mode="r").view(np.ndarray)
-
-
-def _map_raw(path: str, offset: int, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
-    return np.memmap(path, np.dtype(dtype), "r", offset=offset, shape=shape).view(np.ndarray)
-
-
-def _rebuild(data: bytes, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
-    return np.frombuffer(data, np.dtype(dtype)).reshape(shape).copy()
-
-
-class _MappingPickler(cloudpickle.Pickler):
-    """Pickles large arrays as references to files that every worker maps (given a folder),
-    and every array with a canonical dtype: numpy's own pickling gives unpickled arrays a dtype
-    object that took ufunc.at off its fast path (10-20x slower rasterising in the workers).
-
-    Classes and functions defined in ``__main__`` (a notebook's cells, a script) travel by
-    value, as cloudpickle does: a spawned worker cannot import its parent's ``__main__``."""
-
-    def __init__(self, file: io.BytesIO, folder: Path | None) -> None:
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.folder = folder
-        self.saved: dict[int, str] = {}
-
-    def reducer_override(self, obj: object) -> Any:
-        if type(obj) is not np.ndarray or obj.dtype.hasobject:
-            return super().reducer_override(obj)
-        if self.folder is None or obj.nbytes <= SHARE_ABOVE:
-            return _rebuild, (np.ascontiguousarray(obj).tobytes(), obj.dtype.str, obj.shape)
-        mapped = _whole_file_map(obj)
-        if mapped is not None:  # already a file (a trajectory cache entry): map the same one
-            return _map_raw, (str(mapped.filename), mapped.offset, obj.dtype.str, obj.shape)
-        path = self.saved.get(id(obj))
-        if path is None:
-            path = str(self.folder / f"array{len(self.saved)}.npy")
-            _save(path, np.ascontiguousarray(obj))
-            self.saved[id(obj)] = path
-        return _load_mapped, (path,)
-
-
-def _save(path: str, array: np.ndarray) -> None:
-    """np.save, through Python's own writes: numpy's tofile reports a full disk as a short
-    write with no errno, which nothing downstream could tell from any other failure."""
-    try:
-        with open(path, "wb") as file:
-            header = np.lib.format.header_data_from_array_1_0(array)
-            np.lib.format.write_array_header_1_0(file, header)
-            file.write(array.data.cast("B"))
-    except OSError as exc:  # a failed write names no file
-        raise OSError(exc.errno, exc.strerror, path) from None
-
-
-def _whole_file_map(obj: np.ndarray) -> np.memmap | None:
-    """The memmap obj is a plain view of, if it covers all of it in order."""
-    base = obj.base
-    if (
-        isinstance(base, np.memmap)
-        and base.filename
-        and obj.shape == base.shape
-        and obj.strides == base.strides
-        and obj.__array_interface__["data"][0] == base.__array_interface__["data"][0]
-    ):
-        return base
-    return None
-
-
-# --- the process contract ---------------------------------------------------------------------
-
-
-def pickle_problem(obj: object) -> str | None:
-    """Why obj cannot be sent to a worker (naming the attribute at fault), or None if it can.
-
-    It pickles obj with the workers' pickler, except that arrays (which always pickle) are
-    not copied, so checking a scene with large arrays costs nearly nothing.
-    """
-    error = _pickle_error(obj)
-    if error is None:
-        return None
-    for name, value in vars(obj).items() if hasattr(obj, "__dict__") else ():
-        inner = _pickle_error(value)
-        if inner is not None:
-            return f"its attribute '{name}' ({type(value).__name__}) cannot be pickled ({inner})"
-    return f"it cannot be pickled ({error})"
-
-
-def _pickle_error(obj: object) -> str | None:
-    try:
-        _CheckingPickler(_Discard(), Path(tempfile.gettempdir())).dump(obj)
-    except Exception as exc:  # pickling runs arbitrary __reduce__ code: any error means no
-        return describe_exception(exc)
-    return None
-
-
-class _Discard(io.BytesIO):
-    """A file that forgets what is written to it."""
-
-    def write(self, data: Any) -> int:
-        return len(memoryview(data))
-
-
-class _CheckingPickler(_MappingPickler):
-    def reducer_override(self, obj: object) -> Any:
-        if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
-            return np.empty, (0,)  # any such array pickles; its bytes need not be read
-        return super().reducer_override(obj)
