@@ -71,10 +71,11 @@ def role(pid: int, root: int) -> str:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return "?"
-    if "resource_tracker" in command:
-        return "resource tracker"
+    # Workers first: specanim's -W options, which every child inherits, name the tracker.
     if "spawn_main" in command or "forkserver" in command:
         return "worker"
+    if "resource_tracker" in command:
+        return "resource tracker"
     return Path(command.split(" ", 1)[0]).name or "?"
 
 
