@@ -92,12 +92,14 @@ def lit_colours(flat: np.ndarray, rgba: np.ndarray) -> np.ndarray:  # pragma: no
 
 
 @numba.njit(cache=True, nogil=True)
-def correlate(planes: np.ndarray, kernel: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """raster.correlate compiled: planes (c, h, w) correlated with a (j, j) kernel, only the
-    fully covered part, (c, h - j + 1, w - j + 1), summed tap by tap in the same order (the
-    same float32 results). A third of numpy's time at 1000x740 (8 ms against 25)."""
+def correlate(planes: np.ndarray, kernel: np.ndarray, rows: int) -> np.ndarray:  # pragma: no cover
+    """raster.correlate compiled: the first rows of planes (c, rows or more, w) correlated with
+    a (j, j) kernel, only the fully covered part, (c, rows - j + 1, w - j + 1), summed tap by
+    tap in the same order (the same float32 results). planes is C-contiguous, rows saying where
+    the image ends, because numba compiles a strided view's loop without vector instructions:
+    at 1000x740, 2.4 ms against 8 for the view of those rows, and numpy's 25."""
     j = kernel.shape[0]
-    c, h, w = planes.shape[0], planes.shape[1] - j + 1, planes.shape[2] - j + 1
+    c, h, w = planes.shape[0], rows - j + 1, planes.shape[2] - j + 1
     out = np.zeros((c, h, w), planes.dtype)
     # Row by row, each row's taps in numpy's order: a pixel's sum is added up as numpy adds it.
     for ch in range(c):

@@ -184,8 +184,8 @@ class PointRasterizer:
         image = sums[:, :hp]
         if fp.kernel is None:
             return image, pad
-        spread = loops.correlate if by_loops else correlate
-        return spread(image, fp.kernel), pad - len(fp.kernel) // 2
+        spread = loops.correlate(sums, fp.kernel, hp) if by_loops else correlate(image, fp.kernel)
+        return spread, pad - len(fp.kernel) // 2
 
 
 def draw_polylines(
