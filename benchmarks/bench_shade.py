@@ -30,6 +30,7 @@ It prints the machine's load too: other processes on a 2-core machine skew every
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -44,11 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scenes  # noqa: E402  (the benchmark's own inputs, beside this script)
 
-from specanim.density import DensityShader, alpha_ramp  # noqa: E402
+from specanim.density import DensityShader, How, alpha_ramp  # noqa: E402
 from specanim.palette import resolve, rgb  # noqa: E402
 
 BOX = 700  # pixels a side of the density benchmark's box
-HOW = "eq_hist"
+HOW: How = "eq_hist"
 MIN_ALPHA = 40 / 255  # datashader's default
 
 
@@ -172,9 +173,7 @@ def kernels(points: list[int], repeat: int) -> None:
     for n in points:
         xy, labels = cluster_points(n, BOX, BOX)
         shader = DensityShader(colors[labels], how=HOW, min_alpha=MIN_ALPHA)
-        ways: dict[str, Callable[[], Any]] = {
-            "numpy": lambda xy=xy, shader=shader: shader.draw(xy, BOX, BOX)
-        }
+        ways: dict[str, Callable[[], Any]] = {"numpy": functools.partial(shader.draw, xy, BOX, BOX)}
         try:
             ways["datashader"] = datashader_kernel(xy, labels, colors)
         except ImportError:
