@@ -286,11 +286,11 @@ def ctrl_c_held() -> Iterator[None]:
 @contextmanager
 def worker_environment() -> Iterator[None]:
     """Processes spawned inside get ``WORKER_ENVIRONMENT``, but for the variables this
-    process's environment sets already (the user's choice stands); this process's own is left
-    as it was."""
+    process's environment sets already (the user's choice stands). A spawned process takes the
+    environment as it starts, so this process's gets them only meanwhile."""
     added = [name for name in WORKER_ENVIRONMENT if name not in os.environ]
-    os.environ.update({name: WORKER_ENVIRONMENT[name] for name in added})  # a spawned process
-    try:  # takes the environment as it starts
+    os.environ.update({name: WORKER_ENVIRONMENT[name] for name in added})
+    try:
         yield
     finally:
         for name in added:
