@@ -1,10 +1,11 @@
-"""raster.py's inner loops compiled with numba: the points rasteriser's, for many points, and
-painting a layer into a frame, in render workers.
+"""Inner loops compiled with numba, each giving the same bytes as the numpy code it stands
+for: raster.py's point splat, correlation, colours and painting of a layer into a frame, and
+the video encoders' weighted chroma conversion.
 
 Importing this module imports numba (about 0.3 s) and the first call in a process compiles a
 loop or loads it from numba's cache (``cache=True``: beside this file, or in the user's cache
-folder where that is read-only), so raster.py uses these loops only where they earn that back:
-frames with many points, and processes that draw many frames (raster.use_compiled_loops).
+folder where that is read-only), so only processes that draw many frames use these loops
+(raster.use_compiled_loops: render workers, an in-process render of many frames).
 """
 
 from __future__ import annotations
