@@ -2,5 +2,5 @@
 
 from specanim.cli import main
 
-if __name__ == "__main__":  # spawned render workers import this module too
+if __name__ == "__main__":  # render workers import this module too
     main()

@@ -47,7 +47,7 @@ class MappingPickler(cloudpickle.Pickler):
     object that took ufunc.at off its fast path (10-20x slower rasterising in the workers).
 
     Classes and functions defined in ``__main__`` (a notebook's cells, a script) travel by
-    value, as cloudpickle does: a spawned worker cannot import its parent's ``__main__``."""
+    value, as cloudpickle does: a worker cannot import its parent's ``__main__``."""
 
     def __init__(self, file: io.BytesIO, folder: Path | None) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)

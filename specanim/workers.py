@@ -2,9 +2,11 @@
 order with bounded memory; the ``local`` executor is this pool.
 
 vl-convert holds the GIL and one global converter, so only processes render in parallel, and
-they must be spawned, not forked (a process forked after vl-convert had run hung). The pool is
-started before the reducer fits and its workers warm up meanwhile (imports and a first
-vl-convert call, about a second each), and it outlives one render, serving every scene of a
+none may be forked from a process that has run vl-convert (such a fork hung). Workers are forked
+from multiprocessing's forkserver, a fresh process that has loaded what they all need once
+(``preload``: imports and compiled loops, 0.7 s a worker when each loaded them) and never runs
+vl-convert. The pool is started before the reducer fits and its workers warm up meanwhile (their
+first vl-convert call, about 0.4 s each), and it outlives one render, serving every scene of a
 sweep. Each render's scene goes to the workers once, through a queue per worker, which each
 worker reads on its first shot of that render, pickled as ``pickling`` says (large arrays as
 files the workers map).
@@ -37,6 +39,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, TypeVar
@@ -66,7 +69,7 @@ WORKER_ENVIRONMENT = {
 
 
 class Pool:
-    """workers spawned processes (none for one worker: everything runs in this process),
+    """workers worker processes (none for one worker: everything runs in this process),
     started by start(), which returns while they warm up, and ended by close()."""
 
     def __init__(self, workers: int) -> None:
@@ -78,7 +81,7 @@ class Pool:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Spawn the workers now; they warm up in the background."""
+        """Start the workers now; they warm up in the background."""
         if self.workers > 1:
             self._pool()
 
@@ -193,7 +196,7 @@ class Pool:
         if self._executor is not None and getattr(self._executor, "_broken", False):
             self.close()
         if self._executor is None:
-            context = multiprocessing.get_context("spawn")
+            context = _server()
             self._board = context.Array("q", [-1] * (2 * self.workers), lock=False)
             claimed = context.Value("i", 0)
             self._inboxes = [context.Queue() for _ in range(self.workers)]
@@ -203,11 +206,11 @@ class Pool:
                 initializer=_init,
                 initargs=(self._board, claimed, self._inboxes),
             )
-            # A spawned pool starts a process per submitted job up to its size: these start
-            # every worker now, each warming up in its initialiser while the caller goes on.
-            with ctrl_c_held(), worker_environment():
-                for _ in range(self.workers):
-                    self._executor.submit(_ready)
+            # The pool starts a process per submitted job up to its size. Each start waits
+            # until the server has loaded what it preloads (about 0.7 s after it started), so
+            # a thread starts the workers while the caller goes on.
+            starting = (self._executor, self.workers)
+            threading.Thread(target=_start, args=starting, name="pool-start", daemon=True).start()
         return self._executor
 
     def _result(self, shot: int, future: Future[str], name: Callable[[int], str]) -> np.ndarray:
@@ -233,7 +236,16 @@ class Pool:
 
     def _dead(self) -> dict[int, int | None]:
         """The exit codes of the workers that died, by pid."""
-        processes = _processes(self._executor) if self._executor is not None else []
+        if self._executor is None:
+            return {}
+        # Once the pool breaks, the executor's manager thread ends the other workers and joins
+        # them all. A forked worker's exit code comes through a pipe from the server, which
+        # only one reader can read (a second one reads nothing: exit code 255), so that thread
+        # reads them; concurrent.futures has named it _executor_manager_thread since 3.9.
+        manager = getattr(self._executor, "_executor_manager_thread", None)
+        if manager is not None and manager is not threading.current_thread():
+            manager.join(5)
+        processes = _processes(self._executor)
         for process in processes:
             process.join(5)  # the executor ends the others when one dies; wait for their codes
         return {
@@ -245,6 +257,33 @@ class Pool:
     def _how(self) -> str:
         """`` (killed by SIGKILL, ...)``: how a worker died, if one did."""
         return next((_death(code) for code in self._dead().values() if code is not None), "")
+
+
+def _server() -> ForkServerContext:
+    """The context workers start in: forked from multiprocessing's forkserver, a process of
+    its own, started now if it does not run yet, that imports ``specanim.preload`` once before
+    it forks any worker.
+
+    The server runs until this process ends and serves every pool of it. It starts with this
+    process's signal mask and environment, which its workers inherit, so it starts with SIGINT
+    held and ``WORKER_ENVIRONMENT`` set (a later change to this process's environment does not
+    reach the workers)."""
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["specanim.preload"])
+    with ctrl_c_held(), worker_environment():
+        forkserver.ensure_running()
+    return context
+
+
+def _start(executor: ProcessPoolExecutor, workers: int) -> None:
+    """Start the pool's workers, each warming up in its initialiser."""
+    try:
+        for _ in range(workers):
+            executor.submit(_ready)
+    except Exception:  # closed meanwhile, or broken: the next submit says why, as one line
+        pass
 
 
 def _submit(executor: ProcessPoolExecutor, fn: Callable[..., T], *args: Any) -> Future[T]:
@@ -269,12 +308,13 @@ def default_workers() -> int:
 
 @contextmanager
 def ctrl_c_held() -> Iterator[None]:
-    """Hold SIGINT back while workers may start (the executor spawns them in submit).
+    """Hold SIGINT back while processes may start (the worker server; the executor starts a
+    worker in submit).
 
-    A spawned process inherits the signal mask, so workers start with SIGINT blocked: Ctrl-C,
-    which a terminal sends to the whole process group, never reaches them, not even while they
-    import (a KeyboardInterrupt traceback from each); the parent gets its own Ctrl-C as soon as
-    the block ends.
+    A new process inherits the signal mask, so the server and the workers forked from it start
+    with SIGINT blocked: Ctrl-C, which a terminal sends to the whole process group, never
+    reaches them, not even before a worker's initialiser ignores it (a KeyboardInterrupt
+    traceback from each); the parent gets its own Ctrl-C as soon as the block ends.
     """
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
@@ -285,8 +325,8 @@ def ctrl_c_held() -> Iterator[None]:
 
 @contextmanager
 def worker_environment() -> Iterator[None]:
-    """Processes spawned inside get ``WORKER_ENVIRONMENT``, but for the variables this
-    process's environment sets already (the user's choice stands). A spawned process takes the
+    """Processes started inside get ``WORKER_ENVIRONMENT``, but for the variables this
+    process's environment sets already (the user's choice stands). A new process takes the
     environment as it starts, so this process's gets them only meanwhile."""
     added = [name for name in WORKER_ENVIRONMENT if name not in os.environ]
     os.environ.update({name: WORKER_ENVIRONMENT[name] for name in added})
@@ -356,7 +396,7 @@ def _leave() -> None:
 def warm() -> None:
     """Import what rendering needs, make vl-convert's first, slow call, on a tiny spec, and
     switch to the compiled paint loop (worth its load time in a process that draws many
-    frames)."""
+    frames). A worker forked from the server has all but the vl-convert call (``preload``)."""
     try:
         from specanim import engine  # noqa: F401  (imports the rendering modules)
         from specanim.raster import use_compiled_loops

@@ -3,8 +3,10 @@ renders interleaved on it, and how a render's executor is chosen (never changing
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +32,15 @@ def warmed_up() -> tuple[int, bool]:
     return os.getpid(), "vl_convert" in sys.modules
 
 
+def preloaded() -> tuple[int, int | None, bool]:
+    """In a worker: its parent's pid, the pid of the process that ran specanim.preload (if
+    any did before this call), and whether the compiled loops are in use."""
+    from specanim import raster
+
+    loaded = sys.modules.get("specanim.preload")
+    return os.getppid(), getattr(loaded, "LOADED_IN", None), raster._compiled_paint
+
+
 def square(x: int) -> int:
     return x * x
 
@@ -40,10 +51,6 @@ def fail(message: str) -> None:
 
 def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
-
-
-def environment(names: list[str]) -> dict[str, str | None]:
-    return {name: os.environ.get(name) for name in names}
 
 
 def gray(shot: int) -> np.ndarray:
@@ -59,22 +66,55 @@ def test_workers_start_and_warm_up_before_any_render() -> None:
         assert os.getpid() not in pids
 
 
+def test_workers_are_forked_from_a_server_that_loaded_what_they_need_once() -> None:
+    """The rendering modules and compiled loops are loaded in the forkserver, before it forks
+    the workers: no worker loads them itself."""
+    with Local(LocalOptions(workers=2)) as pool:
+        seen = {pool.submit(preloaded).result() for _ in range(4)}
+    assert len(seen) == 1  # one server for both workers
+    parent, loaded_in, compiled = seen.pop()
+    assert parent != os.getpid()
+    assert loaded_in == parent
+    assert compiled
+
+
 def test_workers_get_their_environment_unless_the_user_set_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """One OpenBLAS thread each, and glibc keeping freed memory for the next frame."""
     names = list(WORKER_ENVIRONMENT)
     assert names == ["OPENBLAS_NUM_THREADS", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"]
+    assert WORKER_ENVIRONMENT["OPENBLAS_NUM_THREADS"] == "1"
     for name in names:
         monkeypatch.delenv(name, raising=False)
-    with Local(LocalOptions(workers=2)) as pool:
-        seen = [pool.submit(environment, names).result() for _ in range(4)]
-    assert seen == [WORKER_ENVIRONMENT] * 4
-    assert WORKER_ENVIRONMENT["OPENBLAS_NUM_THREADS"] == "1"
-    assert not set(names) & set(os.environ)  # this process's own is left as it was
+    # In a fresh process each time: the worker server, which passes its environment on to the
+    # workers, runs as long as the process that started it.
+    assert environments() == [WORKER_ENVIRONMENT] * 4
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
-    with Local(LocalOptions(workers=2)) as pool:
-        assert pool.submit(environment, names).result()["OPENBLAS_NUM_THREADS"] == "3"
+    assert environments() == [{**WORKER_ENVIRONMENT, "OPENBLAS_NUM_THREADS": "3"}] * 4
+
+
+def environments() -> list[dict[str, str | None]]:
+    """WORKER_ENVIRONMENT's variables as four jobs see them in a pool of a new process, which
+    checks that its own environment is left as it was."""
+    script = """if True:
+        import json, os
+        from specanim_executors.local import Local, LocalOptions
+        from specanim.workers import WORKER_ENVIRONMENT
+        before = dict(os.environ)
+        with Local(LocalOptions(workers=2)) as pool:
+            seen = [
+                {name: pool.submit(os.getenv, name).result() for name in WORKER_ENVIRONMENT}
+                for _ in range(4)
+            ]
+        assert dict(os.environ) == before
+        print(json.dumps(seen))
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    seen: list[dict[str, str | None]] = json.loads(done.stdout)
+    return seen
 
 
 def test_submitted_jobs_return_results_and_errors_as_one_line() -> None:

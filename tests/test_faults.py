@@ -77,10 +77,14 @@ def alive(pid: int) -> bool:
 
 
 def is_worker(pid: int) -> bool:
+    """A render worker: forked from the worker server, it runs the server's command, and the
+    server is its parent."""
     try:
-        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        commands = [Path(f"/proc/{p}/cmdline").read_bytes() for p in (pid, parent)]
+    except (OSError, ValueError):  # the process just ended
         return False
+    return all(b"multiprocessing.forkserver" in command for command in commands)
 
 
 class Render:

@@ -1,0 +1,24 @@
+"""What every render worker needs before its first frame, loaded once in the server process
+the workers are forked from (multiprocessing's forkserver) instead of once in each worker:
+specanim's rendering modules (0.25 s) and the compiled loops (0.45 s: numba's import, and its
+first call, which sets up its CPU target and imports scipy.linalg to look for BLAS).
+
+The server imports this module before it forks any worker. Nothing here may call vl-convert:
+its runtime's threads do not survive a fork (a process forked after vl-convert had run hung), so
+each worker makes its own first vl-convert call (workers.warm).
+"""
+
+from __future__ import annotations
+
+import os
+
+# The process that ran this module: in a worker forked from the server, its parent.
+LOADED_IN = os.getpid()
+
+try:
+    from specanim import engine  # noqa: F401  (imports the rendering modules)
+    from specanim.raster import use_compiled_loops
+
+    use_compiled_loops()
+except Exception:  # only a head start: each worker warms up itself, and a problem shows there
+    pass
