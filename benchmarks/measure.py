@@ -72,11 +72,20 @@ def role(pid: int, root: int) -> str:
     except OSError:
         return "?"
     # Workers first: specanim's -W options, which every child inherits, name the tracker.
-    if "spawn_main" in command or "forkserver" in command:
-        return "worker"
+    # Workers are forked from the worker server, so they run its command line too.
+    if "multiprocessing.forkserver" in command:
+        return "worker server" if parent(pid) == root else "worker"
     if "resource_tracker" in command:
         return "resource tracker"
     return Path(command.split(" ", 1)[0]).name or "?"
+
+
+def parent(pid: int) -> int:
+    """The pid of a process's parent (0 if it has ended)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return 0
 
 
 def process_memory(pid: int, pss: bool, root: int) -> Usage:
