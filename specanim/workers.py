@@ -9,7 +9,8 @@ vl-convert. The pool is started before the reducer fits and its workers warm up 
 first vl-convert call, about 0.4 s each), and it outlives one render, serving every scene of a
 sweep. Each render's scene goes to the workers once, through a queue per worker, which each
 worker reads on its first shot of that render, pickled as ``pickling`` says (large arrays as
-files the workers map).
+files the workers map). A worker ends with os._exit, as every child of the forkserver does,
+skipping the teardown of its interpreter (numba's and vl-convert's modules: about 0.35 s).
 
 Workers hand their pixels back as files in the temporary folder and send only the file's name
 through the result pipe: a message that small is written to the pipe in one piece, so a worker
@@ -24,12 +25,10 @@ pickling, else as a stand-in with the same type name, message and exit code.
 
 from __future__ import annotations
 
-import atexit
 import multiprocessing
 import os
 import pickle
 import signal
-import sys
 import tempfile
 import threading
 import uuid
@@ -379,18 +378,7 @@ def _init(board: Any, claimed: Any, inboxes: list[Any]) -> None:
     _board = board
     _board[2 * _slot] = os.getpid()
     _inbox = inboxes[_slot]
-    atexit.register(_leave)
     warm()
-
-
-def _leave() -> None:
-    """End the worker at once when it exits normally. Tearing down its interpreter (numba's and
-    vl-convert's modules) took about 0.35 s, which every render waited for at its end; by now
-    multiprocessing has finished its own clean-up and every result is a file the parent read."""
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            stream.flush()
-    os._exit(0)
 
 
 def warm() -> None:
