@@ -78,6 +78,16 @@ def test_workers_are_forked_from_a_server_that_loaded_what_they_need_once() -> N
     assert compiled
 
 
+def test_the_worker_server_ends_without_tearing_down_its_interpreter() -> None:
+    """The server ends when this process has, and this process's standard streams stay open
+    until then: a pipe reading them would wait out a teardown (about 0.35 s) after every
+    command. Exit handlers run last registered first, so the one registered before the
+    server's preload never runs."""
+    script = "import atexit; atexit.register(print, 'torn down'); import specanim.preload"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
 def test_workers_get_their_environment_unless_the_user_set_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
