@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import resource
@@ -19,6 +20,7 @@ import numpy as np
 from specanim.versions import installed
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 
 # --- memory of a process and all its descendants ----------------------------------------------
@@ -179,6 +181,26 @@ def machine_cpu() -> tuple[float, float]:
     return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
+def adopt_orphans() -> None:
+    """Make this process the parent of its descendants' orphans (Linux's child subreaper): a
+    process that outlives its parent, as the worker server outlives specanim's main process
+    by a moment, is then waited for here, so its CPU time (and its own children's) counts as
+    ours rather than as another process's."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def reap_orphans(timeout: float = 30.0) -> None:
+    """Wait for the orphans adopted here, which end soon after the command's main process."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:  # none left
+            return
+        if pid == 0:
+            time.sleep(0.01)
+
+
 def own_cpu() -> float:
     """CPU seconds of this process and of all its children that have ended and been waited for."""
     total = 0.0
@@ -198,14 +220,19 @@ class CpuWatch:
     others: float = 0.0  # CPU seconds of everything else
     steal: float = 0.0  # CPU seconds the hypervisor took away
     _start: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    _stopped: float | None = None
 
     def __enter__(self) -> Self:
         self._start = (time.perf_counter(), own_cpu(), *machine_cpu())
         return self
 
+    def stop_clock(self) -> None:
+        """End the wall time here; CPU time still counts until the block ends."""
+        self._stopped = time.perf_counter()
+
     def __exit__(self, *exc: object) -> None:
         wall, ours, busy, steal = (time.perf_counter(), own_cpu(), *machine_cpu())
-        self.seconds = wall - self._start[0]
+        self.seconds = (self._stopped or wall) - self._start[0]
         self.ours = ours - self._start[1]
         self.others = max(busy - self._start[2] - self.ours, 0.0)
         self.steal = steal - self._start[3]
@@ -244,6 +271,7 @@ def run(
     cwd: Path | None = None,
 ) -> Run:
     """Run command, timing it from start to exit; optionally sample its tree's memory."""
+    adopt_orphans()
     with CpuWatch() as cpu:
         process = subprocess.Popen(
             list(command),
@@ -259,6 +287,8 @@ def run(
                 _, stderr = process.communicate()
         else:
             _, stderr = process.communicate()
+        cpu.stop_clock()
+        reap_orphans()
     if not sample_memory:
         return Run(cpu.seconds, process.returncode, stderr, cpu)
     return Run(

@@ -60,10 +60,28 @@ def test_quick_benchmark_runs_every_case_and_prints_the_summary(tmp_path: Path) 
         assert part in text
     for phase in ("start-up", "load", "fit", "panels", "first frame", "render", "finish"):
         assert f"{phase} " in text
-    assert "; worker " in text  # the memory report names the render workers as such
+    # The memory report names the render workers, and the server they are forked from.
+    assert "; worker " in text and "; worker server " in text
     # Every run but the cold one's first has specanim's modules byte-compiled, and they stay so.
     assert Path(importlib.util.cache_from_source(str(ROOT / "specanim" / "engine.py"))).is_file()
     results = json.loads((out / "results.json").read_text())
     cases = {row["case"] for row in results["rows"]}
     assert cases == {"seed", "frame", "million", "memory", "cold", "still"}
     assert (out / "speed.md").read_text().count("\n| ") >= 9
+
+
+def test_a_process_that_outlives_the_command_counts_as_its_cpu_not_its_wall_time() -> None:
+    """As the worker server outlives specanim's main process by a moment: its CPU time is the
+    command's, not another process's, and the wall time ends with the command."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import measure
+
+    busy = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    orphan = (
+        "import subprocess, sys; "
+        f"subprocess.Popen([sys.executable, '-c', {busy!r}], stderr=subprocess.DEVNULL)"
+    )
+    run = measure.run([sys.executable, "-c", orphan])
+    assert run.returncode == 0
+    assert run.cpu.ours >= 0.5
+    assert run.seconds < 0.45
