@@ -37,8 +37,10 @@ def _map_raw(path: str, offset: int, dtype: str, shape: tuple[int, ...]) -> np.n
     return np.memmap(path, np.dtype(dtype), "r", offset=offset, shape=shape).view(np.ndarray)
 
 
-def _rebuild(data: bytes, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
-    return np.frombuffer(data, np.dtype(dtype)).reshape(shape).copy()
+def _rebuild(data: bytes, dtype: str, shape: tuple[int, ...], writeable: bool) -> np.ndarray:
+    array = np.frombuffer(data, np.dtype(dtype)).reshape(shape).copy()
+    array.flags.writeable = writeable  # as it was: compiled loops tell the two apart
+    return array
 
 
 class MappingPickler(cloudpickle.Pickler):
@@ -58,7 +60,8 @@ class MappingPickler(cloudpickle.Pickler):
         if type(obj) is not np.ndarray or obj.dtype.hasobject:
             return super().reducer_override(obj)
         if self.folder is None or obj.nbytes <= SHARE_ABOVE:
-            return _rebuild, (np.ascontiguousarray(obj).tobytes(), obj.dtype.str, obj.shape)
+            data = np.ascontiguousarray(obj).tobytes()
+            return _rebuild, (data, obj.dtype.str, obj.shape, bool(obj.flags.writeable))
         mapped = _whole_file_map(obj)
         if mapped is not None:  # already a file (a trajectory cache entry): map the same one
             return _map_raw, (str(mapped.filename), mapped.offset, obj.dtype.str, obj.shape)

@@ -101,7 +101,7 @@ class PointRasterizer:
         """colors: (n, 3) uint8 RGB, one per point, or one (3,) colour for all; diameter in
         pixels; opacity in (0, 1], one for all or (n,) one per point."""
         rgb = np.asarray(colors, np.float64).reshape(-1, 3) / 255.0
-        self.paint = np.ascontiguousarray(rgb.T, np.float32)  # (3, n) or (3, 1) for all
+        self.paint = read_only(np.ascontiguousarray(rgb.T, np.float32))  # (3, n) or (3, 1)
         alpha = np.asarray(opacity, np.float64)
         disc = Footprint.disc(diameter)
         self.strength: np.ndarray | None = None  # per point: optical depth of a whole covering
@@ -112,7 +112,8 @@ class PointRasterizer:
             self.exact = Footprint(disc.size, disc.offset, depth.astype(np.float32), None)
         else:
             self.opacity = None
-            self.strength = (-np.log1p(-np.clip(alpha, 0, OPAQUE))).astype(np.float32).ravel()
+            depths = -np.log1p(-np.clip(alpha, 0, OPAQUE))
+            self.strength = read_only(depths.astype(np.float32).ravel())
             self.exact = disc
         self.spread = Footprint.bilinear_disc(diameter)
 
@@ -150,7 +151,7 @@ class PointRasterizer:
         if by_loops:
             from specanim import compiled as loops
 
-            strength = np.zeros(0, np.float32) if self.strength is None else self.strength
+            strength = ONE_STRENGTH if self.strength is None else self.strength
             points = np.ascontiguousarray(xy, np.float32)
             # Many points: a pixel's four sums side by side while adding, one cache line a
             # point's tap rather than four (at a million points twice as fast), added in after.
@@ -243,6 +244,17 @@ def over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
 _compiled_paint = False
 
 
+def read_only(array: np.ndarray) -> np.ndarray:
+    """array, marked read-only. numba compiles a loop apart for read-only arguments, and a
+    render worker receives a large array as a read-only mapped file: the loops' inputs are
+    read-only everywhere, so that every process uses the loops use_compiled_loops loaded."""
+    array.flags.writeable = False
+    return array
+
+
+ONE_STRENGTH = read_only(np.zeros(0, np.float32))  # no strength per point
+
+
 def use_compiled_loops() -> None:
     """Paint layers and draw points with the compiled loops (compiled.py) from now on in this
     process: the same bytes, several times faster, for about 0.5 s of numba's import and
@@ -254,15 +266,26 @@ def use_compiled_loops() -> None:
     global _compiled_paint
     from specanim import compiled
 
-    canvas = np.zeros((2, 2, 3), np.uint8)
-    for layer in (np.zeros((1, 1, 4), np.uint8), np.zeros((2, 2, 4), np.uint8)[:1, :1]):
-        compiled.blend(canvas[:1, :1], layer)  # compiles or loads both layouts a frame uses
     _compiled_paint = True
-    # Loading each loop from numba's cache takes tens of ms at its first call: do it now, not
-    # in the first frame. Few points take exact discs, many the spread and the correlation.
+    # Loading a loop from numba's cache takes tens of ms at its first call, and compiling it
+    # (after an install or an upgrade) about a second: both now, in the worker server, for
+    # every kind of argument frames pass, not in each worker's first frame.
+    canvas = np.zeros((3, 3, 3), np.uint8)
+    for layer, x in ((np.zeros((2, 2, 4), np.uint8), 0), (np.zeros((3, 3, 4), np.uint8), -1)):
+        paint(canvas, layer, x, x)  # a layer inside the frame, one cut off by its edge
+    paint(canvas, np.zeros((3, 3, 4), np.uint8), 0, 0)  # one covering the whole frame
+    # Few points take exact discs, many the spread and the correlation; opacity for all
+    # points or per point.
     points = np.linspace(0, 8, 400, dtype=np.float32).reshape(200, 2)
-    PointRasterizer([255, 0, 0], 2.5, 0.8).draw(points[:2], 64, 64)
-    PointRasterizer([255, 0, 0], 2.5, 0.8).draw(points, 8, 8)
+    for opacity in (0.8, np.full(200, 0.8)):
+        PointRasterizer(np.zeros((200, 3), np.uint8), 2.5, opacity).draw(points, 64, 64)
+        PointRasterizer(np.zeros((200, 3), np.uint8), 2.5, opacity).draw(points, 8, 8)
+    # The video encoders' conversion (specanim_encoders.video), on a 2x2 frame.
+    weights = np.ones(3, np.float32)
+    planes = np.zeros((3, 2), np.uint8)
+    luma, chroma = planes[:2], planes[2:].reshape(2, 1, 1)
+    rgb = np.zeros((2, 2, 3), np.uint8)
+    compiled.weighted_yuv420p(rgb, weights, np.float32(1), weights[:2], weights, luma, chroma)
 
 
 def paint(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int) -> None:
@@ -282,7 +305,7 @@ def paint(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int) -> None:
     if _compiled_paint:
         from specanim import compiled
 
-        compiled.blend(dst, src)
+        compiled.blend(dst, read_only(src))  # a view: the layer itself stays as it was
         return
     alpha = src[..., 3:].astype(np.uint16)
     if not alpha.any():

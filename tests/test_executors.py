@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -86,6 +87,61 @@ def test_the_worker_server_ends_without_tearing_down_its_interpreter() -> None:
     script = "import atexit; atexit.register(print, 'torn down'); import specanim.preload"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def loops_loaded() -> dict[str, int]:
+    """In a worker: how many forms (argument types) of each compiled loop it has."""
+    from numba.core.registry import CPUDispatcher
+
+    from specanim import compiled
+
+    loops = {name: f for name, f in vars(compiled).items() if isinstance(f, CPUDispatcher)}
+    return {name: len(loop.signatures) for name, loop in loops.items()}
+
+
+MANY_POINTS = """
+width: 320
+height: 200
+dataset: {type: file, path: points.npz}
+reducer: {type: precomputed, path: traj.npz}
+panels:
+  - type: progress-bar
+  - {type: scatter, trail: {length: 1, segments: 2}}
+timeline: {fps: 4, hold_end: 0}
+"""
+
+
+def test_workers_find_every_compiled_loop_their_frames_use_loaded_by_the_server(
+    tmp_path: Path,
+) -> None:
+    """A loop's first call with a new kind of argument (a read-only array, another layout)
+    loads that form from numba's cache in the middle of a frame, or after an install compiles
+    it (a second or so), in every worker: the server does it once instead."""
+    rng = np.random.default_rng(0)
+    n = 100_000  # their colours, over 1 MiB, reach the workers as read-only mapped files
+    labels = rng.integers(0, 10, n)
+    np.savez(tmp_path / "points.npz", X=rng.normal(size=(n, 2)).astype(np.float32), y=labels)
+    walk = np.cumsum(rng.normal(size=(3, n, 2)), axis=0).astype(np.float32)
+    np.savez(tmp_path / "traj.npz", snapshots=walk, epochs=np.arange(3))
+    (tmp_path / "scene.yaml").write_text(MANY_POINTS, encoding="utf-8")
+    plan = load_plan(tmp_path / "scene.yaml", default_registry(), tmp_path / "out.mp4")
+    with Local(LocalOptions(workers=2)) as pool:
+        before = [pool.submit(loops_loaded).result() for _ in range(4)]
+        engine.render(engine.prepare(plan), executor=pool)
+        after = [pool.submit(loops_loaded).result() for _ in range(4)]
+    assert all(count > 0 for count in before[0].values())
+    assert before == after == [before[0]] * 4
+
+
+def test_small_arrays_reach_workers_as_writeable_as_they_left() -> None:
+    """(Large ones arrive as read-only mapped files.) The compiled loops tell the two apart."""
+    from specanim.pickling import dumps
+    from specanim.raster import read_only
+
+    frozen, loose = read_only(np.arange(10.0)), np.arange(10.0)
+    back = pickle.loads(dumps([frozen, loose]))
+    assert [array.flags.writeable for array in back] == [False, True]
+    np.testing.assert_array_equal(back[0], frozen)
 
 
 def test_workers_get_their_environment_unless_the_user_set_it(
