@@ -258,7 +258,8 @@ ONE_STRENGTH = read_only(np.zeros(0, np.float32))  # no strength per point
 def use_compiled_loops() -> None:
     """Paint layers and draw points with the compiled loops (compiled.py) from now on in this
     process: the same bytes, several times faster, for about 0.5 s of numba's import and
-    loading once: worth it in a render worker, not for one frame (``still``, preparing).
+    loading once: worth it in the server render workers are forked from (specanim.preload) or
+    a process that draws many frames, not for one frame (``still``, preparing).
 
     Measured on one core: a 700x700 scatter painted in 3 ms against numpy's 17; a million points
     of 2.5 px into 1000x740 in 25 ms against numpy's ufunc.at loop's 76, and the disc's
