@@ -46,7 +46,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from specanim.components import Draw
-from specanim.errors import RenderError, SpecanimError, UserError
+from specanim.errors import RenderError, SpecanimError, UserError, describe_exception
 from specanim.pickling import dumps, save
 from specanim.raster import use_compiled_loops_for
 
@@ -195,7 +195,11 @@ class Pool:
         if self._executor is not None and getattr(self._executor, "_broken", False):
             self.close()
         if self._executor is None:
-            context = _server()
+            try:
+                context = _server()
+            except OSError as exc:  # it could not be started
+                problem = describe_exception(exc)
+                raise RenderError(f"render workers cannot start ({problem})") from None
             self._board = context.Array("q", [-1] * (2 * self.workers), lock=False)
             claimed = context.Value("i", 0)
             self._inboxes = [context.Queue() for _ in range(self.workers)]
@@ -295,6 +299,8 @@ def _submit(executor: ProcessPoolExecutor, fn: Callable[..., T], *args: Any) -> 
         failed: Future[T] = Future()
         failed.set_exception(exc)
         return failed
+    except (EOFError, OSError) as exc:  # a worker's start: the server is gone (see _server)
+        raise RenderError(f"a render worker could not start ({describe_exception(exc)})") from None
 
 
 def default_workers() -> int:

@@ -189,6 +189,36 @@ def test_a_signal_stops_the_render_leaving_nothing(
     assert render.left() == ["out.mp4", "scene.yaml", "traj.npz"]
 
 
+def test_a_worker_server_that_dies_at_its_start_is_one_line(tmp_path: Path) -> None:
+    """The server render workers are forked from ends before forking any (here at once, by a
+    sitecustomize that only it runs): the render ends with one line, and writes nothing."""
+    write_scene(tmp_path, 4)
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os\nfrom pathlib import Path\n\n"
+        "if b'multiprocessing.forkserver' in Path('/proc/self/cmdline').read_bytes():\n"
+        "    os._exit(3)\n",
+        encoding="utf-8",
+    )
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "specanim", "render", "scene.yaml", "-o", "out.mp4", "-w", "2"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": path},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and re.fullmatch(
+        r"error: a render worker could not start \((EOFError|BrokenPipeError|"
+        r"ConnectionRefusedError|ConnectionResetError): .*\)",
+        lines[0],
+    ), lines
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("out")]
+
+
 def decode(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as container:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
