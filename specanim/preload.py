@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 
 # The process that ran this module: in a worker forked from the server, its parent.
 LOADED_IN = os.getpid()
+
+# The server gives each worker it forks the signal handlers it had once its preload ran: so
+# workers ignore Ctrl-C, which a terminal sends to the whole process group, from their first
+# moment (the parent handles it and ends them), not only once their initialiser has run.
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 try:
     from specanim import engine  # noqa: F401  (imports the rendering modules)

@@ -151,7 +151,7 @@ class PointRasterizer:
         if by_loops:
             from specanim import compiled as loops
 
-            strength = ONE_STRENGTH if self.strength is None else self.strength
+            strength = NO_STRENGTH if self.strength is None else self.strength
             points = np.ascontiguousarray(xy, np.float32)
             # Many points: a pixel's four sums side by side while adding, one cache line a
             # point's tap rather than four (at a million points twice as fast), added in after.
@@ -252,7 +252,7 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
-ONE_STRENGTH = read_only(np.zeros(0, np.float32))  # no strength per point
+NO_STRENGTH = read_only(np.zeros(0, np.float32))  # no strength per point
 
 
 def use_compiled_loops() -> None:

@@ -114,8 +114,7 @@ class Pool:
             return inline
         executor = self._pool()
         self._use(+1)
-        with ctrl_c_held():
-            inner: Future[T] = _submit(executor, call_portably, fn, args)
+        inner: Future[T] = _submit(executor, call_portably, fn, args)
         outer: Future[T] = Future()
         what = getattr(fn, "__qualname__", repr(fn))
 
@@ -166,8 +165,7 @@ class Pool:
                     inbox.put((job.key, payload))
                 limit = self.workers * IN_FLIGHT_PER_WORKER
                 for shot in shots:
-                    with ctrl_c_held():
-                        pending.append((shot, _submit(executor, _render, job, shot)))
+                    pending.append((shot, _submit(executor, _render, job, shot)))
                     if len(pending) >= limit:
                         yield self._result(*pending.popleft(), name)
                 while pending:
@@ -268,14 +266,13 @@ def _server() -> ForkServerContext:
     it forks any worker.
 
     The server runs until this process ends and serves every pool of it. It starts with this
-    process's signal mask and environment, which its workers inherit, so it starts with SIGINT
-    held and ``WORKER_ENVIRONMENT`` set (a later change to this process's environment does not
-    reach the workers)."""
+    process's environment, which its workers inherit, so it starts with ``WORKER_ENVIRONMENT``
+    set (a later change to this process's environment does not reach the workers)."""
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["specanim.preload"])
-    with ctrl_c_held(), worker_environment():
+    with worker_environment():
         forkserver.ensure_running()
     return context
 
@@ -313,13 +310,11 @@ def default_workers() -> int:
 
 @contextmanager
 def ctrl_c_held() -> Iterator[None]:
-    """Hold SIGINT back while processes may start (the worker server; the executor starts a
-    worker in submit).
-
-    A new process inherits the signal mask, so the server and the workers forked from it start
-    with SIGINT blocked: Ctrl-C, which a terminal sends to the whole process group, never
-    reaches them, not even before a worker's initialiser ignores it (a KeyboardInterrupt
-    traceback from each); the parent gets its own Ctrl-C as soon as the block ends.
+    """Hold SIGINT back in this thread meanwhile. Threads started inside inherit the mask (a
+    Dask cluster's event loop), so Ctrl-C is this thread's to handle; it gets its own as soon
+    as the block ends. (Processes started with multiprocessing's spawn or forkserver do not
+    keep it: a new worker server's mask was empty. Render workers ignore SIGINT instead: see
+    ``preload``.)
     """
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:

@@ -160,6 +160,15 @@ def test_workers_get_their_environment_unless_the_user_set_it(
     assert environments() == [{**WORKER_ENVIRONMENT, "OPENBLAS_NUM_THREADS": "3"}] * 4
 
 
+def test_workers_ignore_ctrl_c_from_their_first_moment() -> None:
+    """The forkserver gives the workers it forks the signal handlers it had once its preload
+    ran: a terminal's Ctrl-C, sent to the whole process group, never reaches a worker, not even
+    before its initialiser runs."""
+    script = "import signal as s, specanim.preload; print(s.getsignal(s.SIGINT) is s.SIG_IGN)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "True\n", "")
+
+
 def environments() -> list[dict[str, str | None]]:
     """WORKER_ENVIRONMENT's variables as four jobs see them in a pool of a new process, which
     checks that its own environment is left as it was."""

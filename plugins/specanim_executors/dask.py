@@ -89,8 +89,7 @@ class Dask(Executor[DaskOptions]):
         # hangs in a process forked after it ran, so a configured fork is overridden here.
         settings = {"distributed.worker.multiprocessing-method": "spawn"}
         # Blocked here, SIGINT stays blocked in the threads started meanwhile (Dask's event
-        # loop, which spawns the workers, and so in the workers): Ctrl-C reaches this process
-        # alone, which ends the cluster.
+        # loop): Ctrl-C reaches this process's main thread, which ends the cluster.
         # The scheduler of a local cluster runs in this process: its and the client's INFO
         # records would reach the command's stderr.
         quiet = logging.getLogger("distributed")
