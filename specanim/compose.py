@@ -9,11 +9,14 @@ a list of them) becomes Vega-Lite here. Panels that never change (and a title wi
 Renders draw a frame box by box (``frame_pieces``): each box's vector marks are drawn alone at
 the box's size and placed where Vega put the box in the whole frame (``origins``), and its
 raster layers are painted over them; a frame whose boxes do not draw alone at their size is
-drawn whole.
+drawn whole. The vector pieces that need no raster layer drawn (``pieces_ahead``) may be drawn
+ahead by the process that sends a frame to a render worker, so that the worker need not start
+vl-convert.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -43,6 +46,10 @@ TITLE = "specanim_title"  # the name of the scene title's view
 EMPTY: dict[str, Any] = {"data": {"values": []}, "mark": "point"}
 # Scales of the panels drawn in one box are their own: one panel's data never rescales another.
 INDEPENDENT = {"scale": {c: "independent" for c in ("x", "y", "color", "opacity", "size")}}
+# The most vl-convert time a frame's pieces_ahead may take for the process that sends frames to
+# render workers to draw them (draws_ahead): it also encodes every frame (15-20 ms at 1100x800),
+# and a worker spends 30-80 ms on one. A progress line takes 3-6 ms.
+AHEAD_SECONDS = 0.020
 
 
 class Entry(Protocol):
@@ -131,8 +138,11 @@ class Composer:
         # points take a while to draw), with the frame they are of and the datasets they added.
         self._first: dict[str, tuple[Frame, list[Any], dict[str, Any]]] | None = None
         self.origins: dict[str, tuple[int, int]] = {}  # where each box lies in the frame
-        # Whether frames are drawn box by box (see frame_pieces): decided on the first frame.
+        # Whether frames are drawn box by box (see frame_pieces) and whether their pieces_ahead
+        # draw quickly enough to be drawn ahead for render workers: decided on the first frame.
         self.by_box = False
+        self.draws_ahead = False
+        self._vector_boxes: set[str] = set()  # boxes whose parts were all vector marks
 
     def frame_of(self, trajectory: str, frame: Frame) -> Frame:
         """The frame (of the lead trajectory) as seen in a named trajectory of the scene."""
@@ -171,6 +181,10 @@ class Composer:
         if isinstance(self.tree, Leaf):  # the frame's top view: Vega names no group for it
             x, y = graph.get("origin", (0, 0))
             self.origins[self.tree.name] = (int(round(x)), int(round(y)))
+        for leaf in leaves(self.tree):
+            below, over = self._leaf_parts(leaf, self.frame_of(leaf.trajectory, frame), {}, True)
+            if not over and not any(isinstance(part, RasterLayer) for part in below):
+                self._vector_boxes.add(leaf.name)
         # Frame-level Vega-Lite beyond config (params, padding, ...) acts on the whole frame.
         whole = set(self.spec.vega_lite or {}) - {"config"}
         self.by_box = not whole and all(
@@ -178,6 +192,12 @@ class Composer:
             and (piece.spec is None or piece.fits(rasterize_remembered(piece.spec)))
             for piece in self.frame_pieces(frame)
         )
+        if self.by_box:  # drawn once just now: the first text a process draws loads its fonts
+            specs = [piece.spec for piece in self.pieces_ahead(frame) if piece.spec is not None]
+            started = time.perf_counter()
+            for spec in specs:
+                rasterize(spec)
+            self.draws_ahead = time.perf_counter() - started <= AHEAD_SECONDS
 
     def boxes(self) -> dict[str, Box]:
         """The box of every panel, by panel key (the panels of a layer share one)."""
@@ -200,10 +220,21 @@ class Composer:
         is placed at its view's origin on the scene's background (if every spec piece fits):
         the scene title, then every box's title line, its vector marks (with the raster layers
         below them embedded) and the raster layers over them."""
+        return self._pieces(frame, ahead=False)
+
+    def pieces_ahead(self, frame: Frame) -> list[Piece]:
+        """The spec pieces of frame_pieces that no raster layer is drawn for (a title, a
+        box's title line, a box of vector marks only, such as a progress line): what the
+        process that sends the frame to a render worker may draw ahead (if ``draws_ahead``)."""
+        return self._pieces(frame, ahead=True)
+
+    def _pieces(self, frame: Frame, ahead: bool) -> list[Piece]:
+        """frame_pieces; with ahead, only its spec pieces that no raster layer is drawn for."""
         pieces = []
         title = _title_size(self.tree)
         if title is not None and self._static_title is not None:
-            pieces.append(Piece(TITLE, title, rgba=self._static_title.rgba))
+            if not ahead:
+                pieces.append(Piece(TITLE, title, rgba=self._static_title.rgba))
         elif title is not None:
             pieces.append(Piece(TITLE, title, self._alone(self._scene_title(frame, title))))
         for leaf in leaves(self.tree):
@@ -211,13 +242,16 @@ class Composer:
             if leaf.title is not None:
                 line = self._leaf_title(leaf, seen)
                 pieces.append(Piece(f"{leaf.name}_title", leaf.title[1], self._alone(line)))
+            if ahead and leaf.name not in self._vector_boxes:
+                continue
             datasets: dict[str, Any] = {}
             below, over = self._leaf_parts(leaf, seen, datasets, split=True)
             size = Size(leaf.box.width, leaf.box.height)
             if below:
                 view = self._embedded(below, size, datasets)
                 pieces.append(Piece(leaf.name, size, self._alone(view, datasets)))
-            pieces += [Piece(leaf.name, size, rgba=rgba) for rgba in over]
+            if not ahead:
+                pieces += [Piece(leaf.name, size, rgba=rgba) for rgba in over]
         return pieces
 
     def _frame(self, frame: Frame, painted: list[tuple[str, np.ndarray]] | None) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from specanim.components import Drawn, DrawsAhead
+
 DIGEST = 32  # bytes of a SHA-256
 
 
@@ -23,12 +25,15 @@ def digest(rgb: np.ndarray) -> str:
 class Converting:
     """A draw function followed by an encoder's converter: what render workers run."""
 
-    draw: Callable[[int], np.ndarray]
+    draw: DrawsAhead
     convert: Callable[[np.ndarray], np.ndarray]
 
-    def __call__(self, shot: int) -> np.ndarray:
-        rgb = self.draw(shot)
+    def __call__(self, shot: int, drawn: Drawn | None = None) -> np.ndarray:
+        rgb = self.draw(shot, drawn)
         return pack(self.convert(rgb), digest(rgb))
+
+    def ahead(self, shot: int) -> Drawn | None:
+        return self.draw.ahead(shot)
 
 
 def pack(frame: np.ndarray, hex_digest: str) -> np.ndarray:

@@ -1,16 +1,19 @@
 """A pool of worker processes on this machine: it runs jobs and renders frames, delivered in
 order with bounded memory; the ``local`` executor is this pool.
 
-vl-convert holds the GIL and one global converter, so only processes render in parallel, and
-none may be forked from a process that has run vl-convert (such a fork hung). Workers are forked
-from multiprocessing's forkserver, a fresh process that has loaded what they all need once
-(``preload``: imports and compiled loops, 0.7 s a worker when each loaded them) and never runs
-vl-convert. The pool is started before the reducer fits and its workers warm up meanwhile (their
-first vl-convert call, about 0.4 s each), and it outlives one render, serving every scene of a
-sweep. Each render's scene goes to the workers once, through a queue per worker, which each
-worker reads on its first shot of that render, pickled as ``pickling`` says (large arrays as
-files the workers map). A worker ends with os._exit, as every child of the forkserver does,
-skipping the teardown of its interpreter (numba's and vl-convert's modules: about 0.35 s).
+vl-convert converts one spec at a time in a process (one global converter), so only processes
+render in parallel, and none may be forked from a process that has run vl-convert (such a fork
+hung). Workers are forked from multiprocessing's forkserver, a fresh process that has loaded
+what they all need once (``preload``: imports and compiled loops, 0.7 s a worker when each
+loaded them) and never runs vl-convert. The pool is started before the reducer fits, so its
+workers are ready when frames come, and it outlives one render, serving every scene of a
+sweep. A worker starts vl-convert (its first call: about 0.35 s) on its first frame that needs
+it, if any: this process draws the vector marks that draw quickly (a progress line) ahead and
+sends them with each frame (``DrawsAhead``). Each render's scene goes to the workers once,
+through a queue per worker, which each worker reads on its first shot of that render, pickled
+as ``pickling`` says (large arrays as files the workers map). A worker ends with os._exit, as
+every child of the forkserver does, skipping the teardown of its interpreter (numba's and
+vl-convert's modules: about 0.35 s).
 
 Workers hand their pixels back as files in the temporary folder and send only the file's name
 through the result pipe: a message that small is written to the pipe in one piece, so a worker
@@ -45,7 +48,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from specanim.components import Draw
+from specanim.components import Draw, Drawn, ahead_of, draw_with
 from specanim.errors import RenderError, SpecanimError, UserError, describe_exception
 from specanim.pickling import dumps, save
 from specanim.raster import use_compiled_loops_for
@@ -153,6 +156,7 @@ class Pool:
             return
         executor = self._pool()
         inboxes = self._inboxes
+        ahead = ahead_of(draw)
         self._use(+1)
         pending: deque[tuple[int, Future[str]]] = deque()
         finished = False
@@ -165,7 +169,7 @@ class Pool:
                     inbox.put((job.key, payload))
                 limit = self.workers * IN_FLIGHT_PER_WORKER
                 for shot in shots:
-                    pending.append((shot, _submit(executor, _render, job, shot)))
+                    pending.append((shot, _submit(executor, _render, job, shot, ahead(shot))))
                     if len(pending) >= limit:
                         yield self._result(*pending.popleft(), name)
                 while pending:
@@ -383,15 +387,14 @@ def _init(board: Any, claimed: Any, inboxes: list[Any]) -> None:
 
 
 def warm() -> None:
-    """Import what rendering needs, make vl-convert's first, slow call, on a tiny spec, and
-    switch to the compiled paint loop (worth its load time in a process that draws many
-    frames). A worker forked from the server has all but the vl-convert call (``preload``)."""
+    """Import what rendering needs and switch to the compiled paint loop (worth its load time
+    in a process that draws many frames): what a worker forked from the server has already
+    (``preload``). vl-convert starts on a worker's first frame that needs it, if any does: the
+    parent draws the vector marks that are quick to draw (``DrawsAhead``)."""
     try:
         from specanim import engine  # noqa: F401  (imports the rendering modules)
         from specanim.raster import use_compiled_loops
-        from specanim.render import rasterize
 
-        rasterize({"width": 4, "height": 4, "mark": "point", "data": {"values": []}})
         use_compiled_loops()
     except Exception:  # only a head start: a real problem shows, as one line, on the first shot
         pass
@@ -430,18 +433,19 @@ def _draw(job: Job) -> Draw:
     return _loaded[1]
 
 
-def _render(job: Job, shot: int) -> str:
-    """Render shot into a file; its name is the result."""
+def _render(job: Job, shot: int, drawn: Drawn | None) -> str:
+    """Render shot (with what the parent drew ahead, if anything) into a file; its name is
+    the result."""
     _board[2 * _slot + 1] = shot
     try:
-        return call_portably(_render_to_file, (job, shot))
+        return call_portably(_render_to_file, (job, shot, drawn))
     finally:
         _board[2 * _slot + 1] = -1
 
 
-def _render_to_file(job: Job, shot: int) -> str:
+def _render_to_file(job: Job, shot: int, drawn: Drawn | None) -> str:
     path = os.path.join(job.folder, f"shot{shot}.npy")
-    save(path, np.ascontiguousarray(_draw(job)(shot)))
+    save(path, np.ascontiguousarray(draw_with(_draw(job), shot, drawn)))
     return path
 
 

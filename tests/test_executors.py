@@ -58,13 +58,78 @@ def gray(shot: int) -> np.ndarray:
     return np.full((4, 6, 3), shot, np.uint8)
 
 
-def test_workers_start_and_warm_up_before_any_render() -> None:
+def test_workers_start_before_any_render_without_vl_convert() -> None:
+    """vl-convert's first call takes a process 0.35 s: a worker starts it only for a frame
+    that needs it (see the tests below)."""
     with Local(LocalOptions(workers=2)) as pool:
-        # Two jobs at once land on the two workers, which have imported vl-convert meanwhile.
         results = [pool.submit(warmed_up) for _ in range(2)]
         pids = {future.result()[0] for future in results}
-        assert all(future.result()[1] for future in results)
+        assert not any(future.result()[1] for future in results)
         assert os.getpid() not in pids
+
+
+# A scene on the points write_points writes; each scene below adds its panels.
+ON_POINTS = """
+width: 320
+height: 200
+dataset: {type: file, path: points.npz}
+reducer: {type: precomputed, path: traj.npz}
+timeline: {fps: 4, hold_end: 0}
+"""
+QUICK_MARKS = """
+title: "Points at epoch {epoch}"
+panels:
+  - type: progress-bar
+  - {type: scatter, render: raster}
+layout: {column: [progress-bar, scatter], sizes: [1, 6], title: true}
+"""
+# The scatter as vector marks, with an axis beyond its box: frames are drawn whole.
+WHOLE_FRAMES = """
+panels:
+  - {type: scatter, render: vector, vega_lite: {encoding: {x: {axis: {title: across}}}}}
+"""
+
+
+def write_points(folder: Path, n: int, panels: str) -> Path:
+    """n random points in 10 classes that walk 3 snapshots, and a scene on them (ON_POINTS
+    with panels); the scene's path."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, n)
+    np.savez(folder / "points.npz", X=rng.normal(size=(n, 2)).astype(np.float32), y=labels)
+    walk = np.cumsum(rng.normal(size=(3, n, 2)), axis=0).astype(np.float32)
+    np.savez(folder / "traj.npz", snapshots=walk, epochs=np.arange(3))
+    (folder / "scene.yaml").write_text(ON_POINTS + panels, encoding="utf-8")
+    return folder / "scene.yaml"
+
+
+def render_with_workers(folder: Path, panels: str) -> tuple[list[bool], bytes, bytes]:
+    """Render a scene on 300 points with two workers and in this process: whether each worker
+    imported vl-convert, and the two videos' bytes."""
+    scene = write_points(folder, 300, panels)
+    outputs = [folder / "workers.mp4", folder / "alone.mp4"]
+    plans = [load_plan(scene, default_registry(), out) for out in outputs]
+    with Local(LocalOptions(workers=2)) as pool:
+        engine.render(engine.prepare(plans[0]), executor=pool)
+        seen = [pool.submit(warmed_up).result() for _ in range(4)]
+    engine.render(engine.prepare(plans[1]))
+    return [loaded for _, loaded in seen], *(out.read_bytes() for out in outputs)
+
+
+def test_workers_need_no_vl_convert_when_this_process_draws_the_vector_marks_ahead(
+    tmp_path: Path,
+) -> None:
+    """The progress line and the scene's title (with a field that changes) draw in a few
+    milliseconds: the parent draws them and sends them with each frame, and the pixels are the
+    same."""
+    loaded, with_workers, alone = render_with_workers(tmp_path, QUICK_MARKS)
+    assert loaded == [False] * 4
+    assert with_workers == alone
+
+
+def test_workers_start_vl_convert_for_frames_drawn_whole(tmp_path: Path) -> None:
+    loaded, with_workers, alone = render_with_workers(tmp_path, WHOLE_FRAMES)
+    assert loaded == [True] * 4
+    assert with_workers == alone
 
 
 def test_workers_are_forked_from_a_server_that_loaded_what_they_need_once() -> None:
@@ -100,14 +165,9 @@ def loops_loaded() -> dict[str, int]:
 
 
 MANY_POINTS = """
-width: 320
-height: 200
-dataset: {type: file, path: points.npz}
-reducer: {type: precomputed, path: traj.npz}
 panels:
   - type: progress-bar
   - {type: scatter, trail: {length: 1, segments: 2}}
-timeline: {fps: 4, hold_end: 0}
 """
 
 
@@ -117,14 +177,9 @@ def test_workers_find_every_compiled_loop_their_frames_use_loaded_by_the_server(
     """A loop's first call with a new kind of argument (a read-only array, another layout)
     loads that form from numba's cache in the middle of a frame, or after an install compiles
     it (a second or so), in every worker: the server does it once instead."""
-    rng = np.random.default_rng(0)
-    n = 100_000  # their colours, over 1 MiB, reach the workers as read-only mapped files
-    labels = rng.integers(0, 10, n)
-    np.savez(tmp_path / "points.npz", X=rng.normal(size=(n, 2)).astype(np.float32), y=labels)
-    walk = np.cumsum(rng.normal(size=(3, n, 2)), axis=0).astype(np.float32)
-    np.savez(tmp_path / "traj.npz", snapshots=walk, epochs=np.arange(3))
-    (tmp_path / "scene.yaml").write_text(MANY_POINTS, encoding="utf-8")
-    plan = load_plan(tmp_path / "scene.yaml", default_registry(), tmp_path / "out.mp4")
+    # 100,000 points: their colours, over 1 MiB, reach the workers as read-only mapped files.
+    scene = write_points(tmp_path, 100_000, MANY_POINTS)
+    plan = load_plan(scene, default_registry(), tmp_path / "out.mp4")
     with Local(LocalOptions(workers=2)) as pool:
         before = [pool.submit(loops_loaded).result() for _ in range(4)]
         engine.render(engine.prepare(plan), executor=pool)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from specanim import engine, palette
+from specanim.compose import TITLE, leaves
 from specanim.plugins import default_registry, load_registry
 from specanim.render import fit_canvas, rasterize
 from specanim.sdk import Box, Frame, Panel, Scene, View, hookimpl
@@ -102,10 +103,45 @@ def test_boxes_whose_marks_reach_beyond_them_are_drawn_with_the_whole_frame(
     )
     prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
     assert not prepared.composer.by_box  # the axis lies below the scatter's box
+    assert not prepared.composer.draws_ahead and prepared.ahead(0) is None
     for frame in (0, prepared.frames - 1):
         drawn = engine.still(prepared, frame).astype(int)
         difference = np.abs(drawn - full_pixels(prepared, frame))
         assert difference.max() <= MAX_DIFFERENCE and difference.mean() <= MEAN_DIFFERENCE
+
+
+def test_the_pieces_drawn_ahead_are_those_no_raster_layer_is_drawn_for(
+    write_spec: Callable[..., Path],
+) -> None:
+    """What the process that sends frames to render workers draws for them: the title, the
+    scatter's title line and the progress bar's box, not the scatter's points."""
+    spec = write_spec(
+        """
+        title: "Frame {frame}"
+        width: 420
+        height: 260
+        dataset: {type: sklearn-digits, limit: 600}
+        reducer: {type: pca}
+        panels:
+          - {type: scatter, render: raster, title: "{frame} of {frames}"}
+          - {type: progress-bar}
+        layout: {column: [progress-bar, scatter], sizes: [1, 9], title: true}
+        """
+    )
+    prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
+    composer = prepared.composer
+    box = {leaf.keys[0]: leaf.name for leaf in leaves(composer.tree)}
+    last = len(prepared.shots) - 1
+    pieces = composer.pieces_ahead(prepared.frame(last))
+    names = {piece.name for piece in pieces}
+    assert names == {TITLE, box["progress-bar"], f"{box['scatter']}_title"}
+    assert composer.draws_ahead  # they draw in a few milliseconds
+    drawn = prepared.ahead(last)
+    assert drawn is not None and len(drawn) == 3
+    np.testing.assert_array_equal(prepared.pixels(last, drawn), prepared.pixels(last))
+    # What was drawn ahead is what the frame shows.
+    inverted = {text: 255 - rgb for text, rgb in drawn.items()}
+    assert not np.array_equal(prepared.pixels(last, inverted), prepared.pixels(last))
 
 
 def test_painted_layers_are_never_encoded(write_spec: Callable[..., Path]) -> None:
