@@ -50,7 +50,10 @@ def compare(prepared: engine.Prepared, shots: list[int]) -> dict[str, float]:
         rgb = rasterize(prepared.composer.frame_spec(prepared.frame(shot)))
         return fit_canvas(rgb, spec.width, spec.height, palette.rgb(spec.background))
 
-    ways = {"embedded": embedded, "painted": prepared.pixels}
+    ways: dict[str, Callable[[int], np.ndarray]] = {
+        "embedded": embedded,
+        "painted": prepared.pixels,
+    }
     for shot in shots[:2]:  # warm both: vl-convert's first call in a process is slow
         for draw in ways.values():
             draw(shot)
