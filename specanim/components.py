@@ -209,6 +209,9 @@ class Frame:
     # frames) and the reducer's declared Reducer.frame_values
     values: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 0  # a per-frame seed for anything re-sampled each frame
+    # True when the view is asked for only to lay the frame out and check it, before any frame
+    # is rendered: a raster layer's pixels go unseen, so one of zeros of the box's size will do.
+    layout_only: bool = False
 
     def format(self, text: str) -> str:
         """Fill ``{epoch}``-style fields of text from this frame's values."""

@@ -16,6 +16,7 @@ vl-convert.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -153,25 +154,29 @@ class Composer:
     def start(self, frame: Frame) -> None:
         """Ask every panel for its view of one frame before any frame is rendered: a panel's
         error surfaces here, in this process; cameras measure what they show; and the parts
-        that never change are rendered once, to be reused as images in every frame."""
+        that never change are rendered once, to be reused as images in every frame. The other
+        panels are asked with ``layout_only``: their raster layers are not looked at."""
         self._first = {}
         try:
-            self._start(frame)
+            self._start(dataclasses.replace(frame, layout_only=True), frame)
         finally:
             self._first = None
 
-    def _start(self, frame: Frame) -> None:
+    def _start(self, frame: Frame, drawn: Frame) -> None:
+        """start(), frame laid out only, drawn the same frame for the parts drawn once."""
         for leaf in leaves(self.tree):
             for key in leaf.keys:
                 datasets: dict[str, Any] = {}
-                parts = self._panel_parts(
-                    key, self.frame_of(leaf.trajectory, frame), leaf.box, datasets
-                )
                 # A part that never changes is drawn once, opaque: alone in its box only.
                 if not self.panels[key].dynamic and len(leaf.keys) == 1:
+                    seen = self.frame_of(leaf.trajectory, drawn)
+                    parts = self._panel_parts_of(key, seen, leaf.box, datasets)
                     size = Size(leaf.box.width, leaf.box.height)
                     view = self._embedded(parts, size, datasets)
                     self._static[key] = self._drawn(view, datasets)
+                else:
+                    seen = self.frame_of(leaf.trajectory, frame)
+                    self._panel_parts(key, seen, leaf.box, datasets)
         title = _title_size(self.tree)
         if title is not None and "{" not in self.spec.title + self.spec.subtitle:
             self._static_title = self._drawn(self._scene_title(frame, title))

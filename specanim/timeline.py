@@ -136,7 +136,7 @@ def make_frame(trajectory: Trajectory, shot: Shot, index: int, frames: int, seed
 
 def frame_of(other: Trajectory, frame: Frame, lead: Trajectory) -> Frame:
     """The same frame of the animation in another trajectory of the scene: at the position in
-    step with frame's, with that trajectory's values, the same number and the same seed."""
+    step with frame's, with that trajectory's values, the same number, seed and purpose."""
     shot = Shot(in_step(frame.position, lead, other))
     made = make_frame(other, shot, frame.index, int(frame.values.get("frames", 1)), 0)
-    return dataclasses.replace(made, seed=frame.seed)
+    return dataclasses.replace(made, seed=frame.seed, layout_only=frame.layout_only)

@@ -237,11 +237,12 @@ def test_the_compiled_paint_gives_numpys_bytes(
 
 
 class Counted(Panel):
-    """A scatter that counts the views it is asked for."""
+    """A scatter that counts the views it is asked for, and says which were to lay out only."""
 
     name = "counted-scatter"
     Options = ScatterOptions
     views = 0
+    layout_only: list[bool] = []
 
     def __init__(self, options: ScatterOptions, scene: Scene) -> None:
         super().__init__(options, scene)
@@ -249,6 +250,7 @@ class Counted(Panel):
 
     def view(self, frame: Frame, box: Box) -> View:
         Counted.views += 1
+        Counted.layout_only.append(frame.layout_only)
         return self.scatter.view(frame, box)
 
 
@@ -269,9 +271,14 @@ def test_preparing_asks_each_panel_for_its_first_view_once(
         layout: {column: [progress-bar, counted-scatter], sizes: [1, 9]}
         """
     )
-    Counted.views = 0
+    Counted.views, Counted.layout_only = 0, []
     prepared = engine.prepare(load_plan(spec, registry), cache="off")
     assert Counted.views == 1
     assert prepared.composer.by_box
+    # Preparing lays the frame out: the scatter draws no points then (a million take 0.2 s in
+    # this process), but its camera measures what it shows, here, once for all processes.
+    assert Counted.layout_only == [True]
+    assert "bounds" in vars(prepared.composer.boxes()["counted-scatter"].camera)
     engine.still(prepared, 0)
     assert Counted.views == 2  # drawing a frame asks again
+    assert Counted.layout_only == [True, False]
