@@ -31,9 +31,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import select
 import signal
 import tempfile
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -209,14 +211,28 @@ class Pool:
                 self.workers,
                 context,
                 initializer=_init,
-                initargs=(self._board, claimed, self._inboxes),
+                initargs=(self._board, claimed, self._inboxes, os.getpid()),
             )
             # The pool starts a process per submitted job up to its size. Each start waits
             # until the server has loaded what it preloads (about 0.7 s after it started), so
             # a thread starts the workers while the caller goes on.
-            starting = (self._executor, self.workers)
-            threading.Thread(target=_start, args=starting, name="pool-start", daemon=True).start()
+            starting = (self._executor,)
+            threading.Thread(
+                target=self._start_workers, args=starting, name="pool-start", daemon=True
+            ).start()
         return self._executor
+
+    def _start_workers(self, executor: ProcessPoolExecutor) -> None:
+        """Start the workers of executor, each warming up in its initialiser; if the pool was
+        closed meanwhile, end those that started too late for close() to see them."""
+        try:
+            for _ in range(self.workers):
+                executor.submit(_ready)
+        except Exception:  # closed meanwhile, or broken: the next submit says why, as one line
+            pass
+        if self._executor is not executor:
+            for process in _processes(executor):
+                process.kill()
 
     def _result(self, shot: int, future: Future[str], name: Callable[[int], str]) -> np.ndarray:
         """The pixels of shot, or RenderError naming what the worker that died was rendering."""
@@ -279,15 +295,6 @@ def _server() -> ForkServerContext:
     with worker_environment():
         forkserver.ensure_running()
     return context
-
-
-def _start(executor: ProcessPoolExecutor, workers: int) -> None:
-    """Start the pool's workers, each warming up in its initialiser."""
-    try:
-        for _ in range(workers):
-            executor.submit(_ready)
-    except Exception:  # closed meanwhile, or broken: the next submit says why, as one line
-        pass
 
 
 def _submit(executor: ProcessPoolExecutor, fn: Callable[..., T], *args: Any) -> Future[T]:
@@ -374,9 +381,10 @@ _received: dict[str, bytes] = {}  # scenes taken from the inbox, by render key
 _loaded: tuple[str, Draw] | None = None  # the render key last unpickled, and its callable
 
 
-def _init(board: Any, claimed: Any, inboxes: list[Any]) -> None:
+def _init(board: Any, claimed: Any, inboxes: list[Any], parent: int) -> None:
     global _board, _slot, _inbox
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
+    threading.Thread(target=_end_with, args=(parent,), name="parent-watch", daemon=True).start()
     with claimed.get_lock():
         _slot = claimed.value
         claimed.value += 1
@@ -384,6 +392,34 @@ def _init(board: Any, claimed: Any, inboxes: list[Any]) -> None:
     _board[2 * _slot] = os.getpid()
     _inbox = inboxes[_slot]
     warm()
+
+
+def _end_with(parent: int) -> None:
+    """End this worker once the process whose pool it serves has ended, however it ended. A
+    worker waits for work on a queue whose writing end it holds itself, so it never sees that
+    process go: killed, or gone while a worker was still starting (a slow server start), it
+    would leave the worker waiting forever, and with it the server and the standard streams
+    they share, which a pipe reading them waits on."""
+    try:
+        ended = os.pidfd_open(parent)  # Linux 5.3+: readable once the process has ended
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):  # no pidfd here: look every second instead
+        while _alive(parent):
+            time.sleep(1)
+        os._exit(0)
+    select.select([ended], [], [])
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's: a reused pid
+        return True
+    return True
 
 
 def warm() -> None:

@@ -219,6 +219,31 @@ def test_a_worker_server_that_dies_at_its_start_is_one_line(tmp_path: Path) -> N
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("out")]
 
 
+@pytest.mark.parametrize("when", ["killed", "gone while its workers start"])
+def test_workers_end_when_the_process_that_started_them_has_ended(when: str) -> None:
+    """However that process ends, its workers and their server go with it: else the workers
+    wait for work forever, holding the standard streams, and a pipe reading those (here
+    capture_output) waits on them."""
+    script = f"""if True:
+        import os, signal, time
+        from specanim_executors.local import Local, LocalOptions
+        pool = Local(LocalOptions(workers=2))
+        pool.start()
+        if {when == "killed"}:
+            print(pool.submit(os.getpid).result(), flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.3)  # the workers are starting: the server is still loading
+        os._exit(0)
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=HANG
+    )
+    assert done.returncode == (-signal.SIGKILL if when == "killed" else 0), done.stderr
+    if when == "killed":  # gone, or a zombie its ended parent leaves to be reaped
+        stat = Path(f"/proc/{int(done.stdout)}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
 def decode(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as container:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
