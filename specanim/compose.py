@@ -162,14 +162,15 @@ class Composer:
         finally:
             self._first = None
 
-    def _start(self, frame: Frame, drawn: Frame) -> None:
-        """start(), frame laid out only, drawn the same frame for the parts drawn once."""
+    def _start(self, frame: Frame, full: Frame) -> None:
+        """start(): frame asked for layout only; full, the same frame, for the parts drawn
+        once."""
         for leaf in leaves(self.tree):
             for key in leaf.keys:
                 datasets: dict[str, Any] = {}
                 # A part that never changes is drawn once, opaque: alone in its box only.
                 if not self.panels[key].dynamic and len(leaf.keys) == 1:
-                    seen = self.frame_of(leaf.trajectory, drawn)
+                    seen = self.frame_of(leaf.trajectory, full)
                     parts = self._panel_parts_of(key, seen, leaf.box, datasets)
                     size = Size(leaf.box.width, leaf.box.height)
                     view = self._embedded(parts, size, datasets)
@@ -187,7 +188,8 @@ class Composer:
             x, y = graph.get("origin", (0, 0))
             self.origins[self.tree.name] = (int(round(x)), int(round(y)))
         for leaf in leaves(self.tree):
-            below, over = self._leaf_parts(leaf, self.frame_of(leaf.trajectory, frame), {}, True)
+            seen = self.frame_of(leaf.trajectory, frame)
+            below, over = self._leaf_parts(leaf, seen, {}, split=True)
             if not over and not any(isinstance(part, RasterLayer) for part in below):
                 self._vector_boxes.add(leaf.name)
         # Frame-level Vega-Lite beyond config (params, padding, ...) acts on the whole frame.

@@ -26,13 +26,7 @@ from pydantic import Field
 from specanim.errors import RenderError, UserError, describe_exception
 from specanim.pickling import dumps
 from specanim.sdk import Draw, Drawn, Executor, Options, ahead_of, draw_with, hookimpl
-from specanim.workers import (
-    IN_FLIGHT_PER_WORKER,
-    call_portably,
-    ctrl_c_held,
-    default_workers,
-    warm,
-)
+from specanim.workers import IN_FLIGHT_PER_WORKER, call_portably, ctrl_c_held, default_workers, warm
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
