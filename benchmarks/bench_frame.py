@@ -8,8 +8,8 @@
   compiled loops workers load), hashed and converted as workers do, then encoded by the spec's
   encoder as the main process does, with timers around each part: every panel's view (the
   scatter's is rasterising the points, the digit grid's is drawing the digits), composing the
-  rest of the Vega-Lite, vl-convert (Vega to SVG, SVG to PNG, decoding the PNG), fitting the
-  canvas, painting the raster layers, hashing, converting, encoding.
+  rest of the Vega-Lite, vl-convert (Vega to SVG, SVG to PNG, decoding the PNG),
+  painting the raster layers, hashing, converting, encoding.
 
     .venv/bin/python benchmarks/bench_frame.py                      # specs/digits_umap.yaml
     .venv/bin/python benchmarks/bench_frame.py specs/mnist_umap.yaml \\
@@ -115,7 +115,7 @@ def split(prepared: engine.Prepared, shots: list[int]) -> dict[str, float]:
 
     Parts: "view: KEY" for every panel drawn per frame (what a static panel drew once is not
     there), "composing" (the rest of the frame's Vega-Lite), "vl-convert: Vega to SVG",
-    "vl-convert: SVG to PNG", "PNG decoding", "canvas", "painting", "hashing" (the frame's
+    "vl-convert: SVG to PNG", "PNG decoding", "painting", "hashing" (the frame's
     SHA-256 for the manifest), "converting" (the encoder's converter, which render workers run:
     a video's RGB to YUV), "encoding" (the encoder compressing the frame) and "other" (whatever
     else ``Prepared.pixels`` does).
@@ -128,13 +128,10 @@ def split(prepared: engine.Prepared, shots: list[int]) -> dict[str, float]:
         prepared.pixels(shot)
     for key, panel in prepared.composer.panels.items():
         times.wrap(panel, "view", f"view: {key}")
-    times.wrap(prepared.composer, "frame_layers", "composing")  # a frame drawn whole
-    times.wrap(prepared.composer, "frame_pieces", "composing")  # box by box
+    times.wrap(prepared.composer, "frame_pieces", "composing")
     times.wrap(vlc, "vegalite_to_svg", "vl-convert: Vega to SVG")
     times.wrap(vlc, "svg_to_png", "vl-convert: SVG to PNG")
-    times.wrap(engine, "rasterize", "rasterize")  # a frame drawn whole
-    times.wrap(engine, "rasterize_remembered", "rasterize")  # box by box
-    times.wrap(engine, "fit_canvas", "canvas")
+    times.wrap(engine, "rasterize_remembered", "rasterize")
     times.wrap(engine, "paint", "painting")
     encoder = plan.encoder.cls(plan.encoder.options)
     convert = encoder.converter()
@@ -165,7 +162,7 @@ def split(prepared: engine.Prepared, shots: list[int]) -> dict[str, float]:
     s["composing"] -= views
     s["PNG decoding"] = s["rasterize"] - s["vl-convert: Vega to SVG"] - s["vl-convert: SVG to PNG"]
     s["other"] = s["pixels"] - s.pop("rasterize") - s["composing"] - views
-    s["other"] -= s["canvas"] + s["painting"]
+    s["other"] -= s["painting"]
     s["total"] = s.pop("pixels") + s["encoding"] + s["hashing"] + s.get("converting", 0.0)
     return {part: seconds / len(shots) for part, seconds in s.items()}
 

@@ -29,11 +29,9 @@ from typing import (
     ClassVar,
     Generic,
     Literal,
-    Protocol,
     Self,
     TypeAlias,
     TypeVar,
-    runtime_checkable,
 )
 
 import numpy as np
@@ -380,43 +378,8 @@ class Encoder(Component[OptionsT]):
 
 T = TypeVar("T")
 # What workers make of one shot: its (height, width, 3) uint8 pixels, or a uint8 array packing the
-# encoder's converted frame and the pixels' digest (specanim.pictures).
+# encoder's converted frame and the pixels' digest.
 Draw = Callable[[int], np.ndarray]
-# Parts of a shot drawn ahead by the process that sends it to a worker: pixels by what they are
-# of (a piece's Vega-Lite as text). Executors pass it on as it is.
-Drawn: TypeAlias = "Mapping[str, np.ndarray]"
-
-
-@runtime_checkable
-class DrawsAhead(Protocol):
-    """A Draw that can draw parts of a shot ahead, in the process that sends the shot to a
-    worker: ``drawn = draw.ahead(shot)`` there, then ``draw(shot, drawn)`` in the worker, gives
-    the pixels of ``draw(shot)``. The engine's draw does it for the vector marks that vl-convert
-    draws quickly (a progress line), so that workers need not start vl-convert at all (its first
-    call takes a process about 0.35 s). An executor may call ``draw(shot)`` alone."""
-
-    def __call__(self, shot: int, drawn: Drawn | None = None) -> np.ndarray: ...
-
-    def ahead(self, shot: int) -> Drawn | None:
-        """What to pass to draw with shot; None: nothing to draw ahead."""
-
-
-def ahead_of(draw: Draw) -> Callable[[int], Drawn | None]:
-    """What draws the parts of a shot ahead, in the process that sends it (see DrawsAhead):
-    draw's own ahead(), or for a plain Draw one that draws nothing."""
-    return draw.ahead if isinstance(draw, DrawsAhead) else _nothing_ahead
-
-
-def _nothing_ahead(shot: int) -> None:
-    return None
-
-
-def draw_with(draw: Draw, shot: int, drawn: Drawn | None) -> np.ndarray:
-    """draw(shot), in a worker, given what ahead_of(draw)(shot) drew in the parent."""
-    if drawn is None:
-        return draw(shot)
-    assert isinstance(draw, DrawsAhead)  # only its ahead() draws anything
-    return draw(shot, drawn)
 
 
 class Executor(Component[OptionsT]):
@@ -463,9 +426,7 @@ class Executor(Component[OptionsT]):
         draw goes to the workers once per call, not with every shot; each worker calls preload
         (picklable: it imports a spec's local plugins) before it unpickles draw. name(shot)
         says what a shot is to the user ("frame 12"), for errors. Closing the iterator early
-        ends the work of this call. Send each shot with ``ahead_of(draw)(shot)`` and call
-        ``draw_with(draw, shot, drawn)`` in the worker, and the worker need not start
-        vl-convert for the marks drawn ahead (see DrawsAhead).
+        ends the work of this call.
         """
 
     @property

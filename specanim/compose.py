@@ -6,18 +6,17 @@ the views of its panels). Whatever a panel returns (Vega-Lite, an Altair chart, 
 a list of them) becomes Vega-Lite here. Panels that never change (and a title with no
 ``{fields}``) are rendered once and embedded as images from then on.
 
-Renders draw a frame box by box (``frame_pieces``): each box's vector marks are drawn alone at
-the box's size and placed where Vega put the box in the whole frame (``origins``), and its
-raster layers are painted over them; a frame whose boxes do not draw alone at their size is
-drawn whole. The vector pieces that need no raster layer drawn (``pieces_ahead``) may be drawn
-ahead by the process that sends a frame to a render worker, so that the worker need not start
-vl-convert.
+``frame_spec`` is the whole frame as one Vega-Lite spec, raster layers embedded: the reference.
+Renders draw the same pixels from ``frame_pieces``: vector marks drawn by vl-convert and raster
+layers painted where Vega put their boxes (``origins``), so no raster layer is encoded as PNG.
+Which pieces is decided from the spec and the first frame's layout alone: box by box (each box's
+vector marks drawn alone at the box's size) when every box's marks lie within it and no
+frame-level Vega-Lite acts on the whole frame; else the whole frame's vector marks as one piece.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -43,14 +42,11 @@ from specanim.view import Camera, ViewOptions
 
 TITLE_GAP = 1.35  # line height as a multiple of the font size
 TITLE = "specanim_title"  # the name of the scene title's view
+WHOLE = "specanim_frame"  # the name of a piece that is the whole frame
 # A mark that draws nothing: an empty box keeps its size with it.
 EMPTY: dict[str, Any] = {"data": {"values": []}, "mark": "point"}
 # Scales of the panels drawn in one box are their own: one panel's data never rescales another.
 INDEPENDENT = {"scale": {c: "independent" for c in ("x", "y", "color", "opacity", "size")}}
-# The most vl-convert CPU time a frame's pieces_ahead may take for the process that sends frames to
-# render workers to draw them (draws_ahead): it also encodes every frame (15-20 ms at 1100x800),
-# and a worker spends 30-80 ms on one. A progress line takes 3-6 ms.
-AHEAD_SECONDS = 0.020
 
 
 class Entry(Protocol):
@@ -77,11 +73,12 @@ class Piece:
     size: Size
     spec: dict[str, Any] | None = None
     rgba: np.ndarray | None = None
+    fitted: bool = False  # the spec is the whole frame: whatever size it draws at will do
 
     def fits(self, drawn: np.ndarray) -> bool:
         """Whether the spec drew at exactly the piece's size: marks beyond their box (an axis,
         a long label) grow the drawing, and Vega moves the boxes around them."""
-        return bool(drawn.shape[:2] == (self.size.height, self.size.width))
+        return self.fitted or bool(drawn.shape[:2] == (self.size.height, self.size.width))
 
 
 @dataclass(frozen=True)
@@ -138,12 +135,8 @@ class Composer:
         # While start() runs: each panel's parts of the first frame, asked for once (a million
         # points take a while to draw), with the frame they are of and the datasets they added.
         self._first: dict[str, tuple[Frame, list[Any], dict[str, Any]]] | None = None
-        self.origins: dict[str, tuple[int, int]] = {}  # where each box lies in the frame
-        # Whether frames are drawn box by box (see frame_pieces) and whether their pieces_ahead
-        # draw quickly enough to be drawn ahead for render workers: decided on the first frame.
-        self.by_box = False
-        self.draws_ahead = False
-        self._vector_boxes: set[str] = set()  # boxes whose parts were all vector marks
+        self.origins: dict[str, tuple[int, int]] = {WHOLE: (0, 0)}  # where each view lies
+        self.by_box = False  # whether frames are drawn box by box (see frame_pieces)
 
     def frame_of(self, trajectory: str, frame: Frame) -> Frame:
         """The frame (of the lead trajectory) as seen in a named trajectory of the scene."""
@@ -181,69 +174,55 @@ class Composer:
         title = _title_size(self.tree)
         if title is not None and "{" not in self.spec.title + self.spec.subtitle:
             self._static_title = self._drawn(self._scene_title(frame, title))
-        spec, _ = self.frame_layers(frame)
-        graph = scenegraph(spec)
-        self.origins = origins(graph)
+        graph = scenegraph(self.frame_spec(frame, painted=True))
+        self.origins = {WHOLE: (0, 0), **origins(graph)}
         if isinstance(self.tree, Leaf):  # the frame's top view: Vega names no group for it
             x, y = graph.get("origin", (0, 0))
             self.origins[self.tree.name] = (int(round(x)), int(round(y)))
-        for leaf in leaves(self.tree):
-            seen = self.frame_of(leaf.trajectory, frame)
-            below, over = self._leaf_parts(leaf, seen, {}, split=True)
-            if not over and not any(isinstance(part, RasterLayer) for part in below):
-                self._vector_boxes.add(leaf.name)
         # Frame-level Vega-Lite beyond config (params, padding, ...) acts on the whole frame.
         whole = set(self.spec.vega_lite or {}) - {"config"}
         self.by_box = not whole and all(
             piece.name in self.origins
             and (piece.spec is None or piece.fits(rasterize_remembered(piece.spec)))
-            for piece in self.frame_pieces(frame)
+            for piece in self._pieces(frame, by_box=True)
         )
-        if self.by_box:  # drawn once just now: the first text a process draws loads its fonts
-            specs = [piece.spec for piece in self.pieces_ahead(frame) if piece.spec is not None]
-            # CPU time, vl-convert's own threads included: what drawing them costs this process,
-            # whatever else the machine runs meanwhile.
-            started = time.process_time()
-            for spec in specs:
-                rasterize(spec)
-            self.draws_ahead = time.process_time() - started <= AHEAD_SECONDS
 
     def boxes(self) -> dict[str, Box]:
         """The box of every panel, by panel key (the panels of a layer share one)."""
         return {key: leaf.box for leaf in leaves(self.tree) for key in leaf.keys}
 
-    def frame_spec(self, frame: Frame) -> dict[str, Any]:
-        """The complete Vega-Lite spec of one frame, raster layers embedded as PNG images."""
-        return self._frame(frame, None)
+    def frame_spec(self, frame: Frame, painted: bool = False) -> dict[str, Any]:
+        """The complete Vega-Lite spec of one frame, raster layers embedded as PNG images; with
+        painted, without the raster layers that lie over every vector mark of their box (those
+        that ``frame_pieces`` paints): the frame's layout is the same either way."""
+        return self._frame(frame, [] if painted else None)
 
-    def frame_layers(self, frame: Frame) -> tuple[dict[str, Any], list[tuple[str, np.ndarray]]]:
-        """The frame as Vega-Lite without the raster layers that lie over every vector mark of
-        their box, and those layers as (box name, RGBA pixels), bottom first: painted over the
-        spec's rendering where Vega put their boxes (see ``origins``), they make the pixels of
-        ``frame_spec`` without encoding any of them as PNG."""
-        layers: list[tuple[str, np.ndarray]] = []
-        return self._frame(frame, layers), layers
-
-    def frame_pieces(self, frame: Frame) -> list[Piece]:
+    def frame_pieces(self, frame: Frame, whole: bool = False) -> list[Piece]:
         """The frame as pieces, bottom first, that make the pixels of ``frame_spec`` when each
-        is placed at its view's origin on the scene's background (if every spec piece fits):
-        the scene title, then every box's title line, its vector marks (with the raster layers
-        below them embedded) and the raster layers over them."""
-        return self._pieces(frame, ahead=False)
+        is placed at its view's origin on the scene's background, if every spec piece fits.
 
-    def pieces_ahead(self, frame: Frame) -> list[Piece]:
-        """The spec pieces of frame_pieces that no raster layer is drawn for (a title, a
-        box's title line, a box of vector marks only, such as a progress line): what the
-        process that sends the frame to a render worker may draw ahead (if ``draws_ahead``)."""
-        return self._pieces(frame, ahead=True)
+        Box by box (``by_box``, unless whole): the scene title, then every box's title line,
+        its vector marks (with the raster layers below them embedded) and the raster layers
+        over them. Otherwise the whole frame's vector marks, then every raster layer over
+        them."""
+        if self.by_box and not whole:
+            return self._pieces(frame, by_box=True)
+        return self._pieces(frame, by_box=False)
 
-    def _pieces(self, frame: Frame, ahead: bool) -> list[Piece]:
-        """frame_pieces; with ahead, only its spec pieces that no raster layer is drawn for."""
+    def _pieces(self, frame: Frame, by_box: bool) -> list[Piece]:
+        if not by_box:
+            painted: list[tuple[str, np.ndarray]] = []
+            vector = self._frame(frame, painted)
+            size = Size(self.spec.width, self.spec.height)
+            # Drawn whole, the frame takes the size Vega gives it: placed at the top left, it
+            # is cropped or padded with the background to the scene's size.
+            return [Piece(WHOLE, size, vector, fitted=True)] + [
+                Piece(name, _size_of(rgba), rgba=rgba) for name, rgba in painted
+            ]
         pieces = []
         title = _title_size(self.tree)
         if title is not None and self._static_title is not None:
-            if not ahead:
-                pieces.append(Piece(TITLE, title, rgba=self._static_title.rgba))
+            pieces.append(Piece(TITLE, title, rgba=self._static_title.rgba))
         elif title is not None:
             pieces.append(Piece(TITLE, title, self._alone(self._scene_title(frame, title))))
         for leaf in leaves(self.tree):
@@ -251,16 +230,13 @@ class Composer:
             if leaf.title is not None:
                 line = self._leaf_title(leaf, seen)
                 pieces.append(Piece(f"{leaf.name}_title", leaf.title[1], self._alone(line)))
-            if ahead and leaf.name not in self._vector_boxes:
-                continue
             datasets: dict[str, Any] = {}
             below, over = self._leaf_parts(leaf, seen, datasets, split=True)
             size = Size(leaf.box.width, leaf.box.height)
             if below:
                 view = self._embedded(below, size, datasets)
                 pieces.append(Piece(leaf.name, size, self._alone(view, datasets)))
-            if not ahead:
-                pieces += [Piece(leaf.name, size, rgba=rgba) for rgba in over]
+            pieces += [Piece(leaf.name, size, rgba=rgba) for rgba in over]
         return pieces
 
     def _frame(self, frame: Frame, painted: list[tuple[str, np.ndarray]] | None) -> dict[str, Any]:
@@ -554,6 +530,10 @@ def leaves(part: Leaf | Stack) -> Iterator[Leaf]:
     else:
         for p in part.parts:
             yield from leaves(p)
+
+
+def _size_of(rgba: np.ndarray) -> Size:
+    return Size(rgba.shape[1], rgba.shape[0])
 
 
 def _title_size(part: Leaf | Stack) -> Size | None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from specanim import palette, pictures, trajectories, versions
-from specanim.components import Data, Drawn, DrawsAhead, Executor, Frame, Panel, Scene, Trajectory
+from specanim.components import Data, Draw, Executor, Frame, Panel, Scene, Trajectory
 from specanim.compose import Composer, Piece
 from specanim.errors import UserError
 from specanim.output import atomic_path
@@ -24,7 +24,7 @@ from specanim.pickling import pickle_problem
 from specanim.plugins import import_locals
 from specanim.progress import Quiet, Reporter
 from specanim.raster import paint, use_compiled_loops_for
-from specanim.render import draw_ahead, fit_canvas, rasterize, rasterize_remembered
+from specanim.render import rasterize_remembered
 from specanim.spec.validate import Plan
 from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.trajectories import CacheMode
@@ -74,64 +74,33 @@ class Prepared:
         """The shot that frame number frame (negative: from the end) shows."""
         return bisect.bisect_right(self.starts, range(self.frames)[frame]) - 1
 
-    def pixels(self, shot_index: int, drawn: Drawn | None = None) -> np.ndarray:
-        """The pixels of one shot, exactly the scene's size, as vl-convert draws the frame's
-        full Vega-Lite (``frame_spec``) but faster: vl-convert draws the vector marks and
-        specanim paints the raster layers where Vega put their boxes, so no raster layer is
-        encoded as PNG or decoded again. Box by box where the scene allows (see
-        ``Composer.frame_pieces``), else the whole frame's vector marks at once. drawn: what
-        ``ahead(shot_index)`` drew in another process."""
+    def pixels(self, shot_index: int) -> np.ndarray:
+        """The pixels of one shot, exactly the scene's size: those vl-convert draws from the
+        frame's full Vega-Lite (``frame_spec``), made faster from the frame's pieces
+        (``Composer.frame_pieces``): vl-convert draws the vector marks and specanim paints the
+        raster layers where Vega put their boxes, so no raster layer is encoded as PNG."""
         frame = self.frame(shot_index)
-        spec = self.plan.spec
-        background = palette.rgb(spec.background)
-        if self.composer.by_box:
-            canvas = blank(spec.width, spec.height, background).copy()
-            if self._place(canvas, self.composer.frame_pieces(frame), drawn):
-                return canvas
-        frame_spec, layers = self.composer.frame_layers(frame)
-        canvas = fit_canvas(rasterize(frame_spec), spec.width, spec.height, background)
-        canvas = canvas if canvas.flags.writeable else canvas.copy()
-        for name, rgba in layers:
-            paint(canvas, rgba, *self.composer.origins[name])
+        canvas = self.place(self.composer.frame_pieces(frame))
+        if canvas is None:  # a box's marks went beyond it in this frame: Vega moved the boxes
+            canvas = self.place(self.composer.frame_pieces(frame, whole=True))
+            assert canvas is not None  # the whole frame's piece fits whatever its size
         return canvas
 
-    def ahead(self, shot_index: int) -> Drawn | None:
-        """The vector pieces of a shot that draw quickly (``Composer.pieces_ahead``), drawn
-        here for a render worker, which then need not start vl-convert; to pass to pixels().
-        None when they draw too slowly to be drawn here, or the shot has none."""
-        if not self.composer.draws_ahead:
-            return None
-        pieces = self.composer.pieces_ahead(self.frame(shot_index))
-        return draw_ahead(p.spec for p in pieces if p.spec is not None) or None
-
-    def _place(self, canvas: np.ndarray, pieces: list[Piece], drawn: Drawn | None) -> bool:
-        """Draw the pieces of a frame into canvas where Vega put them (those in drawn as they
-        are there); False, with canvas half drawn, if a piece's vector marks do not fit its
-        size in this frame."""
+    def place(self, pieces: list[Piece]) -> np.ndarray | None:
+        """The pieces drawn on the scene's background where Vega put them; None if a piece's
+        vector marks do not fit its size."""
+        spec = self.plan.spec
+        canvas = blank(spec.width, spec.height, palette.rgb(spec.background)).copy()
         for piece in pieces:
             if piece.spec is None:
                 assert piece.rgba is not None
                 paint(canvas, piece.rgba, *self.composer.origins[piece.name])
                 continue
-            rgb = rasterize_remembered(piece.spec, drawn)
+            rgb = rasterize_remembered(piece.spec)
             if not piece.fits(rgb):
-                return False
+                return None
             paint(canvas, rgb, *self.composer.origins[piece.name])
-        return True
-
-
-@dataclass(frozen=True)
-class Pixels:
-    """A prepared scene's ``pixels``, with the parts a render worker's caller draws ahead: the
-    Draw (a DrawsAhead) that executors run."""
-
-    prepared: Prepared
-
-    def __call__(self, shot: int, drawn: Drawn | None = None) -> np.ndarray:
-        return self.prepared.pixels(shot, drawn)
-
-    def ahead(self, shot: int) -> Drawn | None:
-        return self.prepared.ahead(shot)
+        return canvas
 
 
 @functools.lru_cache(maxsize=2)
@@ -259,7 +228,7 @@ def render(
         convert = encoder.converter()
     preload = functools.partial(import_locals, plan.plugins) if plan.plugins else None
     store = FrameStore.open(target, fingerprint(prepared)) if resume else None
-    draw: DrawsAhead = Pixels(prepared) if store is None else Keeping(Pixels(prepared), store)
+    draw: Draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
     if convert is not None:  # the workers convert each frame and hash its pixels
         draw = pictures.Converting(draw, convert)
     done = 0

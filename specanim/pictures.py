@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from specanim.components import Drawn, DrawsAhead
-
 DIGEST = 32  # bytes of a SHA-256
 
 
@@ -25,15 +23,12 @@ def digest(rgb: np.ndarray) -> str:
 class Converting:
     """A draw function followed by an encoder's converter: what render workers run."""
 
-    draw: DrawsAhead
+    draw: Callable[[int], np.ndarray]
     convert: Callable[[np.ndarray], np.ndarray]
 
-    def __call__(self, shot: int, drawn: Drawn | None = None) -> np.ndarray:
-        rgb = self.draw(shot, drawn)
+    def __call__(self, shot: int) -> np.ndarray:
+        rgb = self.draw(shot)
         return pack(self.convert(rgb), digest(rgb))
-
-    def ahead(self, shot: int) -> Drawn | None:
-        return self.draw.ahead(shot)
 
 
 def pack(frame: np.ndarray, hex_digest: str) -> np.ndarray:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import functools
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from specanim import urls
-from specanim.components import Drawn
 
 
 def rasterize(spec: dict[str, Any], scale: float = 1.0, alpha: bool = False) -> np.ndarray:
@@ -25,20 +24,11 @@ def rasterize(spec: dict[str, Any], scale: float = 1.0, alpha: bool = False) -> 
     return _rasterize(_text(spec), scale, alpha)
 
 
-def rasterize_remembered(spec: dict[str, Any], drawn: Drawn | None = None) -> np.ndarray:
+def rasterize_remembered(spec: dict[str, Any]) -> np.ndarray:
     """``rasterize(spec)`` as a read-only array, remembered for the last few specs this process
-    drew: a part of a frame that looks the same in many frames is drawn once. drawn: specs that
-    another process drew (``draw_ahead``), looked up first."""
+    drew: a part of a frame that looks the same in many frames is drawn once."""
     urls.check_spec(spec)
-    text = _text(spec)
-    found = drawn.get(text) if drawn else None
-    return _remembered(text) if found is None else found
-
-
-def draw_ahead(specs: Iterable[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """``rasterize_remembered`` of every spec, for a process that has not started vl-convert:
-    its first call in a process takes about 0.35 s."""
-    return {_text(spec): rasterize_remembered(spec) for spec in specs}
+    return _remembered(_text(spec))
 
 
 @functools.lru_cache(maxsize=8)

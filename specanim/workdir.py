@@ -20,8 +20,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from specanim.components import Drawn, DrawsAhead
-
 FORMAT = 1  # of the work folder's layout; a folder of another format is started again
 _STAMP = "work.json"
 
@@ -96,15 +94,12 @@ class Keeping:
     Runs in the render workers, so reading and writing the PNGs is spread over them too.
     """
 
-    render: DrawsAhead
+    render: Callable[[int], np.ndarray]
     store: FrameStore
 
-    def __call__(self, shot: int, drawn: Drawn | None = None) -> np.ndarray:
+    def __call__(self, shot: int) -> np.ndarray:
         rgb = self.store.load(shot)
         if rgb is None:
-            rgb = self.render(shot, drawn)
+            rgb = self.render(shot)
             self.store.save(shot, rgb)
         return rgb
-
-    def ahead(self, shot: int) -> Drawn | None:
-        return self.render.ahead(shot)

@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from specanim.components import Draw, Drawn, ahead_of, draw_with
+from specanim.components import Draw
 from specanim.errors import RenderError, SpecanimError, UserError, describe_exception
 from specanim.pickling import dumps, save
 from specanim.raster import use_compiled_loops_for
@@ -158,7 +158,6 @@ class Pool:
             return
         executor = self._pool()
         inboxes = self._inboxes
-        ahead = ahead_of(draw)
         self._use(+1)
         pending: deque[tuple[int, Future[str]]] = deque()
         finished = False
@@ -171,7 +170,7 @@ class Pool:
                     inbox.put((job.key, payload))
                 limit = self.workers * IN_FLIGHT_PER_WORKER
                 for shot in shots:
-                    pending.append((shot, _submit(executor, _render, job, shot, ahead(shot))))
+                    pending.append((shot, _submit(executor, _render, job, shot)))
                     if len(pending) >= limit:
                         yield self._result(*pending.popleft(), name)
                 while pending:
@@ -469,19 +468,18 @@ def _draw(job: Job) -> Draw:
     return _loaded[1]
 
 
-def _render(job: Job, shot: int, drawn: Drawn | None) -> str:
-    """Render shot (with what the parent drew ahead, if anything) into a file; its name is
-    the result."""
+def _render(job: Job, shot: int) -> str:
+    """Render shot into a file; its name is the result."""
     _board[2 * _slot + 1] = shot
     try:
-        return call_portably(_render_to_file, (job, shot, drawn))
+        return call_portably(_render_to_file, (job, shot))
     finally:
         _board[2 * _slot + 1] = -1
 
 
-def _render_to_file(job: Job, shot: int, drawn: Drawn | None) -> str:
+def _render_to_file(job: Job, shot: int) -> str:
     path = os.path.join(job.folder, f"shot{shot}.npy")
-    save(path, np.ascontiguousarray(draw_with(_draw(job), shot, drawn)))
+    save(path, np.ascontiguousarray(_draw(job)(shot)))
     return path
 
 

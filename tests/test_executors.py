@@ -86,7 +86,11 @@ layout: {column: [progress-bar, scatter], sizes: [1, 6], title: true}
 # The scatter as vector marks, with an axis beyond its box: frames are drawn whole.
 WHOLE_FRAMES = """
 panels:
-  - {type: scatter, render: vector, vega_lite: {encoding: {x: {axis: {title: across}}}}}
+  - type: scatter
+    render: vector
+    vega_lite: {encoding: {x: {axis: {title: across}, scale: {}}}}
+  - type: progress-bar
+layout: {column: [progress-bar, scatter], sizes: [1, 6]}
 """
 
 
@@ -102,38 +106,26 @@ def write_points(folder: Path, n: int, panels: str) -> Path:
     return folder / "scene.yaml"
 
 
-def render_with_workers(folder: Path, panels: str) -> tuple[bool, list[bool], bytes, bytes]:
-    """Render a scene on 300 points with two workers and in this process: whether this process
-    drew vector marks ahead, whether each worker imported vl-convert, and the two videos'
-    bytes."""
+def render_with_workers(folder: Path, panels: str) -> tuple[bool, bytes, bytes]:
+    """Render a scene on 300 points with two workers and in this process: whether its frames
+    are drawn box by box, and the two videos' bytes."""
     scene = write_points(folder, 300, panels)
     outputs = [folder / "workers.mp4", folder / "alone.mp4"]
     plans = [load_plan(scene, default_registry(), out) for out in outputs]
     with Local(LocalOptions(workers=2)) as pool:
         prepared = engine.prepare(plans[0])
         engine.render(prepared, executor=pool)
-        seen = [pool.submit(warmed_up).result() for _ in range(4)]
     engine.render(engine.prepare(plans[1]))
     bytes_with_workers, bytes_alone = (out.read_bytes() for out in outputs)
-    loaded = [loaded for _, loaded in seen]
-    return prepared.composer.draws_ahead, loaded, bytes_with_workers, bytes_alone
+    return prepared.composer.by_box, bytes_with_workers, bytes_alone
 
 
-def test_workers_need_no_vl_convert_when_this_process_draws_the_vector_marks_ahead(
-    tmp_path: Path,
+@pytest.mark.parametrize(("panels", "by_box"), [(QUICK_MARKS, True), (WHOLE_FRAMES, False)])
+def test_workers_draw_the_bytes_this_process_draws(
+    tmp_path: Path, panels: str, by_box: bool
 ) -> None:
-    """The progress line draws in a few milliseconds: the parent draws it and sends it with
-    each frame (the fixed title goes with the scene, drawn once), and the pixels are the same."""
-    ahead, loaded, with_workers, alone = render_with_workers(tmp_path, QUICK_MARKS)
-    assert ahead  # they drew in a few milliseconds of CPU on the first frame
-    assert loaded == [False] * 4
-    assert with_workers == alone
-
-
-def test_workers_start_vl_convert_for_frames_drawn_whole(tmp_path: Path) -> None:
-    ahead, loaded, with_workers, alone = render_with_workers(tmp_path, WHOLE_FRAMES)
-    assert not ahead
-    assert loaded == [True] * 4
+    drawn_by_box, with_workers, alone = render_with_workers(tmp_path, panels)
+    assert drawn_by_box == by_box
     assert with_workers == alone
 
 

@@ -3,6 +3,7 @@ pixels vl-convert draws from the frame's full Vega-Lite (raster layers embedded 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +13,9 @@ import numpy as np
 import pytest
 
 from specanim import engine, palette
-from specanim.compose import TITLE, leaves
+from specanim.compose import TITLE, WHOLE, leaves
 from specanim.plugins import default_registry, load_registry
-from specanim.render import draw_ahead, fit_canvas, rasterize
+from specanim.render import fit_canvas, rasterize
 from specanim.sdk import Box, Frame, Panel, Scene, View, hookimpl
 from specanim.spec.validate import load_plan
 from specanim_panels.scatter import Scatter, ScatterOptions
@@ -75,11 +76,10 @@ def test_every_shipped_spec_paints_what_its_full_vega_lite_draws(spec: Path) -> 
 
 def whole_frame_pixels(prepared: engine.Prepared, frame: int) -> np.ndarray:
     """The frame's pixels with its vector marks drawn all at once, the raster layers painted."""
-    prepared.composer.by_box = False
-    try:
-        return engine.still(prepared, frame)
-    finally:
-        prepared.composer.by_box = True
+    pieces = prepared.composer.frame_pieces(prepared.frame(prepared.shot_of(frame)), whole=True)
+    pixels = prepared.place(pieces)
+    assert pixels is not None
+    return pixels
 
 
 def test_boxes_whose_marks_reach_beyond_them_are_drawn_with_the_whole_frame(
@@ -103,18 +103,17 @@ def test_boxes_whose_marks_reach_beyond_them_are_drawn_with_the_whole_frame(
     )
     prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
     assert not prepared.composer.by_box  # the axis lies below the scatter's box
-    assert not prepared.composer.draws_ahead and prepared.ahead(0) is None
     for frame in (0, prepared.frames - 1):
         drawn = engine.still(prepared, frame).astype(int)
         difference = np.abs(drawn - full_pixels(prepared, frame))
         assert difference.max() <= MAX_DIFFERENCE and difference.mean() <= MEAN_DIFFERENCE
 
 
-def test_the_pieces_drawn_ahead_are_those_no_raster_layer_is_drawn_for(
+def test_which_pieces_a_frame_is_drawn_from_depends_on_the_scene_alone(
     write_spec: Callable[..., Path],
 ) -> None:
-    """What the process that sends frames to render workers draws for them: the title, the
-    scatter's title line and the progress bar's box, not the scatter's points."""
+    """Box by box: the title, the scatter's title line, each box's vector marks and the
+    scatter's points; whole: the frame's vector marks and the points. Both give the pixels."""
     spec = write_spec(
         """
         title: "Frame {frame}"
@@ -130,17 +129,26 @@ def test_the_pieces_drawn_ahead_are_those_no_raster_layer_is_drawn_for(
     )
     prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
     composer = prepared.composer
+    assert composer.by_box
     box = {leaf.keys[0]: leaf.name for leaf in leaves(composer.tree)}
-    last = len(prepared.shots) - 1
-    pieces = composer.pieces_ahead(prepared.frame(last))
-    names = {piece.name for piece in pieces}
-    assert names == {TITLE, box["progress-bar"], f"{box['scatter']}_title"}
-    drawn = draw_ahead(piece.spec for piece in pieces if piece.spec is not None)
-    assert len(drawn) == 3
-    np.testing.assert_array_equal(prepared.pixels(last, drawn), prepared.pixels(last))
-    # What was drawn ahead is what the frame shows.
-    inverted = {text: 255 - rgb for text, rgb in drawn.items()}
-    assert not np.array_equal(prepared.pixels(last, inverted), prepared.pixels(last))
+    last = prepared.frame(len(prepared.shots) - 1)
+    pieces = composer.frame_pieces(last)
+    assert [(p.name, p.spec is not None) for p in pieces] == [
+        (TITLE, True),
+        (box["progress-bar"], True),
+        (f"{box['scatter']}_title", True),
+        (box["scatter"], False),
+    ]
+    whole = composer.frame_pieces(last, whole=True)
+    assert [(p.name, p.spec is not None) for p in whole] == [(WHOLE, True), (box["scatter"], False)]
+    by_box = prepared.place(pieces)
+    assert by_box is not None
+    np.testing.assert_array_equal(by_box, prepared.place(whole))
+    # The pieces are what the frame shows.
+    inverted = [
+        dataclasses.replace(p, rgba=255 - p.rgba) if p.rgba is not None else p for p in pieces
+    ]
+    assert not np.array_equal(prepared.place(inverted), by_box)
 
 
 def test_painted_layers_are_never_encoded(write_spec: Callable[..., Path]) -> None:
@@ -159,8 +167,8 @@ def test_painted_layers_are_never_encoded(write_spec: Callable[..., Path]) -> No
         """
     )
     prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
-    vector, layers = prepared.composer.frame_layers(prepared.frame(0))
-    assert "data:image/png" not in json.dumps(vector)  # title, scatter and grid are painted
+    vector, *layers = prepared.composer.frame_pieces(prepared.frame(0), whole=True)
+    assert "data:image/png" not in json.dumps(vector.spec)  # title, scatter and grid are painted
     assert len(layers) == 3
     assert "data:image/png" in json.dumps(engine.frame_spec(prepared, 0))
 
@@ -182,9 +190,9 @@ def test_a_raster_under_vector_marks_is_embedded_and_looks_the_same(
         """
     )
     prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
-    vector, layers = prepared.composer.frame_layers(prepared.frame(0))
+    vector, *layers = prepared.composer.frame_pieces(prepared.frame(0), whole=True)
     assert len(layers) == 2  # the grid and the scatter over it; not the grid under labels
-    assert json.dumps(vector).count("data:image/png") == 1
+    assert json.dumps(vector.spec).count("data:image/png") == 1
     difference = np.abs(engine.still(prepared, 0).astype(int) - full_pixels(prepared, 0))
     assert difference.max() <= MAX_DIFFERENCE and difference.mean() <= MEAN_DIFFERENCE
 

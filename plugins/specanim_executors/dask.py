@@ -25,7 +25,7 @@ from pydantic import Field
 
 from specanim.errors import RenderError, UserError, describe_exception
 from specanim.pickling import dumps
-from specanim.sdk import Draw, Drawn, Executor, Options, ahead_of, draw_with, hookimpl
+from specanim.sdk import Draw, Executor, Options, hookimpl
 from specanim.workers import IN_FLIGHT_PER_WORKER, call_portably, ctrl_c_held, default_workers, warm
 
 if TYPE_CHECKING:
@@ -171,11 +171,10 @@ class Dask(Executor[DaskOptions]):
         [scene] = client.scatter([dumps(draw)], broadcast=True, hash=False)
         pending: deque[tuple[int, Any]] = deque()
         limit = self.slots * IN_FLIGHT_PER_WORKER
-        ahead = ahead_of(draw)
         try:
             for shot in shots:
                 task = f"specanim-frame-{key}-{shot}"
-                args = (key, scene, preload, shot, ahead(shot))
+                args = (key, scene, preload, shot)
                 pending.append((shot, client.submit(_draw_shot, *args, key=task)))
                 if len(pending) >= limit:
                     yield _pixels(*pending.popleft(), name)
@@ -241,17 +240,15 @@ _lock = threading.Lock()
 _loaded: tuple[str, Draw] | None = None  # the render key last unpickled, and its callable
 
 
-def _draw_shot(
-    key: str, scene: bytes, preload: Callable[[], None] | None, shot: int, drawn: Drawn | None
-) -> np.ndarray:
+def _draw_shot(key: str, scene: bytes, preload: Callable[[], None] | None, shot: int) -> np.ndarray:
     """The pixels of shot, any exception made portable."""
-    return call_portably(_draw_cached, (key, scene, preload, shot, drawn))
+    return call_portably(_draw_cached, (key, scene, preload, shot))
 
 
 def _draw_cached(
-    key: str, scene: bytes, preload: Callable[[], None] | None, shot: int, drawn: Drawn | None
+    key: str, scene: bytes, preload: Callable[[], None] | None, shot: int
 ) -> np.ndarray:
-    """The pixels of shot, given what the client drew ahead; the render's scene is unpickled
+    """The pixels of shot; the render's scene is unpickled
     once per worker process."""
     global _loaded
     with _lock:
@@ -261,7 +258,7 @@ def _draw_cached(
                 preload()
             _loaded = (key, pickle.loads(scene))
         draw = _loaded[1]
-    return np.ascontiguousarray(draw_with(draw, shot, drawn))
+    return np.ascontiguousarray(draw(shot))
 
 
 @hookimpl
