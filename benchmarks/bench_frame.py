@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -35,9 +36,12 @@ from typing import Any
 
 import numpy as np
 
-from specanim import engine, palette, pictures, raster
+from specanim import engine
+from specanim.draw import raster
+from specanim.draw.vlconvert import fit_canvas, rasterize
+from specanim.engine import pictures
 from specanim.plugins import default_registry
-from specanim.render import fit_canvas, rasterize
+from specanim.spec import palette
 from specanim.spec.validate import load_plan
 
 
@@ -131,8 +135,9 @@ def split(prepared: engine.Prepared, shots: list[int]) -> dict[str, float]:
     times.wrap(prepared.composer, "frame_pieces", "composing")
     times.wrap(vlc, "vegalite_to_svg", "vl-convert: Vega to SVG")
     times.wrap(vlc, "svg_to_png", "vl-convert: SVG to PNG")
-    times.wrap(engine, "rasterize_remembered", "rasterize")
-    times.wrap(engine, "paint", "painting")
+    placing = sys.modules[engine.Prepared.__module__]  # where Prepared.place draws the pieces
+    times.wrap(placing, "rasterize_remembered", "rasterize")
+    times.wrap(placing, "paint", "painting")
     encoder = plan.encoder.cls(plan.encoder.options)
     convert = encoder.converter()
     spec = plan.spec

@@ -9,7 +9,7 @@ Two parts, each on one core, side by side in one run:
 
 * ``kernels``: aggregating and shading 30k, 300k and 1M points (ten classes, in drifting
   Gaussian clusters) into 700x700 pixels, with datashader (``Canvas.points`` with
-  ``count_cat``, then ``shade``), specanim's numpy kernel (``specanim.density``: ufunc.at of
+  ``count_cat``, then ``shade``), specanim's numpy kernel (``specanim.draw.density``: ufunc.at of
   each point's colour into float32 sums), numpy counting per pixel and class with one
   ``np.bincount`` then mixing by a (pixels, classes) @ (classes, 3) product, and a numba kernel
   that counts in one pass; all three numpy-shaded the same way. Milliseconds a frame, ratios,
@@ -45,8 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import scenes  # noqa: E402  (the benchmark's own inputs, beside this script)
 
-from specanim.density import DensityShader, How, alpha_ramp  # noqa: E402
-from specanim.palette import resolve, rgb  # noqa: E402
+from specanim.draw.density import DensityShader, How, alpha_ramp  # noqa: E402
+from specanim.spec.palette import resolve, rgb  # noqa: E402
 
 BOX = 700  # pixels a side of the density benchmark's box
 HOW: How = "eq_hist"
@@ -104,7 +104,7 @@ def datashader_kernel(xy: np.ndarray, labels: np.ndarray, colors: np.ndarray) ->
 def class_count_kernel(xy: np.ndarray, labels: np.ndarray, colors: np.ndarray) -> Callable[[], Any]:
     """numpy the other way: one np.bincount of pixel x classes + class, then the (pixels,
     classes) counts times the (classes, 3) palette, shaded as specanim's."""
-    from specanim.density import pixel_index
+    from specanim.draw.density import pixel_index
 
     k = len(colors)
     palette = colors.astype(np.float32)
@@ -193,7 +193,7 @@ def kernels(points: list[int], repeat: int) -> None:
 
 def points_path(n: int, repeat: int) -> None:
     """The scatter's points (not density) at n points into its box of an 1100x800 frame."""
-    from specanim.raster import PointRasterizer
+    from specanim.draw.raster import PointRasterizer
 
     width, height = 1000, 740
     xy, labels = cluster_points(n, width, height)
@@ -257,7 +257,7 @@ def colour_errors(lossless: np.ndarray, decoded: np.ndarray) -> dict[str, float]
 def supersampling(work: Path) -> None:
     """Dots drawn at 2x and reduced by a 2x2 box filter (a remedy often suggested for 4:2:0)
     against drawn at 1x: how far apart, and each one's errors through the mp4 encoder."""
-    from specanim.raster import PointRasterizer
+    from specanim.draw.raster import PointRasterizer
 
     width, height = 1000, 740
     xy, labels = cluster_points(1797, width, height)

@@ -33,8 +33,9 @@ from typing import Any
 
 STARTED = time.perf_counter()  # before specanim's imports, so that they count
 
-from specanim import cli, engine, trajectories  # noqa: E402
-from specanim.compose import Composer  # noqa: E402
+from specanim import cli, engine  # noqa: E402
+from specanim.draw.compose import Composer  # noqa: E402
+from specanim.store import trajectories  # noqa: E402
 
 times: dict[str, Any] = {"imported": time.perf_counter() - STARTED}
 

@@ -10,8 +10,8 @@ import re
 import sys
 from pathlib import Path
 
+from specanim.cli.tables import option_rows
 from specanim.components import KINDS
-from specanim.options_table import option_rows
 from specanim.plugins import Registry, default_registry
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from specanim.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from specanim import capture
-    from specanim.animation import Animation, animate, from_snapshots, load
-    from specanim.batch import render_many
+    from specanim.api import capture
+    from specanim.api.animation import Animation, animate, from_snapshots, load
+    from specanim.api.batch import render_many
 
 __version__ = "0.1.0"
 __all__ = [
@@ -34,15 +34,15 @@ _LAZY = {"Animation", "animate", "from_snapshots", "load"}
 def __getattr__(name: str) -> Any:
     # The Python API imports the engine; the command line should not pay for it on every run.
     if name in _LAZY:
-        from specanim import animation
+        from specanim.api import animation
 
         return getattr(animation, name)
     if name == "render_many":
-        from specanim.batch import render_many
+        from specanim.api.batch import render_many
 
         return render_many
     if name == "capture":
         import importlib
 
-        return importlib.import_module("specanim.capture")
+        return importlib.import_module("specanim.api.capture")
     raise AttributeError(f"module 'specanim' has no attribute {name!r}")

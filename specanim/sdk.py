@@ -19,36 +19,37 @@ module with ``@hookimpl`` functions (see ``specanim.hookspecs``) that register c
         register(Legend)
 """
 
+from specanim.camera import Box, Camera, ViewOptions
 from specanim.components import (
     KINDS,
-    Box,
     Component,
-    Data,
     Dataset,
     Draw,
     Encoder,
     Executor,
-    Frame,
     FrameSink,
     Kind,
-    Options,
     Panel,
+    Reducer,
+)
+from specanim.draw.density import DensityShader
+from specanim.draw.raster import PointRasterizer, draw_polylines, encode_png, over, png_data_url
+from specanim.errors import InputError
+from specanim.hookspecs import hookimpl
+from specanim.options import Options
+from specanim.spec.palette import check_color, check_continuous, check_scheme, ramp, resolve, rgb
+from specanim.spec.template import FRAME_FIELDS, Template, check_template
+from specanim.values import (
+    Data,
+    Frame,
     Progress,
     RasterLayer,
-    Reducer,
     Scene,
     Step,
     Trajectory,
     View,
     ViewPart,
 )
-from specanim.density import DensityShader
-from specanim.errors import InputError
-from specanim.hookspecs import hookimpl
-from specanim.palette import check_color, check_continuous, check_scheme, ramp, resolve, rgb
-from specanim.raster import PointRasterizer, draw_polylines, encode_png, over, png_data_url
-from specanim.template import FRAME_FIELDS, Template, check_template
-from specanim.view import Camera, ViewOptions
 
 __all__ = [
     "FRAME_FIELDS",

@@ -25,13 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from specanim.components import Box, Data, Frame, Options, Panel, Scene, Step, Trajectory
-from specanim.compose import to_vega_lite
-from specanim.palette import resolve
-from specanim.render import rasterize, standalone
+from specanim.camera import Box, Camera, ViewOptions
+from specanim.components import Panel
+from specanim.draw.compose import to_vega_lite
+from specanim.draw.vlconvert import rasterize, standalone
+from specanim.engine.timeline import frame_count, make_frame, plan_shots, shot_starts
+from specanim.options import Options
 from specanim.spec.models import Timeline
-from specanim.timeline import frame_count, make_frame, plan_shots, shot_starts
-from specanim.view import Camera, ViewOptions
+from specanim.spec.palette import resolve
+from specanim.values import Data, Frame, Scene, Step, Trajectory
 
 __all__ = [
     "check_pickles",
@@ -147,7 +149,7 @@ def render_panel(
 def check_pickles(component: object) -> None:
     """Raise AssertionError, saying what could not be pickled, unless component survives the
     trip to a render worker process (panels are pickled into every worker)."""
-    from specanim.pickling import MappingPickler
+    from specanim.engine.pickling import MappingPickler
 
     with tempfile.TemporaryDirectory() as folder:
         buffer = io.BytesIO()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from specanim.components import Frame, Panel, Scene, Trajectory
+from specanim.components import Panel
+from specanim.engine.timeline import Shot, make_frame
 from specanim.testing import make_scene, render_panel
-from specanim.timeline import Shot, make_frame
+from specanim.values import Frame, Scene, Trajectory
 
 COLORS = ("#ff0000", "#00ff00", "#0000ff", "#ffff00")  # pure colours: easy to find in pixels
 

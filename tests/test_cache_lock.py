@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from specanim import trajectories
-from specanim.components import Data, Progress, Reducer, Step, Trajectory
+from specanim.components import Reducer
+from specanim.store import trajectories
+from specanim.values import Data, Progress, Step, Trajectory
 
 from .reducer_fixtures import Calls, digits, make
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from specanim import cache, trajectories
 from specanim.components import Reducer
+from specanim.store import cache, trajectories
 from specanim_reducers.pca import Pca
 
 from .conftest import Run

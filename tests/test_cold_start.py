@@ -11,7 +11,7 @@ FIT = """
 from pathlib import Path
 import numpy as np
 import umap.umap_
-from specanim.components import Data
+from specanim.values import Data
 from specanim_reducers.umap import Umap, UmapOptions
 
 points = np.random.default_rng(0).normal(size=(60, 5)).astype(np.float32)

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from specanim import engine
+from specanim.engine.timeline import in_step, progresses
 from specanim.errors import SpecErrors
 from specanim.plugins import Registry, load_registry
 from specanim.sdk import Data, hookimpl
 from specanim.spec.validate import load_plan
-from specanim.timeline import in_step, progresses
 
 from .reducer_fixtures import Ramp, RampOptions
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from specanim import engine
-from specanim.compose import split_sizes
+from specanim.draw.compose import split_sizes
+from specanim.draw.vlconvert import rasterize
 from specanim.plugins import default_registry
-from specanim.render import rasterize
 from specanim.spec.validate import load_plan
 
 SPEC = """

@@ -16,10 +16,11 @@ import pytest
 from pydantic import ValidationError
 from sklearn.datasets import load_digits
 
-from specanim.components import Data, Dataset
+from specanim.components import Dataset
 from specanim.errors import InputError
-from specanim.paths import CACHE_ENV
 from specanim.plugins import load_registry
+from specanim.store.paths import CACHE_ENV
+from specanim.values import Data
 from specanim_datasets.mnist import CHECKSUMS, SPLITS, Mnist
 from specanim_datasets.sklearn_digits import SklearnDigits, read_digits, shipped_file
 from specanim_datasets.table_file import TableFile

@@ -24,9 +24,9 @@ from pydantic import BaseModel, Field
 import specanim.sdk
 import specanim.testing
 from specanim import engine, hookspecs
+from specanim.cli.tables import option_rows
 from specanim.components import KINDS
-from specanim.executors import choose
-from specanim.options_table import option_rows
+from specanim.engine.executors import choose
 from specanim.plugins import Registry, default_registry, load_registry
 from specanim.sdk import (
     Box,
@@ -45,8 +45,8 @@ from specanim.sdk import (
     hookimpl,
 )
 from specanim.spec.models import SceneSpec
+from specanim.spec.template import FRAME_FIELDS
 from specanim.spec.validate import PANEL_KEYS, load_plan
-from specanim.template import FRAME_FIELDS
 
 from .conftest import ROOT
 from .reducer_fixtures import Ramp

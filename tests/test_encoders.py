@@ -16,8 +16,9 @@ from PIL import GifImagePlugin, Image
 from pydantic import ValidationError
 from specanim_executors.local import Local, LocalOptions
 
-from specanim import engine, pictures
+from specanim import engine
 from specanim.components import Encoder
+from specanim.engine import pictures
 from specanim.errors import InputError, RenderError
 from specanim.plugins import default_registry, load_registry
 from specanim.spec.validate import load_plan

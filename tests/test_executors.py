@@ -17,12 +17,13 @@ import pytest
 from specanim_executors.local import Local, LocalOptions
 
 import specanim
-from specanim import engine, manifest
+from specanim import engine
+from specanim.engine.executors import choose
+from specanim.engine.pool import WORKER_ENVIRONMENT, _processes
 from specanim.errors import RenderError, SpecErrors, UserError
-from specanim.executors import choose
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
-from specanim.workers import WORKER_ENVIRONMENT, _processes
+from specanim.store import manifest
 
 from .conftest import Run
 from .test_faults import write_scene
@@ -34,11 +35,11 @@ def warmed_up() -> tuple[int, bool]:
 
 
 def preloaded() -> tuple[int, int | None, bool]:
-    """In a worker: its parent's pid, the pid of the process that ran specanim.preload (if
+    """In a worker: its parent's pid, the pid of the process that ran specanim.engine.preload (if
     any did before this call), and whether the compiled loops are in use."""
-    from specanim import raster
+    from specanim.draw import raster
 
-    loaded = sys.modules.get("specanim.preload")
+    loaded = sys.modules.get("specanim.engine.preload")
     return os.getppid(), getattr(loaded, "LOADED_IN", None), raster._compiled_paint
 
 
@@ -146,7 +147,7 @@ def test_the_worker_server_ends_without_tearing_down_its_interpreter() -> None:
     until then: a pipe reading them would wait out a teardown (about 0.35 s) after every
     command. Exit handlers run last registered first, so the one registered before the
     server's preload never runs."""
-    script = "import atexit; atexit.register(print, 'torn down'); import specanim.preload"
+    script = "import atexit; atexit.register(print, 'torn down'); import specanim.engine.preload"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
@@ -155,7 +156,7 @@ def loops_loaded() -> dict[str, int]:
     """In a worker: how many forms (argument types) of each compiled loop it has."""
     from numba.core.registry import CPUDispatcher
 
-    from specanim import compiled
+    from specanim.draw import compiled
 
     loops = {name: f for name, f in vars(compiled).items() if isinstance(f, CPUDispatcher)}
     return {name: len(loop.signatures) for name, loop in loops.items()}
@@ -187,8 +188,8 @@ def test_workers_find_every_compiled_loop_their_frames_use_loaded_by_the_server(
 
 def test_small_arrays_reach_workers_as_writeable_as_they_left() -> None:
     """(Large ones arrive as read-only mapped files.) The compiled loops tell the two apart."""
-    from specanim.pickling import dumps
-    from specanim.raster import read_only
+    from specanim.draw.raster import read_only
+    from specanim.engine.pickling import dumps
 
     frozen, loose = read_only(np.arange(10.0)), np.arange(10.0)
     back = pickle.loads(dumps([frozen, loose]))
@@ -216,7 +217,9 @@ def test_workers_ignore_ctrl_c_from_their_first_moment() -> None:
     """The forkserver gives the workers it forks the signal handlers it had once its preload
     ran: a terminal's Ctrl-C, sent to the whole process group, never reaches a worker, not even
     before its initialiser runs."""
-    script = "import signal as s, specanim.preload; print(s.getsignal(s.SIGINT) is s.SIG_IGN)"
+    script = (
+        "import signal as s, specanim.engine.preload; print(s.getsignal(s.SIGINT) is s.SIG_IGN)"
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, "True\n", "")
 
@@ -227,7 +230,7 @@ def environments() -> list[dict[str, str | None]]:
     script = """if True:
         import json, os
         from specanim_executors.local import Local, LocalOptions
-        from specanim.workers import WORKER_ENVIRONMENT
+        from specanim.engine.pool import WORKER_ENVIRONMENT
         before = dict(os.environ)
         with Local(LocalOptions(workers=2)) as pool:
             seen = [

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from specanim.errors import InputError
-from specanim.paths import CACHE_ENV
+from specanim.store.paths import CACHE_ENV
 from specanim_datasets.fashion_mnist import CLASSES, PUBLISHED_MD5, FashionMnist
 from specanim_datasets.mnist import SPLITS
 

@@ -12,11 +12,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from specanim import engine, palette
-from specanim.compose import TITLE, WHOLE, leaves
+from specanim import engine
+from specanim.draw.compose import TITLE, WHOLE, leaves
+from specanim.draw.vlconvert import fit_canvas, rasterize
 from specanim.plugins import default_registry, load_registry
-from specanim.render import fit_canvas, rasterize
 from specanim.sdk import Box, Frame, Panel, Scene, View, hookimpl
+from specanim.spec import palette
 from specanim.spec.validate import load_plan
 from specanim_panels.scatter import Scatter, ScatterOptions
 
@@ -227,7 +228,7 @@ def test_the_compiled_paint_gives_numpys_bytes(
 ) -> None:
     """Render workers paint with the compiled loop, a single process with numpy: the same
     bytes for transparent, partial and opaque pixels, also where a layer leaves the canvas."""
-    from specanim import raster
+    from specanim.draw import raster
 
     rng = np.random.default_rng(7)
     canvas = rng.integers(0, 256, (100, 120, 3), dtype=np.uint8)

@@ -28,7 +28,7 @@ from specanim import engine
 from specanim.errors import Location, RenderError, SpecError, UserError
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
-from specanim.workdir import FrameStore
+from specanim.store.workdir import FrameStore
 
 SCENE = """
 title: "Digits, epoch {epoch} of {epochs}"

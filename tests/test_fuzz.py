@@ -24,11 +24,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from specanim import engine, trajectories
-from specanim.components import Data, Progress, Reducer, Step, Trajectory
+from specanim import engine
+from specanim.components import Reducer
 from specanim.errors import InputError, UserError
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
+from specanim.store import trajectories
+from specanim.values import Data, Progress, Step, Trajectory
 
 # SPECANIM_FUZZ_EXAMPLES=500 explores: that many random (not derandomized) examples a test.
 EXPLORE = int(os.environ.get("SPECANIM_FUZZ_EXAMPLES", "0"))

@@ -11,12 +11,12 @@ import pytest
 from pydantic import ValidationError
 
 from specanim import engine
-from specanim.components import Data, Scene
 from specanim.errors import InputError
-from specanim.palette import ramp, rgb
 from specanim.plugins import default_registry
+from specanim.spec.palette import ramp, rgb
 from specanim.spec.validate import load_plan
 from specanim.testing import check_pickles, make_frames, make_panel, make_scene, render_panel
+from specanim.values import Data, Scene
 from specanim_panels.legend import Legend, nice_ticks
 from specanim_panels.scatter import Scatter
 

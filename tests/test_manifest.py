@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specanim import manifest
+from specanim.store import manifest
 
 from .conftest import Run
 
@@ -71,7 +71,8 @@ FORMATS = ["a.mp4", "a.webm", "a.gif", "a.webp", "a.apng", "frames"]
 RENDER_ALL = """
 import dataclasses, sys
 from pathlib import Path
-from specanim import engine, manifest
+from specanim import engine
+from specanim.store import manifest
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
 

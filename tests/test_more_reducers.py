@@ -12,10 +12,11 @@ import pytest
 from pydantic import ValidationError
 
 from specanim import engine
-from specanim.components import Data, Reducer, Trajectory
+from specanim.components import Reducer
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
-from specanim.trajectories import cache_key
+from specanim.store.trajectories import cache_key
+from specanim.values import Data, Trajectory
 from specanim_reducers.pacmap import Pacmap
 from specanim_reducers.pymde import Pymde
 from specanim_reducers.trimap import Trimap

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from specanim.components import Panel, RasterLayer, Scene
-from specanim.compose import to_vega_lite
+from specanim.components import Panel
+from specanim.draw.compose import to_vega_lite
 from specanim.errors import InputError
 from specanim.plugins import default_registry
 from specanim.testing import make_box, make_panel
+from specanim.values import RasterLayer, Scene
 from specanim_panels.digit_grid import DigitGrid, DigitGridOptions
 from specanim_panels.progress_bar import ProgressBar, ProgressBarOptions
 from specanim_panels.scatter import Scatter, ScatterOptions

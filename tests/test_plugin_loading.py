@@ -18,10 +18,13 @@ import numpy as np
 import pytest
 
 from specanim import engine, hookimpl
-from specanim.components import Box, Frame, Options, Panel
+from specanim.camera import Box
+from specanim.components import Panel
 from specanim.errors import ComponentError, SpecErrors
+from specanim.options import Options
 from specanim.plugins import UnknownComponent, load_registry
 from specanim.spec.validate import load_plan
+from specanim.values import Frame
 
 # A local plugin file with a working panel (a bar as long as the progress), panels that
 # misbehave, a reducer that needs no fitting (four snapshots), and a dataset and a reducer

@@ -9,10 +9,13 @@ from types import SimpleNamespace
 import pytest
 
 from specanim import hookimpl
-from specanim.components import Box, Frame, Options, Panel, View
+from specanim.camera import Box
+from specanim.components import Panel
 from specanim.errors import PluginError
+from specanim.options import Options
 from specanim.plugins import load_registry
 from specanim.spec.validate import load_plan
+from specanim.values import Frame, View
 
 from .conftest import Run
 

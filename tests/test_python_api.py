@@ -155,7 +155,7 @@ def test_a_render_shows_as_a_video_in_a_notebook(tmp_path: Path) -> None:
     result = scene.render(tmp_path / "a.mp4", workers=1)
     shown = scene._repr_html_()
     assert shown.startswith("<figure><video") and "data:video/mp4;base64," in shown
-    from specanim.display import result_html
+    from specanim.api.display import result_html
 
     linked = result_html(result, limit=10)
     assert "<video" not in linked and 'href="' in linked and "above the" in linked

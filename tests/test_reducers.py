@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from specanim import trajectories
-from specanim.components import Data, Reducer, Step, Trajectory
+from specanim.components import Reducer
 from specanim.errors import InputError
 from specanim.plugins import default_registry
+from specanim.store import trajectories
+from specanim.values import Data, Step, Trajectory
 from specanim_reducers.pca import Pca
 from specanim_reducers.precomputed import Precomputed, write_long_table
 from specanim_reducers.tsne import Tsne

@@ -13,8 +13,8 @@ from PIL import Image
 from specanim_executors.local import Local, LocalOptions
 
 from specanim import engine
-from specanim.palette import resolve, rgb
 from specanim.plugins import default_registry
+from specanim.spec.palette import resolve, rgb
 from specanim.spec.validate import load_plan
 
 from .conftest import Run

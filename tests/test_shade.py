@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 
 from specanim import engine
-from specanim.components import RasterLayer, Scene
 from specanim.plugins import default_registry
 from specanim.sdk import rgb
 from specanim.spec.validate import load_plan
@@ -24,6 +23,7 @@ from specanim.testing import (
     make_scene,
     render_panel,
 )
+from specanim.values import RasterLayer, Scene
 from specanim_panels.scatter import Scatter
 
 from .conftest import Run
@@ -279,7 +279,7 @@ def test_weighted_chroma_keeps_small_dots_coloured_through_h264(
 def test_points_drawn_by_the_compiled_loop_have_numpys_bytes(
     monkeypatch: pytest.MonkeyPatch, opacity: float | str, n: int
 ) -> None:
-    from specanim import raster
+    from specanim.draw import raster
 
     rng = np.random.default_rng(1)
     xy = (rng.standard_normal((n, 2)) * 40 + 100).astype(np.float32)

@@ -12,8 +12,8 @@ from sklearn.datasets import load_iris
 
 from specanim import engine
 from specanim.errors import SpecError
-from specanim.palette import ramp, rgb
 from specanim.plugins import default_registry
+from specanim.spec.palette import ramp, rgb
 from specanim.spec.validate import load_plan
 
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 255, 0)

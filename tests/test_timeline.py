@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from specanim.components import Step, Trajectory
+from specanim.engine.timeline import frame_count, make_frame, motion, plan_shots, positions
 from specanim.spec.models import Timeline
-from specanim.timeline import frame_count, make_frame, motion, plan_shots, positions
+from specanim.values import Step, Trajectory
 
 
 def trajectory(steps: np.ndarray) -> Trajectory:

@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from specanim import trajectories
-from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
-from specanim.paths import CACHE_ENV
+from specanim.components import Reducer
+from specanim.options import Options
+from specanim.store import trajectories
+from specanim.store.paths import CACHE_ENV
+from specanim.values import Data, Progress, Step, Trajectory
 from specanim_reducers.pca import Pca
 
 from .reducer_fixtures import Calls, digits, make
@@ -171,7 +173,7 @@ def test_damaged_entry_is_fitted_again(
     good = in_memory(obtain(make(Counting), data, tmp_path))
     (entry,) = entries(tmp_path)
     damage(entry)
-    with caplog.at_level(logging.WARNING, logger="specanim.trajectories"):
+    with caplog.at_level(logging.WARNING, logger="specanim.store.trajectories"):
         again = obtain(make(Counting), data, tmp_path)
     assert fits(Counting) == 2
     assert_same(again, good)
@@ -223,7 +225,7 @@ def test_unwritable_cache_still_returns_the_fit(
 ) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("a file where the cache folder should be")
-    with caplog.at_level(logging.WARNING, logger="specanim.trajectories"):
+    with caplog.at_level(logging.WARNING, logger="specanim.store.trajectories"):
         trajectory = obtain(make(Counting), data, blocked)
     assert len(trajectory) == 3
     assert "cannot write the trajectory cache entry" in caplog.text

@@ -25,11 +25,14 @@ from PIL import Image
 from specanim_executors.local import Local, LocalOptions
 
 from specanim import engine, hookimpl
-from specanim.components import Box, Frame, Options, Panel, View
+from specanim.camera import Box
+from specanim.components import Panel
+from specanim.draw.vlconvert import rasterize
 from specanim.errors import ExternalURL
+from specanim.options import Options
 from specanim.plugins import load_registry
-from specanim.render import rasterize
 from specanim.spec.validate import load_plan
+from specanim.values import Frame, View
 
 from .conftest import Run
 

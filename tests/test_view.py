@@ -1,4 +1,4 @@
-"""specanim.view: which part of the plane a panel shows, and how coordinates become pixels."""
+"""specanim.camera: which part of the plane a panel shows, and how coordinates become pixels."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from specanim.view import Camera, ViewOptions
+from specanim.camera import Camera, ViewOptions
 
 from .panel_fixtures import trajectory
 

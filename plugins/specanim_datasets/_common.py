@@ -10,8 +10,8 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from specanim.components import Data
 from specanim.errors import InputError
+from specanim.values import Data
 
 Limit = Annotated[
     int | None,

@@ -15,9 +15,11 @@ import numpy as np
 from pydantic import Field
 
 from specanim import hookimpl
-from specanim.components import Data, Dataset, Options
+from specanim.components import Dataset
 from specanim.errors import InputError, did_you_mean
-from specanim.palette import check_color
+from specanim.options import Options
+from specanim.spec.palette import check_color
+from specanim.values import Data
 
 from ._common import ONE_CLASS, Limit, encode_labels, existing_file, resolve, take
 

@@ -27,9 +27,11 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from specanim import hookimpl
-from specanim.components import Data, Dataset, Options
+from specanim.components import Dataset
 from specanim.errors import InputError, did_you_mean
-from specanim.paths import cache_dir
+from specanim.options import Options
+from specanim.store.paths import cache_dir
+from specanim.values import Data
 
 from ._common import DOWNLOAD_TIMEOUT, DownloadError, Limit, image_data, resolve, take
 

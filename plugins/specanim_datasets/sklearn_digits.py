@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from specanim import hookimpl
-from specanim.components import Data, Dataset, Options
+from specanim.components import Dataset
+from specanim.options import Options
+from specanim.values import Data
 
 from ._common import Limit, take
 

@@ -21,8 +21,10 @@ import numpy as np
 from pydantic import Field, PositiveInt
 
 from specanim import hookimpl
-from specanim.components import Data, Dataset, Options
+from specanim.components import Dataset
 from specanim.errors import InputError, did_you_mean
+from specanim.options import Options
+from specanim.values import Data
 
 from ._common import ONE_CLASS, Limit, encode_labels, existing_file, resolve, scale_pixels, take
 

@@ -16,8 +16,9 @@ from PIL import Image
 from pydantic import Field
 
 from specanim import hookimpl
-from specanim.components import Encoder, FrameSink, Options
+from specanim.components import Encoder, FrameSink
 from specanim.errors import InputError
+from specanim.options import Options
 
 from ._common import AvEncoder, AvFormat, AvSink, Loop, check_frame
 

@@ -23,10 +23,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from pydantic import Field
 
+from specanim.engine.pickling import dumps
+from specanim.engine.pool import (
+    IN_FLIGHT_PER_WORKER,
+    call_portably,
+    ctrl_c_held,
+    default_workers,
+    warm,
+)
 from specanim.errors import RenderError, UserError, describe_exception
-from specanim.pickling import dumps
 from specanim.sdk import Draw, Executor, Options, hookimpl
-from specanim.workers import IN_FLIGHT_PER_WORKER, call_portably, ctrl_c_held, default_workers, warm
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster

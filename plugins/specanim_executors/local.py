@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import numpy as np
 from pydantic import Field
 
+from specanim.engine.pool import Pool, default_workers
 from specanim.sdk import Draw, Executor, Options, hookimpl
-from specanim.workers import Pool, default_workers
 
 T = TypeVar("T")
 

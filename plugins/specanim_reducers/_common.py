@@ -11,8 +11,10 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from specanim.components import Data, OptionsT, Reducer, Step, Trajectory
+from specanim.components import Reducer
 from specanim.errors import InputError
+from specanim.options import OptionsT
+from specanim.values import Data, Step, Trajectory
 
 RandomState = Annotated[
     int | None,

@@ -10,7 +10,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from specanim import hookimpl
-from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
+from specanim.components import Reducer
+from specanim.options import Options
+from specanim.values import Data, Progress, Step, Trajectory
 from specanim.versions import installed
 
 from ._common import (

@@ -17,8 +17,10 @@ import numpy as np
 from pydantic import Field
 
 from specanim import hookimpl
-from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
+from specanim.components import Reducer
 from specanim.errors import InputError, did_you_mean
+from specanim.options import Options
+from specanim.values import Data, Progress, Step, Trajectory
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -9,7 +9,9 @@ import numpy as np
 from pydantic import Field, PositiveFloat, field_validator
 
 from specanim import hookimpl
-from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
+from specanim.components import Reducer
+from specanim.options import Options
+from specanim.values import Data, Progress, Step, Trajectory
 from specanim.versions import installed
 
 from ._common import Metric, RandomState, Seeded, features, require_points

@@ -9,8 +9,10 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from specanim import hookimpl
-from specanim.components import Data, Options, Progress, Reducer, Step, Trajectory
+from specanim.components import Reducer
 from specanim.errors import InputError
+from specanim.options import Options
+from specanim.values import Data, Progress, Step, Trajectory
 from specanim.versions import installed
 
 from ._common import (

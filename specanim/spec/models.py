@@ -20,10 +20,10 @@ from pydantic import (
     model_validator,
 )
 
-from specanim.palette import check_color, check_scheme
+from specanim.camera import ViewOptions
 from specanim.spec.migrations import FIRST_VERSION, current_version, too_new
-from specanim.template import Template
-from specanim.view import ViewOptions
+from specanim.spec.palette import check_color, check_scheme
+from specanim.spec.template import Template
 
 
 class Strict(BaseModel):

@@ -14,17 +14,8 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
-from specanim import urls
-from specanim.components import (
-    Component,
-    Dataset,
-    Encoder,
-    Executor,
-    Kind,
-    Options,
-    Panel,
-    Reducer,
-)
+from specanim.components import Component, Dataset, Encoder, Executor, Kind, Panel, Reducer
+from specanim.draw import urls
 from specanim.errors import (
     ComponentError,
     ExternalURL,
@@ -37,13 +28,14 @@ from specanim.errors import (
     describe_exception,
     did_you_mean,
 )
+from specanim.options import Options
 from specanim.plugins import LocalPlugin, Plugin, Registry, UnknownComponent, with_local
 from specanim.spec import vega_lite
 from specanim.spec.extends import read_spec
 from specanim.spec.models import Layer, LayoutNode, OutputEntry, SceneSpec, Split
 from specanim.spec.overrides import Override, apply_overrides
 from specanim.spec.source import PathKey, Source, format_path
-from specanim.template import FIELDS_CONTEXT, FRAME_FIELDS
+from specanim.spec.template import FIELDS_CONTEXT, FRAME_FIELDS
 
 C = TypeVar("C", bound=Component)
 

@@ -15,20 +15,24 @@ from typing import Any
 
 import numpy as np
 
-from specanim import palette, pictures, trajectories, versions
-from specanim.components import Data, Draw, Executor, Frame, Panel, Scene, Trajectory
-from specanim.compose import Composer, Piece
+from specanim import versions
+from specanim.components import Draw, Executor, Panel
+from specanim.draw.compose import Composer, Piece
+from specanim.draw.raster import paint, use_compiled_loops_for
+from specanim.draw.vlconvert import rasterize_remembered
+from specanim.engine import pictures
+from specanim.engine.pickling import pickle_problem
+from specanim.engine.progress import Quiet, Reporter
+from specanim.engine.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.errors import UserError
-from specanim.output import atomic_path
-from specanim.pickling import pickle_problem
 from specanim.plugins import import_locals
-from specanim.progress import Quiet, Reporter
-from specanim.raster import paint, use_compiled_loops_for
-from specanim.render import rasterize_remembered
+from specanim.spec import palette
 from specanim.spec.validate import Plan
-from specanim.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
-from specanim.trajectories import CacheMode
-from specanim.workdir import FrameStore, Keeping
+from specanim.store import trajectories
+from specanim.store.output import atomic_path
+from specanim.store.trajectories import CacheMode
+from specanim.store.workdir import FrameStore, Keeping
+from specanim.values import Data, Frame, Scene, Trajectory
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Result:
     fps: float
 
     def _repr_html_(self) -> str:
-        from specanim.display import result_html
+        from specanim.api.display import result_html
 
         return result_html(self)
 

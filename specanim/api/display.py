@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from specanim.animation import Animation
+    from specanim.api.animation import Animation
     from specanim.engine import Result
 
 INLINE_LIMIT = 25 * 2**20  # bytes of video embedded in a notebook; larger files are linked

@@ -27,10 +27,10 @@ from typing import Any
 
 from specanim import __version__, engine
 from specanim.components import Component, Executor
+from specanim.engine.progress import Reporter
 from specanim.errors import UserError
-from specanim.output import atomic_path
-from specanim.progress import Reporter
 from specanim.spec.validate import Plan
+from specanim.store.output import atomic_path
 from specanim.versions import installed
 
 FORMAT = 1  # bump when a field changes meaning; read() refuses newer manifests

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from specanim.components import Step, Trajectory
+from specanim.values import Step, Trajectory
 
 EXAGGERATION, EMBEDDING = "exaggeration", "embedding"  # openTSNE's two phases, in order
 

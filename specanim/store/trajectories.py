@@ -3,7 +3,8 @@ changes.
 
 An entry's key is a SHA-256 over the data's fingerprint, the reducer's name, its validated options,
 the versions of the libraries it uses (``Reducer.versions()``) and this file format's version.
-Entries live in ``specanim.paths.cache_dir("trajectories")``, one file each, written atomically.
+Entries live in ``specanim.store.paths.cache_dir("trajectories")``, one file each, written
+atomically.
 
 A reducer whose result depends on more than that (``precomputed`` reads a file) sets the class
 attribute ``cacheable = False`` and is always fitted; so is one that is not ``reproducible`` (no
@@ -21,7 +22,7 @@ The header holds the key, shape, steps, total, the SHA-256 of the snapshot bytes
 looking at the cache, what the key was made from, the dataset entry of the spec that made it (not
 part of the key: the data's fingerprint is) and when it was made. The file's modification time is
 its last use: reading an entry touches it. A damaged entry fails a check when read, is logged,
-deleted and fitted again: it is never returned. ``specanim.cache`` lists, clears and prunes
+deleted and fitted again: it is never returned. ``specanim.store.cache`` lists, clears and prunes
 entries.
 """
 
@@ -44,9 +45,10 @@ from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
-from specanim.components import Data, Progress, Reducer, Step, Trajectory
+from specanim.components import Reducer
 from specanim.errors import InputError
-from specanim.paths import cache_dir
+from specanim.store.paths import cache_dir
+from specanim.values import Data, Progress, Step, Trajectory
 
 CacheMode = Literal["use", "refresh", "off"]
 
@@ -133,7 +135,7 @@ def _reuse_or_fit(
     except OSError as exc:  # a cache that cannot be written must not fail the render
         log.warning("cannot write the trajectory cache entry %s: %s", path, exc)
         return trajectory
-    from specanim.cache import keep_limit  # late: that module reads entries through this one
+    from specanim.store.cache import keep_limit  # late: that module reads entries through this one
 
     keep_limit(path.parent, keep=path)
     # The stored copy, memory-mapped: render workers share its pages instead of each holding one.

@@ -26,7 +26,7 @@ from typing import Literal
 
 import numpy as np
 
-from specanim.raster import correlate
+from specanim.draw.raster import correlate
 
 How = Literal["eq_hist", "log", "linear"]
 

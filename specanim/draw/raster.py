@@ -149,7 +149,7 @@ class PointRasterizer:
         shift = np.float32(pad - fp.offset)
         by_loops = _compiled_paint
         if by_loops:
-            from specanim import compiled as loops
+            from specanim.draw import compiled as loops
 
             strength = NO_STRENGTH if self.strength is None else self.strength
             points = np.ascontiguousarray(xy, np.float32)
@@ -258,14 +258,14 @@ NO_STRENGTH = read_only(np.zeros(0, np.float32))  # no strength per point
 def use_compiled_loops() -> None:
     """Paint layers and draw points with the compiled loops (compiled.py) from now on in this
     process: the same bytes, several times faster, for about 0.5 s of numba's import and
-    loading once: worth it in the server render workers are forked from (specanim.preload) or
+    loading once: worth it in the server render workers are forked from (specanim.engine.preload) or
     a process that draws many frames, not for one frame (``still``, preparing).
 
     Measured on one core: a 700x700 scatter painted in 3 ms against numpy's 17; a million points
     of 2.5 px into 1000x740 in 25 ms against numpy's ufunc.at loop's 76, and the disc's
     correlation in 3 ms against 25."""
     global _compiled_paint
-    from specanim import compiled
+    from specanim.draw import compiled
 
     _compiled_paint = True
     # Loading a loop from numba's cache takes tens of ms at its first call, and compiling it
@@ -304,7 +304,7 @@ def paint(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int) -> None:
         dst[...] = src
         return
     if _compiled_paint:
-        from specanim import compiled
+        from specanim.draw import compiled
 
         compiled.blend(dst, read_only(src))  # a view: the layer itself stays as it was
         return
@@ -351,7 +351,7 @@ def compose(
     flat = planes.reshape(4, -1)
     rgba = np.zeros((h * w, 4), np.uint8)
     if by_loops:
-        from specanim import compiled as loops
+        from specanim.draw import compiled as loops
 
         lit = loops.lit_colours(flat, rgba)
         weight = flat[0, lit]

@@ -18,18 +18,18 @@ import click
 
 from specanim import __version__
 from specanim.components import KINDS, Kind
+from specanim.engine.progress import reporter
 from specanim.errors import ComponentError, SpecanimError, UserError, did_you_mean
-from specanim.output import atomic_path, check_target
 from specanim.plugins import Registered, Registry, UnknownComponent, default_registry
-from specanim.progress import reporter
 from specanim.spec.validate import load_plan, spec_registry
-from specanim.trajectories import CacheMode
+from specanim.store.output import atomic_path, check_target
+from specanim.store.trajectories import CacheMode
 
 TRACEBACK_VARIABLE = "SPECANIM_TRACEBACK"  # =1: an error in a plugin's code shows its traceback
 
 if TYPE_CHECKING:
-    from specanim.cache import Entry
-    from specanim.manifest import Outcome
+    from specanim.store.cache import Entry
+    from specanim.store.manifest import Outcome
 
 
 def main() -> None:
@@ -250,7 +250,7 @@ def render(
     Several specs, globs ('specs/*.yaml') or --sweep render each job in turn, fitting their
     trajectories in parallel first, and end with a summary table; a failed job does not stop
     the others (exit 2 if only bad input failed, 1 if a render failed)."""
-    from specanim import batch
+    from specanim.api import batch
 
     name = executor or ("dask" if scheduler is not None else None)
     options = {"workers": workers, "scheduler": scheduler}
@@ -275,7 +275,7 @@ def _render_batch(
     cache: CacheMode,
     quiet: bool,
 ) -> None:
-    from specanim import batch
+    from specanim.api import batch
 
     jobs = batch.make_jobs(
         batch.expand_specs(specs), [batch.parse_sweep(s) for s in sweeps], overrides
@@ -307,7 +307,9 @@ def _render_one(
     cache: CacheMode,
     quiet: bool,
 ) -> None:
-    from specanim import engine, executors, manifest
+    from specanim import engine
+    from specanim.engine import executors
+    from specanim.store import manifest
 
     plan = load_plan(spec, default_registry(), output, overrides)
     check_target(plan.output)
@@ -408,7 +410,7 @@ def _registry(spec: Path | None) -> Registry:
 @click.argument("output", type=click.Path(path_type=Path))
 def verify(output: Path) -> None:
     """Check that OUTPUT (a file or a folder of frames) is what its manifest describes."""
-    from specanim import manifest
+    from specanim.store import manifest
 
     _report(manifest.verify(output))
 
@@ -428,7 +430,7 @@ def cache() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print every entry's details as JSON.")
 def cache_list(as_json: bool) -> None:
     """Every stored trajectory: key, reducer, dataset, size, age and last use."""
-    from specanim import cache as store
+    from specanim.store import cache as store
 
     found = store.entries()
     if as_json:
@@ -458,7 +460,7 @@ def cache_list(as_json: bool) -> None:
 @click.option("--reducer", metavar="NAME", help="Only the entries this reducer made.")
 def cache_clear(reducer: str | None) -> None:
     """Delete every stored trajectory (or one reducer's)."""
-    from specanim import cache as store
+    from specanim.store import cache as store
 
     _removed(store.clear(reducer))
 
@@ -473,7 +475,7 @@ def cache_clear(reducer: str | None) -> None:
 )
 def cache_prune(older_than: str | None, max_size: str | None) -> None:
     """Delete entries not used for a while, or the least recently used beyond a size."""
-    from specanim import cache as store
+    from specanim.store import cache as store
 
     age = None if older_than is None else store.parse_age(older_than, "--older-than")
     if max_size is not None:
@@ -484,7 +486,7 @@ def cache_prune(older_than: str | None, max_size: str | None) -> None:
 
 
 def _removed(entries: list[Entry]) -> None:
-    from specanim import cache as store
+    from specanim.store import cache as store
 
     total = store.size_text(sum(e.size for e in entries))
     click.echo(f"removed {len(entries)} entries, {total}")
@@ -559,7 +561,7 @@ def _table(rows: Sequence[Sequence[str]]) -> None:
 @spec_option
 def describe(words: tuple[str, ...], as_json: bool, spec: Path | None) -> None:
     """Print a component's options: name, type, default, description."""
-    from specanim.options_table import option_rows
+    from specanim.cli.tables import option_rows
 
     reg = _find(_registry(spec), words)
     rows = option_rows(reg.cls.Options)

@@ -17,7 +17,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from specanim.components import Options, Trajectory
+from specanim.options import Options
+from specanim.values import Trajectory
 
 SAMPLE = 100_000  # points enough to estimate a rotation or a quantile of a large snapshot
 
@@ -271,3 +272,14 @@ def _split(position: float, count: int) -> tuple[int, float]:
     p = min(max(float(position), 0.0), count - 1.0)
     i = int(np.floor(p))
     return i, p - i
+
+
+@dataclass(frozen=True, eq=False)
+class Box:
+    """The part of the frame a panel draws in: its size in pixels and its camera, which maps
+    the trajectory's coordinates to this box's pixels and is shared by every panel in the box
+    (a ``layer:`` of the layout draws several panels in one box)."""
+
+    width: int
+    height: int
+    camera: Camera

@@ -26,17 +26,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from specanim import engine, executors, manifest
-from specanim.components import KINDS, Component, Executor, Trajectory
+from specanim import engine
+from specanim.components import KINDS, Component, Executor
+from specanim.engine import executors
+from specanim.engine.progress import reporter
 from specanim.errors import UserError
-from specanim.output import atomic_path
-from specanim.paths import cache_dir
 from specanim.plugins import Registry, default_registry, load_registry
-from specanim.progress import reporter
 from specanim.spec.extends import parse_spec, read_spec
 from specanim.spec.overrides import apply_overrides, override
 from specanim.spec.validate import Plan, validate
-from specanim.trajectories import CacheMode
+from specanim.store import manifest
+from specanim.store.output import atomic_path
+from specanim.store.paths import cache_dir
+from specanim.store.trajectories import CacheMode
+from specanim.values import Trajectory
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -135,7 +138,7 @@ class Animation:
     # --- in a notebook ----------------------------------------------------------------------------
 
     def _repr_html_(self) -> str:
-        from specanim.display import animation_html
+        from specanim.api.display import animation_html
 
         return animation_html(self)
 
@@ -298,7 +301,7 @@ def _trajectory(snapshots: Any) -> Trajectory:
     stack = np.asarray(snapshots, np.float32)
     if stack.ndim != 3 or stack.shape[2] != 2:
         raise UserError(f"snapshots must be (snapshots, points, 2), got shape {stack.shape}")
-    from specanim.components import Step
+    from specanim.values import Step
 
     steps = tuple(Step(i, i) for i in range(len(stack)))
     return Trajectory(stack, steps, len(stack) - 1)

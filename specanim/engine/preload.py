@@ -24,7 +24,7 @@ signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 try:
     from specanim import engine  # noqa: F401  (imports the rendering modules)
-    from specanim.raster import use_compiled_loops
+    from specanim.draw.raster import use_compiled_loops
 
     use_compiled_loops()
 except Exception:  # only a head start: each worker warms up itself, and a problem shows there

@@ -24,10 +24,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from specanim.components import Box, Frame, Panel, RasterLayer, Scene, Trajectory, View
-from specanim.errors import UserError
-from specanim.raster import png_data_url
-from specanim.render import (
+from specanim.camera import Box, Camera, ViewOptions
+from specanim.components import Panel
+from specanim.draw.raster import png_data_url
+from specanim.draw.vlconvert import (
     frame_config,
     image_view,
     rasterize,
@@ -35,10 +35,11 @@ from specanim.render import (
     scenegraph,
     standalone,
 )
+from specanim.engine.timeline import frame_of
+from specanim.errors import UserError
 from specanim.spec import vega_lite
 from specanim.spec.models import Layer, LayoutNode, SceneSpec, Split
-from specanim.timeline import frame_of
-from specanim.view import Camera, ViewOptions
+from specanim.values import Frame, RasterLayer, Scene, Trajectory, View
 
 TITLE_GAP = 1.35  # line height as a multiple of the font size
 TITLE = "specanim_title"  # the name of the scene title's view

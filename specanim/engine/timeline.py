@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from specanim.components import Frame, Trajectory
 from specanim.spec.models import Timeline
+from specanim.values import Frame, Trajectory
 
 
 @dataclass(frozen=True)

@@ -28,15 +28,18 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import yaml
 
-from specanim import engine, executors, manifest
-from specanim.components import Executor, Trajectory
+from specanim import engine
+from specanim.components import Executor
+from specanim.engine import executors
+from specanim.engine.progress import Quiet, Reporter
 from specanim.errors import SpecanimError, UserError, describe_exception
-from specanim.output import check_target
 from specanim.plugins import Registry, default_registry
-from specanim.progress import Quiet, Reporter
 from specanim.spec.overrides import Override, override, parse_override
 from specanim.spec.validate import Plan, load_plan
-from specanim.trajectories import CacheMode
+from specanim.store import manifest
+from specanim.store.output import check_target
+from specanim.store.trajectories import CacheMode
+from specanim.values import Trajectory
 
 Status = Literal["written", "bad input", "failed", "not run"]
 
@@ -358,7 +361,7 @@ def render_many(
     (``sweep={"reducer.n_neighbors": [5, 15]}``), as ``specanim render`` does; overrides set
     values in every job as ``load()``'s do (``reducer__epochs=50``). The result's ``table()``
     is the summary; ``results`` says what became of each job."""
-    from specanim.progress import reporter
+    from specanim.engine.progress import reporter
 
     names = [specs] if isinstance(specs, str | Path) else list(specs)
     sweeps = [python_sweep(path, values) for path, values in (sweep or {}).items()]

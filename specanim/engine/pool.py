@@ -51,9 +51,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from specanim.components import Draw
+from specanim.draw.raster import use_compiled_loops_for
+from specanim.engine.pickling import dumps, save
 from specanim.errors import RenderError, SpecanimError, UserError, describe_exception
-from specanim.pickling import dumps, save
-from specanim.raster import use_compiled_loops_for
 
 IN_FLIGHT_PER_WORKER = 2
 
@@ -281,8 +281,8 @@ class Pool:
 
 def _server() -> ForkServerContext:
     """The context workers start in: forked from multiprocessing's forkserver, a process of
-    its own, started now if it does not run yet, that imports ``specanim.preload`` once before
-    it forks any worker.
+    its own, started now if it does not run yet, that imports ``specanim.engine.preload`` once
+    before it forks any worker.
 
     The server runs until this process ends and serves every pool of it. It starts with this
     process's environment, which its workers inherit, so it starts with ``WORKER_ENVIRONMENT``
@@ -290,7 +290,7 @@ def _server() -> ForkServerContext:
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["specanim.preload"])
+    context.set_forkserver_preload(["specanim.engine.preload"])
     with worker_environment():
         forkserver.ensure_running()
     return context
@@ -428,7 +428,7 @@ def warm() -> None:
     parent draws the vector marks that are quick to draw (``DrawsAhead``)."""
     try:
         from specanim import engine  # noqa: F401  (imports the rendering modules)
-        from specanim.raster import use_compiled_loops
+        from specanim.draw.raster import use_compiled_loops
 
         use_compiled_loops()
     except Exception:  # only a head start: a real problem shows, as one line, on the first shot

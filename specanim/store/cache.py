@@ -21,8 +21,8 @@ from typing import Any
 from pydantic import ByteSize, TypeAdapter, ValidationError
 
 from specanim.errors import UserError
-from specanim.paths import cache_dir
-from specanim.trajectories import SUFFIX, DamagedEntry, read_header
+from specanim.store.paths import cache_dir
+from specanim.store.trajectories import SUFFIX, DamagedEntry, read_header
 
 MAX_SIZE_ENV = "SPECANIM_CACHE_MAX_SIZE"
 DEFAULT_MAX_SIZE = "5GB"

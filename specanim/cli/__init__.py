@@ -1,0 +1,5 @@
+"""The ``specanim`` command: parses, calls the engine and reports; nothing else."""
+
+from specanim.cli.main import cli, main
+
+__all__ = ["cli", "main"]

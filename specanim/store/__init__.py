@@ -1,0 +1,2 @@
+"""What specanim keeps on disk: the trajectory cache, the resume work folder, outputs placed
+atomically, and the manifests that describe them."""
