@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from specanim.hookspecs import hookimpl
+from specanim.versions import __version__
 
 if TYPE_CHECKING:
     from specanim.api import capture
     from specanim.api.animation import Animation, animate, from_snapshots, load
     from specanim.api.batch import render_many
 
-__version__ = "0.1.0"
 __all__ = [
     "Animation",
     "__version__",

@@ -3,8 +3,7 @@
 Each hook hands the plugin a ``register`` callback; the plugin calls it once per component class
 it provides. A plugin module looks like this::
 
-    from specanim import hookimpl
-    from specanim.components import Panel
+    from specanim.sdk import Panel, hookimpl
 
     class Heatmap(Panel):
         name = "heatmap"

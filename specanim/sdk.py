@@ -34,11 +34,12 @@ from specanim.components import (
 )
 from specanim.draw.density import DensityShader
 from specanim.draw.raster import PointRasterizer, draw_polylines, encode_png, over, png_data_url
-from specanim.errors import InputError
+from specanim.errors import InputError, RenderError, UserError, describe_exception, did_you_mean
 from specanim.hookspecs import hookimpl
-from specanim.options import Options
+from specanim.options import Options, OptionsT
 from specanim.spec.palette import check_color, check_continuous, check_scheme, ramp, resolve, rgb
 from specanim.spec.template import FRAME_FIELDS, Template, check_template
+from specanim.store.paths import cache_dir
 from specanim.values import (
     Data,
     Frame,
@@ -50,8 +51,16 @@ from specanim.values import (
     View,
     ViewPart,
 )
+from specanim.versions import installed
 
 __all__ = [
+    "cache_dir",
+    "installed",
+    "did_you_mean",
+    "describe_exception",
+    "UserError",
+    "RenderError",
+    "OptionsT",
     "FRAME_FIELDS",
     "KINDS",
     "Box",

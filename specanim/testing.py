@@ -28,8 +28,8 @@ import numpy as np
 from specanim.camera import Box, Camera, ViewOptions
 from specanim.components import Panel
 from specanim.draw.compose import to_vega_lite
+from specanim.draw.timeline import frame_count, make_frame, plan_shots, shot_starts
 from specanim.draw.vlconvert import rasterize, standalone
-from specanim.engine.timeline import frame_count, make_frame, plan_shots, shot_starts
 from specanim.options import Options
 from specanim.spec.models import Timeline
 from specanim.spec.palette import resolve

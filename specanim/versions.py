@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-from specanim import __version__
+__version__ = "0.1.0"  # specanim's own (pyproject.toml reads it from here)
 
 
 def installed(*distributions: str, missing: str = "not installed") -> dict[str, str]:

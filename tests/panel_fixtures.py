@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from specanim.components import Panel
-from specanim.engine.timeline import Shot, make_frame
+from specanim.draw.timeline import Shot, make_frame
 from specanim.testing import make_scene, render_panel
 from specanim.values import Frame, Scene, Trajectory
 

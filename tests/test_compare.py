@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from specanim import engine
-from specanim.engine.timeline import in_step, progresses
+from specanim.draw.timeline import in_step, progresses
 from specanim.errors import SpecErrors
 from specanim.plugins import Registry, load_registry
 from specanim.sdk import Data, hookimpl

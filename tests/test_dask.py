@@ -24,6 +24,7 @@ from specanim.components import Executor  # noqa: E402
 from specanim.errors import UserError  # noqa: E402
 from specanim.plugins import default_registry  # noqa: E402
 from specanim.spec.validate import load_plan  # noqa: E402
+from specanim.store import manifest  # noqa: E402
 
 from .conftest import Run  # noqa: E402
 from .test_faults import write_scene  # noqa: E402
@@ -68,13 +69,20 @@ def test_a_worker_killed_mid_render_has_its_frames_computed_again(
     assert len(pids) == 2
     killed: list[int] = []
 
-    def kill_once(index: int, digest: str) -> None:
-        if index == 10 and not killed:
-            victim = min(pids.values())
-            os.kill(victim, signal.SIGKILL)
-            killed.append(victim)
+    class KillingOnce(manifest.Writer):
+        """Records the manifest, and kills a worker as frame 10 is written."""
 
-    assert render(spec, tmp_path / "dask.mp4", cluster, on_frame=kill_once) == expected
+        def frame(self, index: int, digest: str) -> None:
+            super().frame(index, digest)
+            if index == 10 and not killed:
+                victim = min(pids.values())
+                os.kill(victim, signal.SIGKILL)
+                killed.append(victim)
+
+    out = tmp_path / "dask.mp4"
+    prepared = engine.prepare(load_plan(spec, default_registry(), out))
+    engine.render(prepared, executor=cluster, recorder=KillingOnce(prepared, 0))
+    assert out.read_bytes() == expected
     assert killed
     deadline = time.monotonic() + 60  # the nanny starts a worker in the killed one's place
     while len(cluster.client.run(os.getpid)) < 2 and time.monotonic() < deadline:

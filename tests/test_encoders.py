@@ -22,6 +22,7 @@ from specanim.engine import pictures
 from specanim.errors import InputError, RenderError
 from specanim.plugins import default_registry, load_registry
 from specanim.spec.validate import load_plan
+from specanim.store import manifest
 from specanim_encoders.images import Apng, Gif, PngFolder, WebP
 from specanim_encoders.video import Mp4, WebM
 
@@ -501,9 +502,9 @@ def test_frames_converted_in_the_render_workers_give_the_bytes_of_rgb_frames(
     prepared = engine.prepare(load_plan(spec, default_registry(), out), cache="off")
     encoder = cls(cls.Options())
     assert encoder.converter() is not None
-    hashes: list[str] = []
     with Local(LocalOptions(workers=2)) as executor:
-        engine.render(prepared, executor=executor, on_frame=lambda i, d: hashes.append(d))
+        engine.render(prepared, executor=executor)
+    hashes = manifest.read(out)["frames"]["sha256"]
     rgb_file = tmp_path / f"rgb{cls.extensions[0]}"
     spec_ = prepared.plan.spec
     with encoder.open(rgb_file, spec_.width, spec_.height, spec_.timeline.fps) as sink:

@@ -80,7 +80,7 @@ spec, folder = Path(sys.argv[1]), Path(sys.argv[2])
 prepared = engine.prepare(load_plan(spec, default_registry()))
 for name in sys.argv[3:]:
     plan = load_plan(spec, default_registry(), folder / name)  # its ending picks the encoder
-    manifest.render(dataclasses.replace(prepared, plan=plan))
+    engine.render(dataclasses.replace(prepared, plan=plan))
 """
 
 

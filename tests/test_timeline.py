@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from specanim.engine.timeline import frame_count, make_frame, motion, plan_shots, positions
+from specanim.draw.timeline import frame_count, make_frame, motion, plan_shots, positions
 from specanim.spec.models import Timeline
 from specanim.values import Step, Trajectory
 

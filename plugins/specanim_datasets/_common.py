@@ -10,8 +10,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
-from specanim.errors import InputError
-from specanim.values import Data
+from specanim.sdk import Data, InputError
 
 Limit = Annotated[
     int | None,

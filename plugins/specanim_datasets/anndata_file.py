@@ -14,12 +14,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from specanim import hookimpl
-from specanim.components import Dataset
-from specanim.errors import InputError, did_you_mean
-from specanim.options import Options
-from specanim.spec.palette import check_color
-from specanim.values import Data
+from specanim.sdk import Data, Dataset, InputError, Options, check_color, did_you_mean, hookimpl
 
 from ._common import ONE_CLASS, Limit, encode_labels, existing_file, resolve, take
 

@@ -13,8 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
-from specanim import hookimpl
-from specanim.components import Dataset
+from specanim.sdk import Dataset, hookimpl
 
 from .mnist import Mnist, MnistOptions
 

@@ -26,12 +26,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from specanim import hookimpl
-from specanim.components import Dataset
-from specanim.errors import InputError, did_you_mean
-from specanim.options import Options
-from specanim.store.paths import cache_dir
-from specanim.values import Data
+from specanim.sdk import Data, Dataset, InputError, Options, cache_dir, did_you_mean, hookimpl
 
 from ._common import DOWNLOAD_TIMEOUT, DownloadError, Limit, image_data, resolve, take
 

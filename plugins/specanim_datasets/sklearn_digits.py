@@ -9,10 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specanim import hookimpl
-from specanim.components import Dataset
-from specanim.options import Options
-from specanim.values import Data
+from specanim.sdk import Data, Dataset, Options, hookimpl
 
 from ._common import Limit, take
 

@@ -14,11 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from specanim import hookimpl
-from specanim.components import Dataset
-from specanim.errors import InputError, did_you_mean
-from specanim.options import Options
-from specanim.values import Data
+from specanim.sdk import Data, Dataset, InputError, Options, did_you_mean, hookimpl
 
 from ._common import Limit, take
 

@@ -20,11 +20,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, PositiveInt
 
-from specanim import hookimpl
-from specanim.components import Dataset
-from specanim.errors import InputError, did_you_mean
-from specanim.options import Options
-from specanim.values import Data
+from specanim.sdk import Data, Dataset, InputError, Options, did_you_mean, hookimpl
 
 from ._common import ONE_CLASS, Limit, encode_labels, existing_file, resolve, scale_pixels, take
 

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar
 import numpy as np
 from pydantic import Field
 
-from specanim.components import Encoder, FrameSink
-from specanim.errors import RenderError
+from specanim.sdk import Encoder, FrameSink, RenderError
 
 if TYPE_CHECKING:  # PyAV is imported when a sink opens: every command loads this plugin
     from av.container import OutputContainer

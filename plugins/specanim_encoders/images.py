@@ -15,10 +15,7 @@ import numpy as np
 from PIL import Image
 from pydantic import Field
 
-from specanim import hookimpl
-from specanim.components import Encoder, FrameSink
-from specanim.errors import InputError
-from specanim.options import Options
+from specanim.sdk import Encoder, FrameSink, InputError, Options, hookimpl
 
 from ._common import AvEncoder, AvFormat, AvSink, Loop, check_frame
 

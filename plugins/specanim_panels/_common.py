@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, field_validator
 
-from specanim.errors import did_you_mean
-from specanim.sdk import InputError, Options, Scene, check_continuous, ramp
+from specanim.sdk import InputError, Options, Scene, check_continuous, did_you_mean, ramp
 
 ONE_ROW: dict[str, Any] = {"values": [{}]}  # data for marks placed by value: draw them once
 

@@ -11,10 +11,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from specanim.components import Reducer
-from specanim.errors import InputError
-from specanim.options import OptionsT
-from specanim.values import Data, Step, Trajectory
+from specanim.sdk import Data, InputError, OptionsT, Reducer, Step, Trajectory
 
 RandomState = Annotated[
     int | None,

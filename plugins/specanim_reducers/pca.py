@@ -6,12 +6,17 @@ from collections.abc import Callable, Mapping
 
 from pydantic import Field
 
-from specanim import hookimpl
-from specanim.components import Reducer
-from specanim.errors import InputError
-from specanim.options import Options
-from specanim.values import Data, Progress, Step, Trajectory
-from specanim.versions import installed
+from specanim.sdk import (
+    Data,
+    InputError,
+    Options,
+    Progress,
+    Reducer,
+    Step,
+    Trajectory,
+    hookimpl,
+    installed,
+)
 
 from ._common import RandomState, Seeded, features, require_points, trajectory
 

@@ -16,11 +16,17 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 from pydantic import Field
 
-from specanim import hookimpl
-from specanim.components import Reducer
-from specanim.errors import InputError, did_you_mean
-from specanim.options import Options
-from specanim.values import Data, Progress, Step, Trajectory
+from specanim.sdk import (
+    Data,
+    InputError,
+    Options,
+    Progress,
+    Reducer,
+    Step,
+    Trajectory,
+    did_you_mean,
+    hookimpl,
+)
 
 if TYPE_CHECKING:
     import pandas as pd

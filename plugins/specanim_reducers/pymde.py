@@ -8,11 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from specanim import hookimpl
-from specanim.components import Reducer
-from specanim.options import Options
-from specanim.values import Data, Progress, Step, Trajectory
-from specanim.versions import installed
+from specanim.sdk import Data, Options, Progress, Reducer, Step, Trajectory, hookimpl, installed
 
 from ._common import features, optional_module, require_points, trajectory
 

@@ -9,11 +9,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from specanim import hookimpl
-from specanim.components import Reducer
-from specanim.options import Options
-from specanim.values import Data, Progress, Step, Trajectory
-from specanim.versions import installed
+from specanim.sdk import Data, Options, Progress, Reducer, Step, Trajectory, hookimpl, installed
 
 from ._common import ApplyPca, SmallStart, features, optional_module, require_points, trajectory
 

@@ -8,11 +8,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, PositiveFloat, field_validator
 
-from specanim import hookimpl
-from specanim.components import Reducer
-from specanim.options import Options
-from specanim.values import Data, Progress, Step, Trajectory
-from specanim.versions import installed
+from specanim.sdk import Data, Options, Progress, Reducer, Step, Trajectory, hookimpl, installed
 
 from ._common import Metric, RandomState, Seeded, features, require_points
 

@@ -8,12 +8,17 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from specanim import hookimpl
-from specanim.components import Reducer
-from specanim.errors import InputError
-from specanim.options import Options
-from specanim.values import Data, Progress, Step, Trajectory
-from specanim.versions import installed
+from specanim.sdk import (
+    Data,
+    InputError,
+    Options,
+    Progress,
+    Reducer,
+    Step,
+    Trajectory,
+    hookimpl,
+    installed,
+)
 
 from ._common import (
     METRIC_DESCRIPTION,

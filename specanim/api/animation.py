@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import html
 import io
 import shutil
 import tempfile
@@ -27,6 +28,7 @@ import numpy as np
 import yaml
 
 from specanim import engine
+from specanim.api.display import Rendered
 from specanim.components import KINDS, Component, Executor
 from specanim.engine import executors
 from specanim.engine.progress import reporter
@@ -35,7 +37,6 @@ from specanim.plugins import Registry, default_registry, load_registry
 from specanim.spec.extends import parse_spec, read_spec
 from specanim.spec.overrides import apply_overrides, override
 from specanim.spec.validate import Plan, validate
-from specanim.store import manifest
 from specanim.store.output import atomic_path
 from specanim.store.paths import cache_dir
 from specanim.store.trajectories import CacheMode
@@ -56,7 +57,7 @@ class Animation:
         self.registry = registry
         self.cache: CacheMode = cache
         self._prepared: engine.Prepared | None = None
-        self.result: engine.Result | None = None  # the last render
+        self.result: Rendered | None = None  # the last render
 
     # --- frames -------------------------------------------------------------------------------
 
@@ -87,7 +88,7 @@ class Animation:
         frames: slice | None = None,
         workers: int | None = None,
         executor: str | Executor[Any] | None = None,
-    ) -> engine.Result:
+    ) -> Rendered:
         """Write the animation (to path, else the spec's output), with its manifest beside it,
         and return what was written; the file appears only when complete. In a notebook the
         result shows as a video.
@@ -105,9 +106,8 @@ class Animation:
             runner = own = executors.choose(plan, self.registry, executor, {"workers": workers})
         with own:  # before the fit (if not done yet): the workers warm up meanwhile
             prepared = dataclasses.replace(self.prepared(), plan=plan)
-            self.result = manifest.render(
-                prepared, frames=frames, executor=runner, report=reporter()
-            )
+            result = engine.render(prepared, frames=frames, executor=runner, report=reporter())
+        self.result = Rendered.of(result)
         return self.result
 
     def _plan_for(self, output: Path) -> Plan:
@@ -138,9 +138,16 @@ class Animation:
     # --- in a notebook ----------------------------------------------------------------------------
 
     def _repr_html_(self) -> str:
-        from specanim.api.display import animation_html
-
-        return animation_html(self)
+        """Its last render, or what rendering it will make."""
+        if self.result is not None and Path(self.result.path).exists():
+            return self.result._repr_html_()
+        plan = self.plan
+        reducers = ", ".join(f"{name} ({r.cls.name})" for name, r in plan.reducers.items())
+        return (
+            f"<p>specanim scene: {html.escape(plan.dataset.cls.name)} by "
+            f"{html.escape(reducers)}, {plan.spec.width}x{plan.spec.height}; "
+            f"<code>.render()</code> makes the video, <code>.still(n)</code> one frame.</p>"
+        )
 
 
 def load(

@@ -36,7 +36,6 @@ from specanim.errors import SpecanimError, UserError, describe_exception
 from specanim.plugins import Registry, default_registry
 from specanim.spec.overrides import Override, override, parse_override
 from specanim.spec.validate import Plan, load_plan
-from specanim.store import manifest
 from specanim.store.output import check_target
 from specanim.store.trajectories import CacheMode
 from specanim.values import Trajectory
@@ -480,7 +479,7 @@ def _run(
                     shared[key] = prepared.composer.trajectories[name]
                 else:
                     shared.pop(key, None)
-            rendered = manifest.render(
+            rendered = engine.render(
                 prepared, frames=frames, executor=runner, report=report, resume=resume
             )
         except Exception as exc:

@@ -4,13 +4,12 @@ size; above it, a link to the file and its last frame."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from specanim.api.animation import Animation
-    from specanim.engine import Result
+from specanim.engine import Result
 
 INLINE_LIMIT = 25 * 2**20  # bytes of video embedded in a notebook; larger files are linked
 _VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}
@@ -44,14 +43,13 @@ def result_html(result: Result, limit: int = INLINE_LIMIT) -> str:
     return f"<figure>{body}<figcaption>{caption}</figcaption></figure>"
 
 
-def animation_html(animation: Animation) -> str:
-    """A scene: its last render, or what rendering it will make."""
-    if animation.result is not None and Path(animation.result.path).exists():
-        return result_html(animation.result)
-    plan = animation.plan
-    reducers = ", ".join(f"{name} ({r.cls.name})" for name, r in plan.reducers.items())
-    return (
-        f"<p>specanim scene: {html.escape(plan.dataset.cls.name)} by "
-        f"{html.escape(reducers)}, {plan.spec.width}x{plan.spec.height}; "
-        f"<code>.render()</code> makes the video, <code>.still(n)</code> one frame.</p>"
-    )
+@dataclass(frozen=True)
+class Rendered(Result):
+    """What a render wrote, shown in a notebook as the video itself (``result_html``)."""
+
+    @classmethod
+    def of(cls, result: Result) -> Rendered:
+        return cls(**dataclasses.asdict(result))
+
+    def _repr_html_(self) -> str:
+        return result_html(self)

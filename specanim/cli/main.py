@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from specanim import __version__
 from specanim.components import KINDS, Kind
 from specanim.engine.progress import reporter
 from specanim.errors import ComponentError, SpecanimError, UserError, did_you_mean
@@ -24,6 +23,7 @@ from specanim.plugins import Registered, Registry, UnknownComponent, default_reg
 from specanim.spec.validate import load_plan, spec_registry
 from specanim.store.output import atomic_path, check_target
 from specanim.store.trajectories import CacheMode
+from specanim.versions import __version__
 
 TRACEBACK_VARIABLE = "SPECANIM_TRACEBACK"  # =1: an error in a plugin's code shows its traceback
 
@@ -324,8 +324,8 @@ def _render_one(
     with runner:
         prepared = engine.prepare(plan, cache=cache, report=report)
         if check:
-            _report(manifest.check(prepared, recorded, executor=runner, report=report))
-        result = manifest.render(
+            _report(engine.check(prepared, recorded, executor=runner, report=report))
+        result = engine.render(
             prepared, frames=_slice(frames), executor=runner, report=report, resume=resume
         )
     seconds = time.perf_counter() - started

@@ -27,6 +27,7 @@ import numpy as np
 from specanim.camera import Box, Camera, ViewOptions
 from specanim.components import Panel
 from specanim.draw.raster import png_data_url
+from specanim.draw.timeline import frame_of
 from specanim.draw.vlconvert import (
     frame_config,
     image_view,
@@ -35,7 +36,6 @@ from specanim.draw.vlconvert import (
     scenegraph,
     standalone,
 )
-from specanim.engine.timeline import frame_of
 from specanim.errors import UserError
 from specanim.spec import vega_lite
 from specanim.spec.models import Layer, LayoutNode, SceneSpec, Split

@@ -265,7 +265,6 @@ def use_compiled_loops() -> None:
     of 2.5 px into 1000x740 in 25 ms against numpy's ufunc.at loop's 76, and the disc's
     correlation in 3 ms against 25."""
     global _compiled_paint
-    from specanim.draw import compiled
 
     _compiled_paint = True
     # Loading a loop from numba's cache takes tens of ms at its first call, and compiling it
@@ -281,12 +280,6 @@ def use_compiled_loops() -> None:
     for opacity in (0.8, np.full(200, 0.8)):
         PointRasterizer(np.zeros((200, 3), np.uint8), 2.5, opacity).draw(points, 64, 64)
         PointRasterizer(np.zeros((200, 3), np.uint8), 2.5, opacity).draw(points, 8, 8)
-    # The video encoders' conversion (specanim_encoders.video), on a 2x2 frame.
-    weights = np.ones(3, np.float32)
-    planes = np.zeros((3, 2), np.uint8)
-    luma, chroma = planes[:2], planes[2:].reshape(2, 1, 1)
-    rgb = np.zeros((2, 2, 3), np.uint8)
-    compiled.weighted_yuv420p(rgb, weights, np.float32(1), weights[:2], weights, luma, chroma)
 
 
 def paint(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int) -> None:

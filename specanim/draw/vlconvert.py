@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from specanim.draw import urls
+from specanim.spec import urls
 
 
 def rasterize(spec: dict[str, Any], scale: float = 1.0, alpha: bool = False) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The engine: a validated plan becomes a prepared scene (data loaded, trajectories fitted or
 reused, panels built), then frames drawn on an executor and streamed to the encoder."""
 
+from specanim.engine.check import check
 from specanim.engine.render import (
     Prepared,
     Result,
@@ -16,6 +17,7 @@ from specanim.engine.render import (
 __all__ = [
     "Prepared",
     "Result",
+    "check",
     "fingerprint",
     "fit",
     "frame_spec",

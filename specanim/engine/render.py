@@ -7,11 +7,11 @@ import collections
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Callable, Generator, Mapping
-from contextlib import closing
+from collections.abc import Generator, Mapping
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,20 +19,29 @@ from specanim import versions
 from specanim.components import Draw, Executor, Panel
 from specanim.draw.compose import Composer, Piece
 from specanim.draw.raster import paint, use_compiled_loops_for
+from specanim.draw.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.draw.vlconvert import rasterize_remembered
 from specanim.engine import pictures
 from specanim.engine.pickling import pickle_problem
 from specanim.engine.progress import Quiet, Reporter
-from specanim.engine.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.errors import UserError
 from specanim.plugins import import_locals
 from specanim.spec import palette
 from specanim.spec.validate import Plan
-from specanim.store import trajectories
+from specanim.store import manifest, trajectories
 from specanim.store.output import atomic_path
 from specanim.store.trajectories import CacheMode
 from specanim.store.workdir import FrameStore, Keeping
 from specanim.values import Data, Frame, Scene, Trajectory
+
+
+class Recorder(Protocol):
+    """What keeps the record of a render: ``render`` runs inside ``recording(output)`` and
+    tells ``frame`` the digest of every frame as it is written."""
+
+    def recording(self, output: Path) -> AbstractContextManager[None]: ...
+
+    def frame(self, index: int, digest: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -44,11 +53,6 @@ class Result:
     width: int
     height: int
     fps: float
-
-    def _repr_html_(self) -> str:
-        from specanim.api.display import result_html
-
-        return result_html(self)
 
 
 @dataclass
@@ -204,12 +208,13 @@ def render(
     executor: Executor[Any] | None = None,
     report: Reporter | None = None,
     resume: bool = False,
-    on_frame: Callable[[int, str], None] | None = None,
+    recorder: Recorder | None = None,
 ) -> Result:
     """Render the frames (all, or a slice) on executor (an entered one; None: in this process)
-    and encode them to the plan's output as they arrive; on_frame(i, digest) gets the SHA-256
-    of the i-th frame's RGB pixels (``pictures.digest``) as it is written, once per frame (a
-    held frame once per repeat), before the output is complete.
+    and encode them to the plan's output as they arrive. The recorder (default: a
+    ``manifest.Writer``, which writes the output's manifest once it is in place) is told the
+    SHA-256 of every frame's RGB pixels (``pictures.digest``) as it is written, once per frame
+    (a held frame once per repeat).
 
     With resume, every picture is kept in a work folder beside the output (see workdir) and
     read from there when an earlier, interrupted render made it; the folder goes when the
@@ -235,9 +240,15 @@ def render(
     draw: Draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
     if convert is not None:  # the workers convert each frame and hash its pixels
         draw = pictures.Converting(draw, convert)
+    if recorder is None:
+        recorder = manifest.Writer(prepared, range(prepared.frames)[frames or slice(None)].start)
     done = 0
     try:
-        with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
+        with (
+            recorder.recording(target),
+            atomic_path(target) as tmp,
+            report.stage("rendering", total, "frames") as task,
+        ):
             with encoder_entry.blame("open()"):
                 sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
             shots = [i for i, _ in chosen]
@@ -256,15 +267,14 @@ def render(
                             frame, digest = pictures.unpack(picture)
                         else:
                             frame = picture
-                            digest = pictures.digest(picture) if on_frame is not None else ""
+                            digest = pictures.digest(picture)
                         for k in range(repeat):
                             with encoder_entry.blame("write()"):
                                 if convert is not None:
                                     sink.write_converted(frame)
                                 else:
                                     sink.write(frame)
-                            if on_frame is not None:
-                                on_frame(done + k, digest)
+                            recorder.frame(done + k, digest)
                         done += repeat
                         task(done)
                 finally:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specanim import __version__
 from specanim.spec.source import Source, read_source
+from specanim.versions import __version__
 
 FIRST_VERSION = 1
 

@@ -15,7 +15,6 @@ from typing import Any, Generic, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 
 from specanim.components import Component, Dataset, Encoder, Executor, Kind, Panel, Reducer
-from specanim.draw import urls
 from specanim.errors import (
     ComponentError,
     ExternalURL,
@@ -30,7 +29,7 @@ from specanim.errors import (
 )
 from specanim.options import Options
 from specanim.plugins import LocalPlugin, Plugin, Registry, UnknownComponent, with_local
-from specanim.spec import vega_lite
+from specanim.spec import urls, vega_lite
 from specanim.spec.extends import read_spec
 from specanim.spec.models import Layer, LayoutNode, OutputEntry, SceneSpec, Split
 from specanim.spec.overrides import Override, apply_overrides

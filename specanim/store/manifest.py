@@ -12,26 +12,23 @@ the spec did not contain), so two renders of one spec and data write the same ma
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from specanim import __version__, engine
-from specanim.components import Component, Executor
-from specanim.engine.progress import Reporter
+from specanim.components import Component
 from specanim.errors import UserError
 from specanim.spec.validate import Plan
 from specanim.store.output import atomic_path
-from specanim.versions import installed
+from specanim.store.trajectories import Origin
+from specanim.versions import __version__, installed
 
 FORMAT = 1  # bump when a field changes meaning; read() refuses newer manifests
 SUFFIX = ".manifest.json"
@@ -51,67 +48,93 @@ def path_for(output: Path) -> Path:
     return output.with_name(output.name + SUFFIX)
 
 
-class FrameHashes:
-    """An ``engine.render`` observer that keeps the SHA-256 of every frame's RGB bytes, in order."""
-
-    def __init__(self) -> None:
-        self.digests: list[str] = []
-
-    def __call__(self, index: int, digest: str) -> None:
-        self.digests.append(digest)
-
-
 # --- writing --------------------------------------------------------------------------------
 
 
-def render(
-    prepared: engine.Prepared,
-    *,
-    frames: slice | None = None,
-    executor: Executor[Any] | None = None,
-    report: Reporter | None = None,
-    resume: bool = False,
-) -> engine.Result:
-    """``engine.render``, then the manifest beside the output.
+class Described(Protocol):
+    """What a manifest describes of a render's scene (``engine.Prepared`` is one)."""
+
+    @property
+    def plan(self) -> Plan: ...
+
+    @property
+    def fingerprint(self) -> str:
+        """The data's."""
+
+    @property
+    def origins(self) -> Mapping[str, Origin]:
+        """Where each trajectory came from, by reducer name."""
+
+    @property
+    def frames(self) -> int:
+        """How many frames the whole animation has."""
+
+
+class Writer:
+    """Writes the manifest of a render beside its output: the recorder ``engine.render`` uses
+    unless told otherwise.
 
     The old manifest is set aside while the output is rendered: it returns if the render fails
     and leaves the old output in place, so no manifest ever stands beside an output it does not
     describe.
     """
-    output = prepared.plan.output
-    target = path_for(output)
-    hashes = FrameHashes()
-    with _set_aside(target, output):
-        result = engine.render(
-            prepared,
-            frames=frames,
-            executor=executor,
-            report=report,
-            resume=resume,
-            on_frame=hashes,
-        )
-    first = range(prepared.frames)[frames or slice(None)].start
-    write(describe(prepared, first, hashes.digests, output), target)
-    return result
+
+    def __init__(self, scene: Described, first: int) -> None:
+        """scene's frames first, first + 1, ... are rendered."""
+        self.scene = scene
+        self.first = first
+        self.digests: list[str] = []
+
+    def frame(self, index: int, digest: str) -> None:
+        self.digests.append(digest)
+
+    @contextmanager
+    def recording(self, output: Path) -> Iterator[None]:
+        target = path_for(output)
+        with _set_aside(target, output):
+            yield
+        write(describe(self.scene, self.first, self.digests, output), target)
 
 
-def describe(
-    prepared: engine.Prepared, first: int, digests: list[str], output: Path
-) -> dict[str, Any]:
-    """The manifest of a render of prepared whose frames first, first + 1, ... had digests."""
-    plan, spec = prepared.plan, prepared.plan.spec
+class Comparing:
+    """A recorder that compares every frame's digest with a manifest's as it is rendered
+    (``engine.check``) and writes nothing: Differs at the first that differs."""
+
+    def __init__(self, expected: list[str]) -> None:
+        self.expected = expected
+
+    def frame(self, index: int, digest: str) -> None:
+        if digest != self.expected[index]:
+            raise Differs(index)
+
+    @contextmanager
+    def recording(self, output: Path) -> Iterator[None]:
+        yield
+
+
+class Differs(Exception):
+    """The frame at index (counted from the first checked) is not the manifest's."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+def describe(scene: Described, first: int, digests: list[str], output: Path) -> dict[str, Any]:
+    """The manifest of a render of scene whose frames first, first + 1, ... had digests."""
+    plan, spec = scene.plan, scene.plan.spec
     return {
         "specanim_manifest": FORMAT,
-        "reproducible": all(o.reproducible for o in prepared.origins.values()),
+        "reproducible": all(o.reproducible for o in scene.origins.values()),
         "output": digest(output),  # the output's name is the manifest's, less its suffix
         "spec": document(plan),
-        "data": {"fingerprint": prepared.fingerprint, "dataset": _entry(plan.dataset)},
+        "data": {"fingerprint": scene.fingerprint, "dataset": _entry(plan.dataset)},
         "trajectories": {  # by reducer name, as in the spec
             name: {
                 "reducer": _entry(plan.reducers[name]),
                 "key": origin.key,
             }
-            for name, origin in prepared.origins.items()
+            for name, origin in scene.origins.items()
         },
         "encoder": _entry(plan.encoder),
         "frames": {
@@ -120,10 +143,10 @@ def describe(
             "fps": spec.timeline.fps,
             "first": first,
             "count": len(digests),
-            "of": prepared.frames,
+            "of": scene.frames,
             "sha256": digests,
         },
-        "versions": versions(prepared),
+        "versions": versions(scene),
     }
 
 
@@ -136,10 +159,10 @@ def document(plan: Plan) -> Any:
     return data
 
 
-def versions(prepared: engine.Prepared) -> dict[str, Any]:
+def versions(scene: Described) -> dict[str, Any]:
     """specanim's version, those of the distributions that provided the components used, and of
     the libraries they require and the reducers name."""
-    plan = prepared.plan
+    plan = scene.plan
     used: list[type[Component]] = [
         plan.dataset.cls,
         *(entry.cls for entry in plan.reducers.values()),
@@ -162,7 +185,7 @@ def versions(prepared: engine.Prepared) -> dict[str, Any]:
         if name not in plugins
     }
     libraries = installed(*sorted(required))
-    for origin in prepared.origins.values():
+    for origin in scene.origins.values():
         libraries.update(origin.versions)
     libraries.pop("specanim", None)
     return {
@@ -276,11 +299,6 @@ def read(output: Path) -> dict[str, Any]:
     return manifest
 
 
-class _Differs(Exception):
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-
 def checkable(plan: Plan) -> dict[str, Any]:
     """The manifest beside the plan's output, to check a new render of plan against (quick:
     nothing is loaded or fitted). UserError if there is none, or either render cannot be
@@ -302,89 +320,20 @@ def checkable(plan: Plan) -> dict[str, Any]:
     return manifest
 
 
-def check(
-    prepared: engine.Prepared,
-    manifest: Mapping[str, Any],
-    *,
-    executor: Executor[Any] | None = None,
-    report: Reporter | None = None,
-) -> Outcome:
-    """Render prepared's frames again, to a temporary place, and compare each frame's pixels
-    with manifest (see ``checkable``): the first that differs, or that all match."""
-    plan = prepared.plan
-    output = plan.output
-    recorded = manifest["frames"]
-    expected: list[str] = recorded["sha256"]
-    first, size = int(recorded["first"]), (recorded["width"], recorded["height"])
-    hints = _differences(prepared, manifest)
-    if (plan.spec.width, plan.spec.height) != tuple(size):
-        lines = [
-            f"{output}: every frame differs: the frames are {plan.spec.width}x{plan.spec.height}"
-            f", the manifest's {size[0]}x{size[1]}"
-        ]
-        return Outcome(1, lines + hints)
-    stop = min(first + len(expected), prepared.frames)
-    hashes = FrameHashes()
-
-    def compare(index: int, digest: str) -> None:
-        hashes(index, digest)
-        if digest != expected[index]:
-            raise _Differs(index)
-
-    with tempfile.TemporaryDirectory(prefix="specanim-check-") as folder:
-        again = dataclasses.replace(
-            prepared, plan=dataclasses.replace(plan, output=Path(folder) / output.name)
-        )
-        try:
-            if first < stop:
-                engine.render(
-                    again,
-                    frames=slice(first, stop),
-                    executor=executor,
-                    report=report,
-                    on_frame=compare,
-                )
-        except _Differs as differs:
-            number = first + differs.index
-            seconds = number / plan.spec.timeline.fps
-            lines = [
-                f"{output}: frame {number} (at {seconds:.2f} s) is the first whose pixels differ "
-                f"from the manifest's; {differs.index} of {len(expected)} frames matched before it"
-            ]
-            return Outcome(1, lines + hints)
-        rendered = stop - first
-        if rendered != len(expected):
-            lines = [
-                f"{output}: the first {max(rendered, 0)} frames match, but the spec now makes "
-                f"{prepared.frames} frames: the manifest has frames {first} to "
-                f"{first + len(expected) - 1}"
-            ]
-            return Outcome(1, lines + hints)
-        same_bytes = digest(again.plan.output)["sha256"] == manifest["output"]["sha256"]
-    line = f"{output}: all {len(expected)} frames match the manifest"
-    if len(expected) == 1:
-        line = f"{output}: its one frame matches the manifest"
-    if same_bytes:
-        return Outcome(0, [f"{line}, and the encoded output is byte-identical"])
-    return Outcome(
-        0, [f"{line}; the encoded bytes differ (another encoder or library version?)", *hints]
-    )
-
-
-def _differences(prepared: engine.Prepared, manifest: Mapping[str, Any]) -> list[str]:
+def differences(scene: Described, manifest: Mapping[str, Any]) -> list[str]:
     """Lines naming what differs between the manifest and this render's inputs."""
     lines = []
     recorded = manifest.get("data", {}).get("fingerprint")
-    if recorded != prepared.fingerprint:
+    if recorded != scene.fingerprint:
         lines.append(
-            f"  the data differ: fingerprint {prepared.fingerprint[:12]}, "
+            f"  the data differ: fingerprint {scene.fingerprint[:12]}, "
             f"the manifest's {str(recorded)[:12]}"
         )
-    changed = _changed_paths(manifest.get("spec"), document(prepared.plan))
+    changed = _changed_paths(manifest.get("spec"), document(scene.plan))
     if changed:
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
         lines.append(f"  the spec differs at {', '.join(changed[:3])}{more}")
-    now = versions(prepared)
+    now = versions(scene)
     then = manifest.get("versions", {})
     moved = [
         f"{name} {now[group].get(name, 'absent')} (manifest: {old})"
