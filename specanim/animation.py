@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 
 from specanim import engine, executors, manifest
+from specanim.archives import write_archive
 from specanim.components import KINDS, Component, Executor, Trajectory
 from specanim.errors import UserError
 from specanim.output import atomic_path
@@ -209,8 +210,6 @@ def from_snapshots(
     if images is not None:
         arrays["images"] = np.asarray(images)
     dataset = {"type": "file", "path": str(_store(arrays, DATA_FILE)), "labels_key": "labels"}
-    from specanim_reducers.precomputed import write_archive
-
     buffer = io.BytesIO()
     write_archive(trajectory, buffer)
     reducer = {"type": "precomputed", "path": str(_store_bytes(buffer.getvalue(), TRAJECTORY_FILE))}

@@ -19,6 +19,7 @@ module with ``@hookimpl`` functions (see ``specanim.hookspecs``) that register c
         register(Legend)
 """
 
+from specanim.archives import read_archive, write_archive
 from specanim.components import (
     KINDS,
     Box,
@@ -97,6 +98,8 @@ __all__ = [
     "over",
     "png_data_url",
     "ramp",
+    "read_archive",
     "resolve",
     "rgb",
+    "write_archive",
 ]
