@@ -39,6 +39,7 @@ from specanim.hookspecs import hookimpl
 from specanim.options import Options, OptionsT
 from specanim.spec.palette import check_color, check_continuous, check_scheme, ramp, resolve, rgb
 from specanim.spec.template import FRAME_FIELDS, Template, check_template
+from specanim.store.archives import read_archive, write_archive
 from specanim.store.paths import cache_dir
 from specanim.values import (
     Data,
@@ -99,6 +100,8 @@ __all__ = [
     "over",
     "png_data_url",
     "ramp",
+    "read_archive",
     "resolve",
     "rgb",
+    "write_archive",
 ]

@@ -1,5 +1,6 @@
-"""The trajectory cache as users manage it: ``specanim cache list/clear/prune``, the size limit
-with least-recently-used eviction, and reducers without a fixed seed, which are never cached."""
+"""The cache as users manage it: ``specanim cache list/clear/prune``, the size limit with
+least-recently-used eviction, reducers without a fixed seed, which are never cached, and the
+arrays of scenes made in Python, which are entries too."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import specanim as api  # the fixture `specanim` runs the command
 from specanim.components import Reducer
+from specanim.engine import pickling
 from specanim.store import cache, trajectories
 from specanim_reducers.pca import Pca
 
@@ -54,19 +58,22 @@ def test_cache_list_names_the_reducer_dataset_size_and_ages(folder: Path, specan
     listed = specanim("cache", "list")
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
-    assert lines[0].split() == ["key", "reducer", "dataset", "size", "made", "last", "used"]
+    header = ["kind", "key", "reducer", "dataset", "size", "made", "last", "used"]
+    assert lines[0].split() == header
     rows = [line.split() for line in lines[1:3]]
-    assert [row[1] for row in rows] == ["counting", "pca"]  # the most recently used first
+    assert [row[2] for row in rows] == ["counting", "pca"]  # the most recently used first
     pca_row = rows[1]
-    assert pca_row[0] == pca.name.split("-")[1][:12]
-    assert pca_row[2:4] == ["sklearn-digits", "limit=120"]
+    assert pca_row[:2] == ["trajectory", pca.name.split("-")[1][:12]]
+    assert pca_row[3:5] == ["sklearn-digits", "limit=120"]
     assert pca_row[-2:] == ["3d", "ago"]
     size = cache.size_text(pca.stat().st_size)
     assert size in pca_row
     assert lines[3].startswith("2 entries, ") and "(limit 5.0GB)" in lines[3]
+    assert lines[3].endswith(f" in {folder.parent} (limit 5.0GB)")
 
     entries = json.loads(specanim("cache", "list", "--json").stdout)
     assert [e["reducer"] for e in entries] == ["counting", "pca"]
+    assert [e["kind"] for e in entries] == ["trajectory", "trajectory"]
     assert entries[1]["dataset"] == {"type": "sklearn-digits", "limit": 120}
     assert entries[1]["options"] == {"random_state": 42, "whiten": False}
     assert entries[1]["size"] == pca.stat().st_size and entries[1]["file"] == str(pca)
@@ -75,7 +82,7 @@ def test_cache_list_names_the_reducer_dataset_size_and_ages(folder: Path, specan
 
 def test_an_empty_cache_says_so(folder: Path, specanim: Run) -> None:
     listed = specanim("cache", "list")
-    assert listed.stdout == f"the trajectory cache is empty ({folder})\n"
+    assert listed.stdout == f"the cache is empty ({folder.parent})\n"
     assert json.loads(specanim("cache", "list", "--json").stdout) == []
 
 
@@ -154,3 +161,104 @@ def test_a_reducer_without_a_seed_is_never_read_or_written(folder: Path) -> None
         trajectories.obtain(make(Counting), digits(80), Calls())
     assert (fits(NoSeed), fits(Counting)) == (2, 1)
     assert len(names(folder)) == 2  # pca's and counting's, none for NoSeed
+
+
+# --- the arrays of scenes made in Python ---------------------------------------------------
+
+
+def arrays_rows(listed: str) -> list[list[str]]:
+    return [line.split() for line in listed.splitlines()[1:] if line.startswith("arrays ")]
+
+
+def test_the_arrays_of_an_animate_scene_are_listed_cleared_and_pruned(
+    folder: Path, specanim: Run, tmp_path: Path
+) -> None:
+    """animate() stores its arrays as a cache entry: `specanim cache` lists, clears and prunes
+    it like a trajectory, and the scene writes it again when it next needs it."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    scene = api.animate(d.data[:200], labels=d.target[:200], reducer="pca", width=160, height=100)
+    (stored,) = scene.stored
+    path = stored.path
+    assert path.parent == folder.parent / "arrays" and path.is_file()
+    rows = arrays_rows(specanim("cache", "list").stdout)
+    assert rows == [["arrays", path.name[:12], "-", "data:", "X", "200x64,", "labels", "200",
+                     cache.size_text(path.stat().st_size), "-", "0s", "ago"]]  # fmt: skip
+    (listed,) = json.loads(specanim("cache", "list", "--json").stdout)
+    assert (listed["kind"], listed["role"], listed["file"]) == ("arrays", "data", str(path))
+    assert listed["arrays"] == {"X": [200, 64], "labels": [200]}
+
+    cleared = specanim("cache", "clear", "--kind", "arrays")
+    assert cleared.stdout.startswith("removed 1 entries, ") and not path.exists()
+    first = np.asarray(scene.still(-1))  # its first load writes the arrays again
+    assert path.is_file()
+    assert {e.kind for e in cache.entries()} == {"arrays", "trajectory"}  # and pca's fit
+
+    used(path, 31)
+    pruned = specanim("cache", "prune", "--older-than", "30d")
+    assert pruned.stdout.startswith("removed 1 entries, ") and not path.exists()
+    assert [e.kind for e in cache.entries()] == ["trajectory"]
+    scene.to_yaml(tmp_path / "scene.yaml")  # written again, and copied beside the spec
+    assert (tmp_path / "scene.data.npz").read_bytes() == path.read_bytes()
+    assert time.time() - path.stat().st_mtime < 60  # a use
+
+    assert specanim("cache", "clear").stdout.startswith("removed 2 entries, ")
+    assert specanim("cache", "list").stdout.startswith("the cache is empty")
+    again = api.load(tmp_path / "scene.yaml")
+    assert np.array_equal(np.asarray(again.still(-1)), first)
+
+
+def test_a_from_snapshots_scene_renders_on_workers_after_its_arrays_were_cleared(
+    folder: Path, specanim: Run, tmp_path: Path
+) -> None:
+    """Render workers map the snapshots from their file: a scene loaded before `specanim cache
+    clear` writes it again (the same bytes, at the same path) before it renders."""
+    rng = np.random.default_rng(0)
+    snapshots = np.cumsum(rng.normal(size=(40, 4000, 2)), axis=0).astype(np.float32)
+    assert snapshots.nbytes > pickling.SHARE_ABOVE  # mapped by the workers, not copied
+    labels = rng.integers(0, 3, 4000)
+    scene = api.from_snapshots(snapshots, labels=labels, width=96, height=64, margin=0)
+    data, trajectory = scene.stored
+    assert (data.role, trajectory.role) == ("data", "trajectory")
+    content = trajectory.path.read_bytes()
+    assert len(scene) > 3  # loaded: the snapshots are mapped from the file
+    rows = arrays_rows(specanim("cache", "list").stdout)
+    assert sorted(row[3:5] for row in rows) == [["data:", "X"], ["trajectory:", "snapshots"]]
+    assert ["trajectory:", "snapshots", "40x4000x2"] in [row[3:6] for row in rows]
+
+    assert specanim("cache", "clear").stdout.startswith("removed 2 entries, ")
+    result = scene.render(tmp_path / "frames", frames=slice(0, 3), workers=2)
+    assert result.frames == 3 and len(list((tmp_path / "frames").iterdir())) == 3
+    assert trajectory.path.read_bytes() == content
+
+
+def test_the_size_limit_counts_the_arrays_and_keeps_those_just_stored(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = store(make(Counting), 80)
+    used(old, 1)
+    X = np.random.default_rng(0).normal(size=(500, 20)).astype(np.float32)
+    arrays_size = 500 * 20 * 4  # about: the .npz adds headers and the labels
+    monkeypatch.setenv(cache.MAX_SIZE_ENV, str(arrays_size + old.stat().st_size // 2))
+    scene = api.animate(X, reducer="pca")
+    (stored,) = scene.stored
+    assert stored.path.is_file() and not old.exists()  # the trajectory went, not the new arrays
+    assert [e.kind for e in cache.entries()] == ["arrays"]
+
+
+def test_the_core_imports_no_plugin_module() -> None:
+    """specanim's own modules reach plugins only through the registry, never by import."""
+    import ast
+
+    core = Path(api.__file__).parent
+    found = []
+    for source in sorted(core.rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [f"{source.name}: {n}" for n in names if n.startswith("specanim_")]
+    assert found == []

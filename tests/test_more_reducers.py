@@ -1,5 +1,8 @@
 """The optional reducers (pacmap, trimap, pymde) on small real data: their own snapshots, steps,
-frame values, determinism, cache keys, a rendered still each, and a missing package."""
+frame values, determinism, cache keys, a rendered still each, and a missing package.
+
+The tests that run trimap or pymde are marked ``torch``: without PyTorch they are skipped
+(tests/conftest.py), and .ci/run runs them in a second step that installs it."""
 
 from __future__ import annotations
 
@@ -29,6 +32,12 @@ PACMAP: dict[str, Any] = {"num_iters": [20, 20, 40], "every": 10, "random_state"
 TRIMAP: dict[str, Any] = {"n_iters": 50, "random_state": 3}
 PYMDE: dict[str, Any] = {"max_iter": 30, "every": 5, "eps": 0, "random_state": 3}
 OPTIONS: dict[type[Reducer], dict[str, Any]] = {Pacmap: PACMAP, Trimap: TRIMAP, Pymde: PYMDE}
+TORCH = pytest.mark.torch  # trimap and pymde run on PyTorch
+# Each reducer as a test parameter, those on PyTorch marked.
+REDUCERS = [
+    pytest.param(cls, id=cls.name, marks=[TORCH] if cls in (Trimap, Pymde) else [])
+    for cls in OPTIONS
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +45,24 @@ def data() -> Data:
     return digits(300)
 
 
-@pytest.fixture(scope="module")
-def fits(data: Data) -> dict[type[Reducer], tuple[Trajectory, Calls]]:
-    """One fit of each reducer on 300 digits, with its progress calls."""
-    fitted = {}
-    for cls, options in OPTIONS.items():
+class Fits(dict[type[Reducer], tuple[Trajectory, Calls]]):
+    """One fit of each reducer on the data, with its progress calls, made when first asked for
+    (a test of one reducer needs only that reducer's package)."""
+
+    def __init__(self, data: Data) -> None:
+        super().__init__()
+        self.data = data
+
+    def __missing__(self, cls: type[Reducer]) -> tuple[Trajectory, Calls]:
         calls = Calls()
-        fitted[cls] = make(cls, **options).fit(data, calls), calls
-    return fitted
+        self[cls] = make(cls, **OPTIONS[cls]).fit(self.data, calls), calls
+        return self[cls]
+
+
+@pytest.fixture(scope="module")
+def fits(data: Data) -> Fits:
+    """One fit of each reducer on 300 digits, with its progress calls."""
+    return Fits(data)
 
 
 def test_the_reducers_are_registered() -> None:
@@ -52,9 +71,9 @@ def test_the_reducers_are_registered() -> None:
         assert registry.reducer(cls.name) is cls
 
 
-@pytest.mark.parametrize("cls", list(OPTIONS))
+@pytest.mark.parametrize("cls", REDUCERS)
 def test_snapshots_are_one_float32_array_with_declared_values(
-    cls: type[Reducer], fits: dict[type[Reducer], tuple[Trajectory, Calls]], data: Data
+    cls: type[Reducer], fits: Fits, data: Data
 ) -> None:
     trajectory, calls = fits[cls]
     assert trajectory.snapshots.dtype == np.float32
@@ -67,10 +86,8 @@ def test_snapshots_are_one_float32_array_with_declared_values(
     assert calls[0] == (0, trajectory.total) and calls[-1] == (trajectory.total,) * 2
 
 
-@pytest.mark.parametrize("cls", list(OPTIONS))
-def test_same_seed_same_snapshots(
-    cls: type[Reducer], fits: dict[type[Reducer], tuple[Trajectory, Calls]], data: Data
-) -> None:
+@pytest.mark.parametrize("cls", REDUCERS)
+def test_same_seed_same_snapshots(cls: type[Reducer], fits: Fits, data: Data) -> None:
     again = make(cls, **OPTIONS[cls]).fit(data, Calls())
     assert np.array_equal(again.snapshots, fits[cls][0].snapshots)
     assert again.steps == fits[cls][0].steps
@@ -81,10 +98,10 @@ def test_same_seed_same_snapshots(
     [
         (Pacmap, {"every": 5}),
         (Pacmap, {"mn_ratio": 1.0}),
-        (Trimap, {"n_iters": 60}),
-        (Trimap, {"weight_temp": 0.0}),
-        (Pymde, {"recipe": "distances"}),
-        (Pymde, {"random_state": 4}),
+        pytest.param(Trimap, {"n_iters": 60}, marks=TORCH),
+        pytest.param(Trimap, {"weight_temp": 0.0}, marks=TORCH),
+        pytest.param(Pymde, {"recipe": "distances"}, marks=TORCH),
+        pytest.param(Pymde, {"random_state": 4}, marks=TORCH),
     ],
 )
 def test_the_cache_key_follows_the_options(
@@ -99,9 +116,7 @@ def test_the_cache_key_follows_the_options(
 # --- pacmap -------------------------------------------------------------------------------
 
 
-def test_pacmap_snapshots_its_three_phases(
-    fits: dict[type[Reducer], tuple[Trajectory, Calls]], data: Data
-) -> None:
+def test_pacmap_snapshots_its_three_phases(fits: Fits, data: Data) -> None:
     trajectory = fits[Pacmap][0]
     assert [s.epoch for s in trajectory.steps] == list(range(0, 81, 10))
     assert [s.phase for s in trajectory.steps] == ["global"] * 3 + ["balanced"] * 2 + ["local"] * 4
@@ -112,9 +127,7 @@ def test_pacmap_snapshots_its_three_phases(
     assert trajectory.total == 80
 
 
-def test_pacmap_final_snapshot_is_pacmaps_result(
-    fits: dict[type[Reducer], tuple[Trajectory, Calls]], data: Data
-) -> None:
+def test_pacmap_final_snapshot_is_pacmaps_result(fits: Fits, data: Data) -> None:
     """Taking snapshots does not change the layout PaCMAP computes."""
     import pacmap
 
@@ -136,9 +149,8 @@ def test_pacmap_uneven_interval_still_ends_with_the_final_layout(data: Data) -> 
 # --- trimap -------------------------------------------------------------------------------
 
 
-def test_trimap_records_every_tenth_iteration(
-    fits: dict[type[Reducer], tuple[Trajectory, Calls]], data: Data
-) -> None:
+@TORCH
+def test_trimap_records_every_tenth_iteration(fits: Fits, data: Data) -> None:
     import trimap
 
     trajectory = fits[Trimap][0]
@@ -154,9 +166,8 @@ def test_trimap_records_every_tenth_iteration(
 # --- pymde --------------------------------------------------------------------------------
 
 
-def test_pymde_snapshots_every_few_iterations_and_the_end(
-    fits: dict[type[Reducer], tuple[Trajectory, Calls]], data: Data
-) -> None:
+@TORCH
+def test_pymde_snapshots_every_few_iterations_and_the_end(fits: Fits, data: Data) -> None:
     import pymde
 
     trajectory = fits[Pymde][0]
@@ -171,6 +182,7 @@ def test_pymde_snapshots_every_few_iterations_and_the_end(
     assert np.isclose(distortions[-1], mde.average_distortion(mde.X).item())
 
 
+@TORCH
 def test_pymde_stops_early_at_eps(data: Data) -> None:
     trajectory = make(Pymde, max_iter=200, every=50, eps=1e-2).fit(data, Calls())
     assert trajectory.total < 200
@@ -207,8 +219,13 @@ def test_bad_options_are_rejected(cls: type[Reducer], options: dict[str, Any], f
             "{phase} {mid_near_weight:g}",
             "local 0",
         ),
-        ("{type: trimap, n_iters: 30}", "loss {loss:.2f}", "loss "),
-        ("{type: pymde, max_iter: 20, every: 4}", "distortion {distortion:.3f}", "distortion 0."),
+        pytest.param("{type: trimap, n_iters: 30}", "loss {loss:.2f}", "loss ", marks=TORCH),
+        pytest.param(
+            "{type: pymde, max_iter: 20, every: 4}",
+            "distortion {distortion:.3f}",
+            "distortion 0.",
+            marks=TORCH,
+        ),
     ],
 )
 def test_a_still_renders_with_the_reducers_values(
@@ -229,7 +246,10 @@ def test_a_still_renders_with_the_reducers_values(
         ("pacmap", "pacmap", "needs the optional package pacmap: pip install 'specanim[pacmap]'"),
         ("trimap", "trimap", "needs the optional package trimap: pip install 'specanim[trimap]'"),
         ("pymde", "pymde", "needs the optional package pymde: pip install 'specanim[pymde]'"),
-        ("pymde", "torchvision", "cannot import pymde (import of torchvision halted"),
+        # pymde installed, but not the torchvision it imports
+        pytest.param(
+            "pymde", "torchvision", "cannot import pymde (import of torchvision halted", marks=TORCH
+        ),
     ],
 )
 def test_a_missing_package_is_one_line_at_the_reducer_type(

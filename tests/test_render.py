@@ -179,9 +179,16 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
 
 
 def test_the_readme_test_command_is_what_ci_runs() -> None:
+    """CI runs the README's test command as it is written, which installs no PyTorch, then the
+    tests of the reducers on PyTorch (marked torch) after installing it."""
     root = Path(__file__).resolve().parents[1]
-    ci = (root / ".ci" / "run").read_text().strip().splitlines()[-1]
-    assert ci in (root / "README.md").read_text()
+    readme = (root / "README.md").read_text()
+    command = readme.split("# 2. ", 1)[1].splitlines()[1]
+    assert command.endswith(".venv/bin/pytest -q") and "torch" not in command
+    assert "methods" not in command  # the extra that brings trimap, pymde and so PyTorch
+    ci = (root / ".ci" / "run").read_text().splitlines()
+    assert command in ci
+    assert any("pytest -q -m torch" in line for line in ci[ci.index(command) :])
     assert os.access(root / ".ci" / "run", os.X_OK)
 
 

@@ -1,4 +1,5 @@
-"""``precomputed``: a trajectory made elsewhere, read from a long table or an .npz archive.
+"""``precomputed``: a trajectory made elsewhere, read from a long table or an .npz archive (the
+trajectory archive of ``specanim.sdk.read_archive``, which ``write_archive`` writes).
 
 The long table is the layout of the original notebook's ``epochs.parquet``: one row per point per
 snapshot, with columns ``index, x, y, digit, epoch`` (optionally ``iteration`` and ``phase``).
@@ -7,11 +8,9 @@ snapshot, with columns ``index, x, y, digit, epoch`` (optionally ``iteration`` a
 
 from __future__ import annotations
 
-import struct
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
@@ -26,18 +25,17 @@ from specanim.sdk import (
     Trajectory,
     did_you_mean,
     hookimpl,
+    read_archive,
+    write_archive,
 )
+
+__all__ = ["Precomputed", "write_archive", "write_long_table"]  # write_archive: as before
 
 if TYPE_CHECKING:
     import pandas as pd
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv")
 ARCHIVE_SUFFIX = ".npz"
-EPOCHS_ARRAY = "epochs"
-# Optional arrays of an archive beside epochs: what a snapshot's Step says, and the length of
-# the optimisation (default: the last epoch).
-ITERATIONS_ARRAY, PHASES_ARRAY, TOTAL_ARRAY = "iterations", "phases", "total"
-STEP_ARRAYS = (EPOCHS_ARRAY, ITERATIONS_ARRAY, PHASES_ARRAY, TOTAL_ARRAY)
 
 
 class Columns(Options):
@@ -73,7 +71,7 @@ class PrecomputedOptions(Options):
     key: str | None = Field(
         None,
         description="The .npz array of shape (snapshots, points, 2); null: the first one. An "
-        f"array named '{EPOCHS_ARRAY}' labels the snapshots.",
+        "array named 'epochs' labels the snapshots.",
     )
 
 
@@ -97,7 +95,7 @@ class Precomputed(Reducer):
         if suffix == ARCHIVE_SUFFIX:
             if opts.columns.model_fields_set:
                 raise InputError("columns apply to a table, not an .npz archive", key="columns")
-            result = _from_archive(path, opts.key, data)
+            result = read_archive(path, opts.key, points=len(data))
         elif suffix in TABLE_SUFFIXES:
             if opts.key is not None:
                 raise InputError(f"key applies to an .npz archive, not a {suffix} table", key="key")
@@ -122,122 +120,6 @@ def _read_table(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     except Exception as exc:  # any reader failure means the file is not a readable table
         raise InputError(f"cannot read {path}: {exc}", key="path") from exc
-
-
-def _from_archive(path: Path, key: str | None, data: Data) -> Trajectory:
-    try:
-        with np.load(path) as archive:
-            names = list(archive.files)
-            arrays = {name: archive[name] for name in names if name in STEP_ARRAYS}
-            chosen = key or next((name for name in names if name not in STEP_ARRAYS), None)
-            if chosen is not None and chosen in names and chosen not in arrays:
-                mapped = _mapped_member(path, chosen)
-                arrays[chosen] = archive[chosen] if mapped is None else mapped
-    except Exception as exc:  # any reader failure means the file is not a readable archive
-        raise InputError(f"cannot read {path}: {exc}", key="path") from exc
-    snapshot_names = [name for name in names if name not in STEP_ARRAYS]
-    if key is None:
-        if not snapshot_names:
-            raise InputError(f"{path.name} holds no array of snapshots", key="path")
-        key = snapshot_names[0]
-    elif key not in arrays:
-        raise InputError(
-            f"{path.name} has no array '{key}'{did_you_mean(key, names)}; "
-            f"it has {', '.join(names)}",
-            key="key",
-        )
-    snapshots = arrays[key]
-    if snapshots.ndim != 3 or snapshots.shape[2] != 2 or not len(snapshots):
-        raise InputError(
-            f"array '{key}' must have shape (snapshots, points, 2), got {snapshots.shape}",
-            key="key",
-        )
-    _same_count(snapshots.shape[1], data, f"array '{key}'")
-    count = len(snapshots)
-    if EPOCHS_ARRAY in arrays and key != EPOCHS_ARRAY:
-        epochs = _whole_numbers(arrays[EPOCHS_ARRAY], f"array '{EPOCHS_ARRAY}'", "path")
-        if epochs.shape != (count,):
-            raise InputError(
-                f"array '{EPOCHS_ARRAY}' must hold one epoch per snapshot ({count}), "
-                f"got shape {epochs.shape}",
-                key="path",
-            )
-    else:
-        epochs = np.arange(count)
-    iterations = _per_snapshot(arrays, ITERATIONS_ARRAY, count, epochs)
-    phases = _per_snapshot(arrays, PHASES_ARRAY, count, np.full(count, ""))
-    total = int(arrays[TOTAL_ARRAY]) if TOTAL_ARRAY in arrays else int(epochs.max())
-    steps = tuple(
-        Step(epoch=int(e), iteration=int(i), phase=str(p))
-        for e, i, p in zip(epochs, iterations, phases, strict=True)
-    )
-    return Trajectory(snapshots.astype(np.float32, copy=False), steps, total)
-
-
-def _mapped_member(path: Path, name: str) -> np.ndarray | None:
-    """The archive's array name memory-mapped from the file, or None if it cannot be (stored
-    compressed, or not a plain array).
-
-    ``np.savez`` stores each array as an uncompressed ``NAME.npy`` member: its bytes lie in the
-    file as they are, after the member's local header (30 bytes, then its name and extra
-    field) and the .npy header. Mapped, the snapshots take no memory of their own, and render
-    workers map the same file instead of receiving a copy.
-    """
-    with zipfile.ZipFile(path) as archive:
-        if f"{name}.npy" not in archive.namelist():
-            return None
-        info = archive.getinfo(f"{name}.npy")
-    if info.compress_type != zipfile.ZIP_STORED:
-        return None
-    with open(path, "rb") as file:
-        file.seek(info.header_offset)
-        local = file.read(30)
-        if local[:4] != b"PK\x03\x04":
-            return None
-        name_length, extra_length = struct.unpack("<HH", local[26:30])
-        file.seek(info.header_offset + 30 + name_length + extra_length)
-        readers = {
-            (1, 0): np.lib.format.read_array_header_1_0,
-            (2, 0): np.lib.format.read_array_header_2_0,
-        }
-        reader = readers.get(np.lib.format.read_magic(file))
-        if reader is None:
-            return None
-        shape, fortran_order, dtype = reader(file)
-        offset = file.tell()
-    if fortran_order or dtype.hasobject:
-        return None
-    # A plain ndarray over the map: numpy's subclass paths (np.memmap) made ufunc.at slower.
-    return np.memmap(path, dtype, "r", offset=offset, shape=shape).view(np.ndarray)
-
-
-def _per_snapshot(
-    arrays: dict[str, np.ndarray], name: str, count: int, default: np.ndarray
-) -> np.ndarray:
-    """An optional array of the archive with one value per snapshot, else default."""
-    if name not in arrays:
-        return default
-    values = arrays[name]
-    if values.shape != (count,):
-        raise InputError(
-            f"array '{name}' must hold one value per snapshot ({count}), got shape {values.shape}",
-            key="path",
-        )
-    return values
-
-
-def write_archive(trajectory: Trajectory, path: Path | BinaryIO) -> None:
-    """Store a trajectory as an .npz archive (a path or an open binary file) that this reducer
-    reads back step for step."""
-    steps = trajectory.steps
-    arrays: dict[str, Any] = {
-        "snapshots": np.asarray(trajectory.snapshots, np.float32),
-        EPOCHS_ARRAY: np.array([s.epoch for s in steps], np.int64),
-        ITERATIONS_ARRAY: np.array([s.iteration for s in steps], np.int64),
-        PHASES_ARRAY: np.array([s.phase for s in steps], str),
-        TOTAL_ARRAY: np.array(trajectory.total, np.int64),
-    }
-    np.savez(path, **arrays)
 
 
 def _from_table(table: pd.DataFrame, columns: Columns, data: Data, name: str) -> Trajectory:

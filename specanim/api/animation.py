@@ -7,19 +7,19 @@ captured, ready to render, show a frame, or be written out as a spec file.
     scene.render("out.mp4"); scene.still(-1); scene.frame_spec(0); len(scene); scene.to_yaml()
 
 Arrays in memory go through the same code as a spec file: they are stored once, by content, in
-specanim's cache folder as the ``.npz`` archives the ``file`` dataset and the ``precomputed``
-reducer read, so a scene made in Python renders the same frames as its ``to_yaml()`` spec.
+specanim's cache as the ``.npz`` archives the ``file`` dataset and the ``precomputed`` reducer
+read, so a scene made in Python renders the same frames as its ``to_yaml()`` spec. They are
+cache entries (``specanim cache list``, ``clear``, ``prune``, the size limit): a scene keeps its
+arrays and writes them again if they were removed before it loads or renders.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import html
-import io
+import logging
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,8 +37,9 @@ from specanim.plugins import Registry, default_registry, load_registry
 from specanim.spec.extends import parse_spec, read_spec
 from specanim.spec.overrides import apply_overrides, override
 from specanim.spec.validate import Plan, validate
+from specanim.store import cache
+from specanim.store.archives import archive_arrays
 from specanim.store.output import atomic_path
-from specanim.store.paths import cache_dir
 from specanim.store.trajectories import CacheMode
 from specanim.values import Trajectory
 
@@ -46,7 +47,34 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 # Arrays of a scene made in Python, by the role they play in its spec.
-DATA_FILE, TRAJECTORY_FILE = "data.npz", "trajectory.npz"
+DATA, TRAJECTORY = "data", "trajectory"
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredArrays:
+    """Arrays of a scene made in Python and the cache entry that holds them (``path``)."""
+
+    arrays: dict[str, np.ndarray]
+    role: str
+    path: Path
+
+    @classmethod
+    def store(cls, arrays: dict[str, np.ndarray], role: str) -> StoredArrays:
+        """The arrays, stored in the cache (if not there yet)."""
+        return cls(arrays, role, cache.store_arrays(arrays, role))
+
+    def ensure(self) -> None:
+        """Write the entry again if it was removed (``specanim cache clear``, ``prune``, the
+        size limit); mark it used otherwise. It keeps its name: the same content, the same
+        path."""
+        if not self.path.is_file():
+            log.info(
+                "the cache entry %s was removed (specanim cache clear or prune): writing it again",
+                self.path,
+            )
+        cache.store_arrays(self.arrays, self.role, self.path)
 
 
 class Animation:
@@ -58,14 +86,21 @@ class Animation:
         self.cache: CacheMode = cache
         self._prepared: engine.Prepared | None = None
         self.result: Rendered | None = None  # the last render
+        self.stored: tuple[StoredArrays, ...] = ()  # the arrays of a scene made in Python
 
     # --- frames -------------------------------------------------------------------------------
 
     def prepared(self) -> engine.Prepared:
         """The loaded data, the fitted (or cached) trajectories and the panels, made once."""
         if self._prepared is None:
+            self._ensure_arrays()
             self._prepared = engine.prepare(self.plan, cache=self.cache, report=reporter())
         return self._prepared
+
+    def _ensure_arrays(self) -> None:
+        """The arrays this scene reads from the cache, there (written again if removed)."""
+        for stored in self.stored:
+            stored.ensure()
 
     def __len__(self) -> int:
         """The number of frames of the animation."""
@@ -105,6 +140,7 @@ class Animation:
         else:
             runner = own = executors.choose(plan, self.registry, executor, {"workers": workers})
         with own:  # before the fit (if not done yet): the workers warm up meanwhile
+            self._ensure_arrays()  # render workers map the snapshots from their file
             prepared = dataclasses.replace(self.prepared(), plan=plan)
             result = engine.render(prepared, frames=frames, executor=runner, report=reporter())
         self.result = Rendered.of(result)
@@ -127,6 +163,7 @@ class Animation:
         (a scene made from arrays) copied beside it, so the file renders the same frames."""
         document = self.plan.source.data
         if path is not None:
+            self._ensure_arrays()
             target = Path(path)
             document = _localise(document, self.plan.source.base_dir, target)
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
@@ -196,9 +233,12 @@ def animate(
         arrays["labels"] = label_values
     if images is not None:
         arrays["images"] = np.asarray(images)
-    dataset = {"type": "file", "path": str(_store(arrays, DATA_FILE)), "labels_key": "labels"}
+    data = StoredArrays.store(arrays, DATA)
+    dataset = {"type": "file", "path": str(data.path), "labels_key": "labels"}
     entry = {"type": reducer} if isinstance(reducer, str) else dict(reducer)
-    return load(_scene(dataset, entry, images is not None, spec), components=components)
+    scene = load(_scene(dataset, entry, images is not None, spec), components=components)
+    scene.stored = (data,)
+    return scene
 
 
 def from_snapshots(
@@ -215,16 +255,16 @@ def from_snapshots(
     trajectory = _trajectory(snapshots)
     n = trajectory.snapshots.shape[1]
     arrays: dict[str, np.ndarray] = {"X": np.zeros((n, 0), np.float32)}
-    arrays["labels"] = np.zeros(n, np.int64) if labels is None else np.asarray(labels)
+    arrays["labels"] = np.zeros(n, np.int64) if labels is None else _labels(labels)
     if images is not None:
         arrays["images"] = np.asarray(images)
-    dataset = {"type": "file", "path": str(_store(arrays, DATA_FILE)), "labels_key": "labels"}
-    from specanim_reducers.precomputed import write_archive
-
-    buffer = io.BytesIO()
-    write_archive(trajectory, buffer)
-    reducer = {"type": "precomputed", "path": str(_store_bytes(buffer.getvalue(), TRAJECTORY_FILE))}
-    return load(_scene(dataset, reducer, images is not None, spec), components=components)
+    data = StoredArrays.store(arrays, DATA)
+    dataset = {"type": "file", "path": str(data.path), "labels_key": "labels"}
+    snapshots_file = StoredArrays.store(archive_arrays(trajectory), TRAJECTORY)
+    reducer = {"type": "precomputed", "path": str(snapshots_file.path)}
+    scene = load(_scene(dataset, reducer, images is not None, spec), components=components)
+    scene.stored = (data, snapshots_file)
+    return scene
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -290,9 +330,13 @@ def _features_and_labels(
         raise UserError(f"X must be (points, features), got shape {matrix.shape}")
     if label_values is not None and len(label_values) != len(matrix):
         raise UserError(f"{len(label_values)} labels for {len(matrix)} points")
-    if label_values is not None and label_values.dtype.kind == "O":
-        label_values = label_values.astype(str)
-    return matrix, label_values
+    return matrix, None if label_values is None else _labels(label_values)
+
+
+def _labels(values: Any) -> np.ndarray:
+    """Labels as an array a .npz file holds without pickling: Python objects become strings."""
+    labels = np.asarray(values)
+    return labels.astype(str) if labels.dtype.kind == "O" else labels
 
 
 def _numeric(column: Any) -> bool:
@@ -314,28 +358,10 @@ def _trajectory(snapshots: Any) -> Trajectory:
     return Trajectory(stack, steps, len(stack) - 1)
 
 
-def _store(arrays: dict[str, Any], name: str) -> Path:
-    """Save arrays as an .npz in the cache, named by their content; its path."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return _store_bytes(buffer.getvalue(), name)
-
-
-def _store_bytes(content: bytes, name: str) -> Path:
-    folder = cache_dir("arrays")
-    path = folder / f"{hashlib.sha256(content).hexdigest()[:32]}-{name}"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as out:
-            out.write(content)
-        Path(out.name).replace(path)
-    return path
-
-
 def _localise(document: Any, base_dir: Path, target: Path) -> Any:
     """The document with the arrays it reads from specanim's cache copied beside target and
     named relative to it."""
-    arrays = cache_dir("arrays").resolve()
+    arrays = cache.arrays_folder().resolve()
     out = yaml.safe_load(yaml.safe_dump(document))
     for key in ("dataset", "reducer"):
         entry = out.get(key)

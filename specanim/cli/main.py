@@ -12,7 +12,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import click
 
@@ -423,13 +423,15 @@ def _report(outcome: Outcome) -> NoReturn:
 
 @cli.group()
 def cache() -> None:
-    """List, clear and prune the stored trajectories (limit: $SPECANIM_CACHE_MAX_SIZE, 5GB)."""
+    """List, clear and prune the stored trajectories and the arrays of scenes made in Python
+    (limit: $SPECANIM_CACHE_MAX_SIZE, 5GB)."""
 
 
 @cache.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print every entry's details as JSON.")
 def cache_list(as_json: bool) -> None:
-    """Every stored trajectory: key, reducer, dataset, size, age and last use."""
+    """Every entry: its kind (a trajectory, or the arrays of a scene made in Python), key,
+    reducer, dataset (arrays: their role and shapes), size, age and last use."""
     from specanim.store import cache as store
 
     found = store.entries()
@@ -437,32 +439,39 @@ def cache_list(as_json: bool) -> None:
         click.echo(json.dumps([e.as_json() for e in found], indent=2))
         return
     if not found:
-        click.echo(f"the trajectory cache is empty ({store.folder()})")
+        click.echo(f"the cache is empty ({store.root()})")
         return
     now = time.time()
-    rows = [("key", "reducer", "dataset", "size", "made", "last used")]
+    rows = [("kind", "key", "reducer", "dataset", "size", "made", "last used")]
     for e in found:
-        made = "?" if e.created is None else f"{store.age_text(now - e.created)} ago"
+        if e.created is not None:
+            made = f"{store.age_text(now - e.created)} ago"
+        else:  # arrays do not record it; a trajectory whose header is damaged cannot say
+            made = "-" if e.kind == "arrays" else "?"
         dataset = f"(damaged: {e.damaged})" if e.damaged else e.dataset()
         used = f"{store.age_text(now - e.used)} ago"
-        rows.append((e.key[:12], e.reducer, dataset, store.size_text(e.size), made, used))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        size = store.size_text(e.size)
+        rows.append((e.kind, e.key[:12], e.reducer, dataset, size, made, used))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [f"{v:<{w}}" for v, w in zip(row, widths, strict=False)]
-        click.echo("  ".join([*cells, row[5]]))
+        click.echo("  ".join([*cells, row[-1]]))
     limit = store.max_size()
     total = store.size_text(sum(e.size for e in found))
     shown = "no limit" if limit is None else f"limit {store.size_text(limit)}"
-    click.echo(f"{len(found)} entries, {total} in {store.folder()} ({shown})")
+    click.echo(f"{len(found)} entries, {total} in {store.root()} ({shown})")
 
 
 @cache.command("clear")
-@click.option("--reducer", metavar="NAME", help="Only the entries this reducer made.")
-def cache_clear(reducer: str | None) -> None:
-    """Delete every stored trajectory (or one reducer's)."""
+@click.option("--reducer", metavar="NAME", help="Only the trajectories this reducer made.")
+@click.option(
+    "--kind", type=click.Choice(["trajectory", "arrays"]), help="Only the entries of this kind."
+)
+def cache_clear(reducer: str | None, kind: Literal["trajectory", "arrays"] | None) -> None:
+    """Delete every entry (or one kind's, or one reducer's trajectories)."""
     from specanim.store import cache as store
 
-    _removed(store.clear(reducer))
+    _removed(store.clear(reducer, kind=kind))
 
 
 @cache.command("prune")

@@ -23,7 +23,7 @@ looking at the cache, what the key was made from, the dataset entry of the spec 
 part of the key: the data's fingerprint is) and when it was made. The file's modification time is
 its last use: reading an entry touches it. A damaged entry fails a check when read, is logged,
 deleted and fitted again: it is never returned. ``specanim.store.cache`` lists, clears and prunes
-entries.
+entries, with the arrays of scenes made in Python.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def obtain(
     key = _key(about)
     path = (cache or cache_dir("trajectories")) / f"{_file_safe(reducer.name)}-{key}{SUFFIX}"
     with entry_lock(path):  # a second render of the same scene waits, then reuses this fit
-        return _reuse_or_fit(reducer, data, progress, mode, path, key, about, dataset)
+        return _reuse_or_fit(reducer, data, progress, mode, path, key, about, dataset, cache)
 
 
 def _reuse_or_fit(
@@ -111,6 +111,7 @@ def _reuse_or_fit(
     key: str,
     about: dict[str, Any],
     dataset: Mapping[str, Any] | None,
+    folder: Path | None,
 ) -> Trajectory:
     if mode == "use":
         try:
@@ -137,7 +138,7 @@ def _reuse_or_fit(
         return trajectory
     from specanim.store.cache import keep_limit  # late: that module reads entries through this one
 
-    keep_limit(path.parent, keep=path)
+    keep_limit(folder, keep=path)  # the whole cache, arrays too, unless a folder was given
     # The stored copy, memory-mapped: render workers share its pages instead of each holding one.
     return read_entry(path, key, verify=False)
 
