@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from specanim.components import Reducer
-from specanim.store import trajectories
+from specanim.store import entries, trajectories
 from specanim.values import Data, Progress, Step, Trajectory
 
 from .reducer_fixtures import Calls, digits, make
@@ -70,11 +70,11 @@ def test_a_second_obtain_waits_for_the_first_fit_and_reuses_it(tmp_path: Path) -
 def test_the_lock_file_is_removed_and_a_waiter_relocks_the_new_one(tmp_path: Path) -> None:
     entry = tmp_path / "x.traj"
     order: list[str] = []
-    with trajectories.entry_lock(entry):
+    with entries.entry_lock(entry):
         assert (tmp_path / "x.traj.lock").exists()
 
         def waiter() -> None:
-            with trajectories.entry_lock(entry):
+            with entries.entry_lock(entry):
                 order.append("waiter")
                 assert (tmp_path / "x.traj.lock").exists()  # its own, new lock file
 
@@ -90,7 +90,7 @@ def test_the_lock_file_is_removed_and_a_waiter_relocks_the_new_one(tmp_path: Pat
 def test_an_unwritable_cache_folder_takes_no_lock(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
-    with trajectories.entry_lock(blocked / "x.traj"):
+    with entries.entry_lock(blocked / "x.traj"):
         pass
 
 
@@ -140,4 +140,4 @@ def test_two_renders_started_together_on_a_cold_cache(tmp_path: Path) -> None:
     assert (tmp_path / "out0.gif").read_bytes() == (tmp_path / "out1.gif").read_bytes()
     (entry,) = (cache / "trajectories").iterdir()  # no temporary file, no lock file
     assert entry.suffix == ".traj"
-    trajectories.read_entry(entry)  # sound: the checksum of every byte holds
+    entries.read_entry(entry)  # sound: the checksum of every byte holds

@@ -15,7 +15,7 @@ import pytest
 import specanim as api  # the fixture `specanim` runs the command
 from specanim.components import Reducer
 from specanim.engine import pickling
-from specanim.store import cache, trajectories
+from specanim.store import cache, entries, trajectories
 from specanim_reducers.pca import Pca
 
 from .conftest import Run
@@ -39,7 +39,7 @@ def store(reducer: Reducer, n: int, dataset: dict[str, object] | None = None) ->
     data = digits(n)
     trajectories.obtain(reducer, data, Calls(), dataset=dataset or {"type": "digits", "limit": n})
     key = trajectories.cache_key(reducer, data.fingerprint())
-    return cache.folder() / f"{reducer.name}-{key}{trajectories.SUFFIX}"
+    return cache.folder() / f"{reducer.name}-{key}{entries.SUFFIX}"
 
 
 def used(path: Path, days_ago: float) -> None:
@@ -48,7 +48,7 @@ def used(path: Path, days_ago: float) -> None:
 
 
 def names(folder: Path) -> set[str]:
-    return {p.name for p in folder.glob(f"*{trajectories.SUFFIX}")}
+    return {p.name for p in folder.glob(f"*{entries.SUFFIX}")}
 
 
 def test_cache_list_names_the_reducer_dataset_size_and_ages(folder: Path, specanim: Run) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from specanim.components import Reducer
 from specanim.options import Options
+from specanim.store import entries as entry_files
 from specanim.store import trajectories
 from specanim.store.paths import CACHE_ENV
 from specanim.values import Data, Progress, Step, Trajectory
@@ -70,7 +71,7 @@ def obtain(
 
 
 def entries(cache: Path) -> list[Path]:
-    return sorted(cache.glob(f"*{trajectories.SUFFIX}")) if cache.exists() else []
+    return sorted(cache.glob(f"*{entry_files.SUFFIX}")) if cache.exists() else []
 
 
 def mapped(a: np.ndarray) -> bool:
@@ -178,7 +179,7 @@ def test_damaged_entry_is_fitted_again(
     assert fits(Counting) == 2
     assert_same(again, good)
     assert "damaged trajectory cache entry" in caplog.text
-    assert_same(trajectories.read_entry(entry), good)  # and the entry is sound again
+    assert_same(entry_files.read_entry(entry), good)  # and the entry is sound again
 
 
 def test_refresh_fits_and_overwrites(tmp_path: Path, data: Data) -> None:
@@ -187,7 +188,7 @@ def test_refresh_fits_and_overwrites(tmp_path: Path, data: Data) -> None:
     entry.write_bytes(b"stale")
     refreshed = obtain(make(Counting), data, tmp_path, mode="refresh")
     assert fits(Counting) == 2
-    assert_same(trajectories.read_entry(entry), refreshed)
+    assert_same(entry_files.read_entry(entry), refreshed)
     obtain(make(Counting), data, tmp_path, mode="refresh")
     assert fits(Counting) == 3
 
@@ -235,8 +236,8 @@ def test_unwritable_cache_still_returns_the_fit(
 def test_entry_of_another_key_is_damaged(tmp_path: Path, data: Data) -> None:
     obtain(make(Counting), data, tmp_path)
     (entry,) = entries(tmp_path)
-    with pytest.raises(trajectories.DamagedEntry, match="another key"):
-        trajectories.read_entry(entry, key="0" * 64)
+    with pytest.raises(entry_files.DamagedEntry, match="another key"):
+        entry_files.read_entry(entry, key="0" * 64)
 
 
 def test_snapshot_bytes_start_aligned(tmp_path: Path, data: Data) -> None:

@@ -30,8 +30,8 @@ from pydantic import ByteSize, TypeAdapter, ValidationError
 
 from specanim.errors import UserError
 from specanim.store.archives import STEP_ARRAYS
+from specanim.store.entries import SUFFIX, DamagedEntry, entry_lock, read_header
 from specanim.store.paths import cache_dir
-from specanim.store.trajectories import SUFFIX, DamagedEntry, entry_lock, read_header
 
 MAX_SIZE_ENV = "SPECANIM_CACHE_MAX_SIZE"
 DEFAULT_MAX_SIZE = "5GB"
