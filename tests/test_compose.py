@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from specanim import engine
-from specanim.draw.compose import split_sizes
+from specanim.draw.layout import split_sizes
 from specanim.draw.vlconvert import rasterize
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan

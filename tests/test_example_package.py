@@ -17,6 +17,7 @@ import yaml
 from PIL import Image
 
 from specanim import engine
+from specanim.draw.layout import title_height
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
 
@@ -71,7 +72,7 @@ def expected_labels(plain: Path, frame: int) -> tuple[np.ndarray, np.ndarray]:
     xy = camera.to_pixels(prepared.frame(shot).coords, position)
     labels = prepared.data.labels
     centres = np.array([np.median(xy[labels == k], axis=0) for k in range(labels.max() + 1)])
-    top_left = np.array([spec.margin, spec.margin + composer.title_height()])
+    top_left = np.array([spec.margin, spec.margin + title_height(spec)])
     return engine.still(prepared, frame), centres + top_left
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from specanim import engine
-from specanim.draw.compose import TITLE, WHOLE, leaves
+from specanim.draw.compose import TITLE, WHOLE
+from specanim.draw.layout import leaves
 from specanim.draw.vlconvert import fit_canvas, rasterize
 from specanim.plugins import default_registry, load_registry
 from specanim.sdk import Box, Frame, Panel, Scene, View, hookimpl

@@ -8,7 +8,7 @@ a list of them) becomes Vega-Lite here. Panels that never change (and a title wi
 
 ``frame_spec`` is the whole frame as one Vega-Lite spec, raster layers embedded: the reference.
 Renders draw the same pixels from ``frame_pieces``: vector marks drawn by vl-convert and raster
-layers painted where Vega put their boxes (``origins``), so no raster layer is encoded as PNG.
+layers painted where Vega put their boxes (``corners``), so no raster layer is encoded as PNG.
 Which pieces is decided from the spec and the first frame's layout alone: box by box (each box's
 vector marks drawn alone at the box's size) when every box's marks lie within it and no
 frame-level Vega-Lite acts on the whole frame; else the whole frame's vector marks as one piece.
@@ -17,15 +17,25 @@ frame-level Vega-Lite acts on the whole frame; else the whole frame's vector mar
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from specanim.camera import Box, Camera, ViewOptions
+from specanim.camera import Box
 from specanim.components import Panel
+from specanim.draw.layout import (
+    TITLE_GAP,
+    Leaf,
+    Size,
+    Stack,
+    corners,
+    leaves,
+    place,
+    title_size,
+)
 from specanim.draw.raster import png_data_url
 from specanim.draw.timeline import frame_of
 from specanim.draw.vlconvert import (
@@ -36,12 +46,10 @@ from specanim.draw.vlconvert import (
     scenegraph,
     standalone,
 )
-from specanim.errors import UserError
 from specanim.spec import vega_lite
-from specanim.spec.models import Layer, LayoutNode, SceneSpec, Split
+from specanim.spec.models import LayoutNode, SceneSpec
 from specanim.values import Frame, RasterLayer, Scene, Trajectory, View
 
-TITLE_GAP = 1.35  # line height as a multiple of the font size
 TITLE = "specanim_title"  # the name of the scene title's view
 WHOLE = "specanim_frame"  # the name of a piece that is the whole frame
 # A mark that draws nothing: an empty box keeps its size with it.
@@ -54,14 +62,6 @@ class Entry(Protocol):
     """A panel's spec entry: turns the panel's errors into errors that name the entry."""
 
     def blame(self, call: str = "") -> AbstractContextManager[None]: ...
-
-
-@dataclass(frozen=True)
-class Size:
-    """A part of the frame at its pixel size."""
-
-    width: int
-    height: int
 
 
 @dataclass(frozen=True)
@@ -80,27 +80,6 @@ class Piece:
         """Whether the spec drew at exactly the piece's size: marks beyond their box (an axis,
         a long label) grow the drawing, and Vega moves the boxes around them."""
         return self.fitted or bool(drawn.shape[:2] == (self.size.height, self.size.width))
-
-
-@dataclass(frozen=True)
-class Leaf:
-    """Panels drawn in one box, bottom to top, the trajectory they draw, and the box's title
-    line (a panel's ``title:``) above it."""
-
-    keys: tuple[str, ...]
-    box: Box
-    trajectory: str
-    name: str  # of its view in the frame's Vega-Lite, to find where Vega put it
-    title: tuple[str, Size] | None = None
-
-
-@dataclass(frozen=True)
-class Stack:
-    """Parts side by side (horizontal) or stacked, with the title block on top if titled."""
-
-    horizontal: bool
-    parts: tuple[Leaf | Stack, ...]
-    title: Size | None = None
 
 
 class Composer:
@@ -127,16 +106,14 @@ class Composer:
         self.entry_of = {p.key: p for p in spec.panels}
         self.styles = {p.key: p.vega_lite for p in spec.panels if p.vega_lite}  # by panel key
         self._config = {**frame_config(spec.background, spec.font), "padding": spec.margin}
-        has_title = bool(spec.title or spec.subtitle)
-        self._titled = _title_node(layout) if has_title else None
-        self._leaf_names: list[str] = []
-        self.tree = self._place(layout, spec.width - 2 * spec.margin, spec.height - 2 * spec.margin)
+        views = {key: getattr(panel.options, "view", None) for key, panel in panels.items()}
+        self.tree = place(spec, layout, views, self.trajectories, self.lead)
         self._static: dict[str, RasterLayer] = {}  # panels that never change, drawn once
         self._static_title: RasterLayer | None = None
         # While start() runs: each panel's parts of the first frame, asked for once (a million
         # points take a while to draw), with the frame they are of and the datasets they added.
         self._first: dict[str, tuple[Frame, list[Any], dict[str, Any]]] | None = None
-        self.origins: dict[str, tuple[int, int]] = {WHOLE: (0, 0)}  # where each view lies
+        self.corners: dict[str, tuple[int, int]] = {WHOLE: (0, 0)}  # where each view lies
         self.by_box = False  # whether frames are drawn box by box (see frame_pieces)
 
     def frame_of(self, trajectory: str, frame: Frame) -> Frame:
@@ -172,18 +149,18 @@ class Composer:
                 else:
                     seen = self.frame_of(leaf.trajectory, frame)
                     self._panel_parts(key, seen, leaf.box, datasets)
-        title = _title_size(self.tree)
+        title = title_size(self.tree)
         if title is not None and "{" not in self.spec.title + self.spec.subtitle:
             self._static_title = self._drawn(self._scene_title(frame, title))
         graph = scenegraph(self.frame_spec(frame, painted=True))
-        self.origins = {WHOLE: (0, 0), **origins(graph)}
+        self.corners = {WHOLE: (0, 0), **corners(graph)}
         if isinstance(self.tree, Leaf):  # the frame's top view: Vega names no group for it
             x, y = graph.get("origin", (0, 0))
-            self.origins[self.tree.name] = (int(round(x)), int(round(y)))
+            self.corners[self.tree.name] = (int(round(x)), int(round(y)))
         # Frame-level Vega-Lite beyond config (params, padding, ...) acts on the whole frame.
         whole = set(self.spec.vega_lite or {}) - {"config"}
         self.by_box = not whole and all(
-            piece.name in self.origins
+            piece.name in self.corners
             and (piece.spec is None or piece.fits(rasterize_remembered(piece.spec)))
             for piece in self._pieces(frame, by_box=True)
         )
@@ -221,7 +198,7 @@ class Composer:
                 Piece(name, _size_of(rgba), rgba=rgba) for name, rgba in painted
             ]
         pieces = []
-        title = _title_size(self.tree)
+        title = title_size(self.tree)
         if title is not None and self._static_title is not None:
             pieces.append(Piece(TITLE, title, rgba=self._static_title.rgba))
         elif title is not None:
@@ -247,58 +224,6 @@ class Composer:
         return vega_lite.merge(out, self.spec.vega_lite) if self.spec.vega_lite else out
 
     # --- layout ------------------------------------------------------------------------------
-
-    def title_height(self) -> int:
-        """Pixels the title block takes."""
-        spec = self.spec
-        h = (spec.title_size if spec.title else 0) + (spec.subtitle_size if spec.subtitle else 0)
-        return int(round(h * TITLE_GAP)) + spec.spacing
-
-    def _place(self, node: LayoutNode, width: int, height: int) -> Leaf | Stack:
-        title = None
-        if node is self._titled:
-            title = Size(width, self.title_height())
-            height -= title.height
-        if not isinstance(node, Split):
-            leaf = self._leaf(node, width, height)
-            return leaf if title is None else Stack(False, (leaf,), title)
-        along = width if node.horizontal else height
-        sizes = split_sizes(along, node.sizes or [1.0] * len(node.children), self.spec.spacing)
-        parts = tuple(
-            self._place(child, size, height) if node.horizontal else self._place(child, width, size)
-            for child, size in zip(node.children, sizes, strict=True)
-        )
-        return Stack(node.horizontal, parts, title)
-
-    def _leaf(self, node: Layer | str, width: int, height: int) -> Leaf:
-        keys = tuple(node.layer) if isinstance(node, Layer) else (node,)
-        options = node.view if isinstance(node, Layer) else None
-        options = options or next(
-            (
-                v
-                for k in keys
-                if isinstance(v := getattr(self.panels[k].options, "view", None), ViewOptions)
-            ),
-            ViewOptions(),
-        )
-        entries = [self.entry_of[k] for k in keys if k in self.entry_of]
-        drawn = next((e.trajectory for e in entries if e.trajectory), self.lead)
-        text = next((e.title for e in entries if e.title), None)
-        title = None
-        if text:
-            title = (text, Size(width, int(round(self.spec.subtitle_size * TITLE_GAP))))
-            height -= title[1].height
-        if width < 1 or height < 1:
-            spec = self.spec
-            raise UserError(
-                f"panel '{keys[0]}' would get {width} x {height} pixels: the frame "
-                f"({spec.width} x {spec.height}) is too small for its layout, margin "
-                f"({spec.margin}), spacing ({spec.spacing}) and titles"
-            )
-        camera = Camera(options, self.trajectories[drawn], width, height)
-        name = f"specanim_box_{len(self._leaf_names)}"
-        self._leaf_names.append(name)
-        return Leaf(keys, Box(width, height, camera), drawn, name, title)
 
     # --- views ---------------------------------------------------------------------------------
 
@@ -490,24 +415,6 @@ def check_size(layer: RasterLayer, width: int, height: int) -> None:
         raise ValueError(f"a raster layer of {w}x{h} pixels for a box of {width}x{height}")
 
 
-def origins(scenegraph: dict[str, Any]) -> dict[str, tuple[int, int]]:
-    """Where Vega put each named view: the top left corner of its group, in frame pixels."""
-    found: dict[str, tuple[int, int]] = {}
-
-    def walk(mark: dict[str, Any], x: float, y: float) -> None:
-        for item in mark.get("items", []):
-            ix, iy = x + item.get("x", 0), y + item.get("y", 0)
-            name = mark.get("name", "")
-            if mark.get("marktype") == "group" and name.endswith("_group"):
-                found.setdefault(name[: -len("_group")], (int(round(ix)), int(round(iy))))
-            for child in item.get("items", []):
-                walk(child, ix, iy)
-
-    ox, oy = scenegraph.get("origin", (0, 0))
-    walk(scenegraph["scenegraph"], ox, oy)
-    return found
-
-
 def layered(
     views: list[dict[str, Any]], width: int, height: int, resolve: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -524,47 +431,5 @@ def layered(
     return out
 
 
-def leaves(part: Leaf | Stack) -> Iterator[Leaf]:
-    """The boxes of a placed layout, in order."""
-    if isinstance(part, Leaf):
-        yield part
-    else:
-        for p in part.parts:
-            yield from leaves(p)
-
-
 def _size_of(rgba: np.ndarray) -> Size:
     return Size(rgba.shape[1], rgba.shape[0])
-
-
-def _title_size(part: Leaf | Stack) -> Size | None:
-    if isinstance(part, Leaf):
-        return None
-    if part.title is not None:
-        return part.title
-    return next((size for p in part.parts if (size := _title_size(p)) is not None), None)
-
-
-def split_sizes(total: int, weights: list[float], spacing: int) -> list[int]:
-    """Integer sizes in proportion to weights that, with spacing between them, sum to total."""
-    room = max(total - spacing * (len(weights) - 1), len(weights))
-    edges = np.round(np.cumsum([0.0, *weights]) / sum(weights) * room).astype(int)
-    return [int(b - a) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-
-
-def _title_node(layout: LayoutNode) -> LayoutNode:
-    """The layout part that carries the title: the one marked ``title: true``, else the root."""
-
-    def find(node: LayoutNode) -> LayoutNode | None:
-        if isinstance(node, str):
-            return None
-        if node.title:
-            return node
-        if isinstance(node, Split):
-            for child in node.children:
-                found = find(child)
-                if found is not None:
-                    return found
-        return None
-
-    return find(layout) or layout
