@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from specanim.cli.tables import option_rows
+from specanim.cli.describe import option_rows
 from specanim.components import KINDS
 from specanim.plugins import Registry, default_registry
 

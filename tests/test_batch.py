@@ -15,7 +15,7 @@ import av
 import pytest
 
 import specanim
-from specanim.api.batch import make_jobs, parse_sweep
+from specanim.api.sweeps import make_jobs, parse_sweep
 from specanim.errors import UserError
 
 from .conftest import Run

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 import specanim.sdk
 import specanim.testing
 from specanim import engine, hookspecs
-from specanim.cli.tables import option_rows
+from specanim.cli.describe import option_rows
 from specanim.components import KINDS
 from specanim.engine.executors import choose
 from specanim.plugins import Registry, default_registry, load_registry

@@ -1,9 +1,8 @@
 """Many renders in one call: several specs, times every combination of ``--sweep`` values.
 
-A job is one spec with its overrides: a sweep is a set of ``--set`` overrides per job. Every
-job is validated first; a job that is bad input is reported and the others go on. Each output
-is the spec's with the sweep's values in its stem (``digits_umap.n_neighbors=5.mp4``), or the
-``-o`` template's; two jobs that would write one file are refused before any work.
+A job is one spec with its overrides (``sweeps``). Every job is validated first; a job that is
+bad input is reported and the others go on; two jobs that would write one file are refused
+before any work.
 
 The jobs' distinct fits (the same data and reducer options make one fit) then run at once in
 worker processes, into the trajectory cache (with ``cache="off"`` they come back in memory);
@@ -13,69 +12,39 @@ only when complete; a job that fails leaves nothing and does not stop the others
 
 from __future__ import annotations
 
-import glob
-import itertools
-import math
-import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
-import yaml
 
 from specanim import engine
+from specanim.api.sweeps import (
+    Job,
+    expand_specs,
+    fill_template,
+    is_template,
+    make_jobs,
+    named_output,
+    python_sweep,
+)
+from specanim.api.tables import aligned
 from specanim.components import Executor
 from specanim.engine import executors
 from specanim.engine.progress import Quiet, Reporter
 from specanim.errors import SpecanimError, UserError, describe_exception
 from specanim.plugins import Registry, default_registry
-from specanim.spec.overrides import Override, override, parse_override
+from specanim.spec.overrides import Override, override
 from specanim.spec.validate import Plan, load_plan
 from specanim.store.output import check_target
 from specanim.store.trajectories import CacheMode
 from specanim.values import Trajectory
 
 Status = Literal["written", "bad input", "failed", "not run"]
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")  # what may not stand in a file name made of values
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_MAGIC = re.compile(r"[*?[]")
-
-
-class Setting(NamedTuple):
-    """One swept value of a job: the path it sets, its short name and the value as written."""
-
-    path: str
-    name: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """One ``--sweep PATH=V1,V2``: its path and one override per value."""
-
-    path: str
-    overrides: tuple[Override, ...]
-    texts: tuple[str, ...]  # each value as written, for names
-
-
-@dataclass(frozen=True)
-class Job:
-    """One render of a batch: a spec, its overrides, and the swept values among them."""
-
-    spec: Path
-    overrides: tuple[str | Override, ...] = ()
-    values: tuple[Setting, ...] = ()
-
-    @property
-    def label(self) -> str:
-        """The spec and its swept values, e.g. ``digits_umap.yaml n_neighbors=5``."""
-        return " ".join([str(self.spec), *(f"{v.name}={v.text}" for v in self.values)])
 
 
 @dataclass
@@ -130,12 +99,7 @@ class Batch:
             output = str(r.output) if r.status == "written" else "-"
             rows.append((r.job.label, output, frames, seconds, result))
             extra[n] = r.lines[1:]
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = []
-        for n, row in enumerate(rows):
-            cells = [f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)]
-            lines.append("  ".join([*cells, row[-1]]).rstrip())
-            lines += [f"{' ' * (sum(widths) + 8)}  {line}" for line in extra.get(n, [])]
+        lines = aligned(rows, extra)
         counts = Counter(r.status for r in self.results)
         done = ", ".join(f"{k} {s}" for s, k in counts.items() if s != "written")
         total = f"{counts['written']} of {len(self.results)} written"
@@ -148,137 +112,6 @@ class Batch:
 
 
 # --- jobs -------------------------------------------------------------------------------------
-
-
-def is_pattern(text: str) -> bool:
-    """Whether a spec argument is a glob (and not a file whose name has ``*?[``)."""
-    return bool(_MAGIC.search(text)) and not Path(text).exists()
-
-
-def expand_specs(patterns: Iterable[str | Path]) -> list[Path]:
-    """The spec files that patterns name: a path as it is, a glob (``specs/*.yaml``; expanded
-    here, as a shell that does not expand it would leave it) as its matches, sorted, each file
-    once. UserError for a glob that matches nothing."""
-    found: dict[Path, Path] = {}
-    for pattern in map(str, patterns):
-        if is_pattern(pattern):
-            matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
-            files = [p for p in matches if not p.is_dir()]
-            if not files:
-                raise UserError(f"{pattern}: no spec file matches this pattern")
-        else:
-            files = [Path(pattern)]
-        for file in files:
-            found.setdefault(file.resolve(), file)
-    return list(found.values())
-
-
-def parse_sweep(text: str) -> Sweep:
-    """``PATH=V1,V2,...``: the values are YAML, separated by commas as in a YAML flow list
-    (``5,15``, ``0.1,0.5``, ``'a, b',c``, ``{type: pca},{type: tsne}``)."""
-    shown = f"--sweep {text}"
-    path, equals, values = text.partition("=")
-    if not equals or not path.strip():
-        raise UserError(f"{shown}: expected PATH=V1,V2,..., e.g. reducer.n_neighbors=5,15,50")
-    try:
-        node = yaml.compose(f"[{values}]", Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or "not YAML values"
-        raise UserError(f"{shown}: cannot read the values: {problem}") from None
-    # Each value's text as written, by its place in "[values]" (one character more in front).
-    texts = tuple(
-        values[item.start_mark.index - 1 : item.end_mark.index - 1].strip()
-        for item in (node.value if isinstance(node, yaml.SequenceNode) else [])
-    )
-    if not texts:
-        raise UserError(f"{shown}: no values: give them separated by commas, e.g. {path}=5,15")
-    path = path.strip()
-    return Sweep(path, tuple(parse_override(f"{path}={t}", "--sweep") for t in texts), texts)
-
-
-def python_sweep(path: str, values: Sequence[Any]) -> Sweep:
-    """A sweep given from Python: the path's values, written as YAML in names."""
-    texts = tuple(_yaml_text(v) for v in values)
-    if not texts:
-        raise UserError(f"sweep {path}: no values")
-    items = tuple(
-        override(path, v, f"sweep {path}={t}") for v, t in zip(values, texts, strict=True)
-    )
-    return Sweep(path, items, texts)
-
-
-def _yaml_text(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, width=math.inf)
-    return text.removesuffix("\n").removesuffix("\n...").strip()
-
-
-def make_jobs(
-    specs: Sequence[Path], sweeps: Sequence[Sweep], overrides: Sequence[str | Override] = ()
-) -> list[Job]:
-    """One job per spec and combination of the sweeps' values (the first sweep varies
-    slowest); overrides (``--set``) apply to every job, before the sweep's."""
-    paths = [s.path for s in sweeps]
-    twice = sorted({p for p in paths if paths.count(p) > 1})
-    if twice:
-        raise UserError(f"--sweep {twice[0]}: swept twice; give all its values in one --sweep")
-    names = _short_names(paths)
-    jobs = []
-    for spec in specs:
-        for combination in itertools.product(*(range(len(s.texts)) for s in sweeps)):
-            chosen = list(zip(sweeps, combination, strict=True))
-            values = tuple(Setting(s.path, names[s.path], s.texts[i]) for s, i in chosen)
-            jobs.append(Job(spec, (*overrides, *(s.overrides[i] for s, i in chosen)), values))
-    return jobs
-
-
-def _short_names(paths: Sequence[str]) -> dict[str, str]:
-    """Each path's last key (``n_neighbors``), or the whole path where two share it."""
-    last = {p: re.split(r"[.\[]", p)[-1].rstrip("]") or p for p in paths}
-    shared = Counter(last.values())
-    return {p: last[p] if shared[last[p]] == 1 else p for p in paths}
-
-
-# --- outputs ----------------------------------------------------------------------------------
-
-
-def named_output(plan: Plan, job: Job) -> Path:
-    """The plan's output with the job's swept values in its stem, before the format's ending:
-    ``digits_umap.mp4`` -> ``digits_umap.n_neighbors=5.min_dist=0.1.mp4``."""
-    output = plan.output
-    if not job.values:
-        return output
-    tag = ".".join(f"{_safe(v.name)}={_safe(v.text)}" for v in job.values)
-    ending = output.suffix if output.suffix in plan.encoder.cls.extensions else ""
-    return output.with_name(
-        f"{output.name.removesuffix(ending) if ending else output.name}.{tag}{ending}"
-    )
-
-
-def _safe(text: str) -> str:
-    return _UNSAFE.sub("_", text).strip("._") or "_"
-
-
-def is_template(output: Path) -> bool:
-    """Whether an ``-o`` path has ``{placeholders}``."""
-    return bool(_PLACEHOLDER.search(str(output)))
-
-
-def fill_template(template: Path, job: Job) -> Path:
-    """The ``-o`` template's path for job: ``{spec}`` is the spec file's name without its
-    ending, ``{PATH}`` or ``{NAME}`` a swept value (``{reducer.n_neighbors}``,
-    ``{n_neighbors}``)."""
-    fields = {"spec": job.spec.stem}
-    for value in job.values:
-        fields[value.path] = fields[value.name] = _safe(value.text)
-
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in fields:
-            known = ", ".join(f"{{{k}}}" for k in fields)
-            raise UserError(f"-o {template}: unknown placeholder {{{name}}}: use {known}")
-        return fields[name]
-
-    return Path(_PLACEHOLDER.sub(fill, str(template)))
 
 
 def plan_job(job: Job, registry: Registry, output: Path | None) -> Plan:

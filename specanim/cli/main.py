@@ -250,11 +250,11 @@ def render(
     Several specs, globs ('specs/*.yaml') or --sweep render each job in turn, fitting their
     trajectories in parallel first, and end with a summary table; a failed job does not stop
     the others (exit 2 if only bad input failed, 1 if a render failed)."""
-    from specanim.api import batch
+    from specanim.api.sweeps import is_pattern
 
     name = executor or ("dask" if scheduler is not None else None)
     options = {"workers": workers, "scheduler": scheduler}
-    if sweeps or len(specs) > 1 or any(batch.is_pattern(s) for s in specs):
+    if sweeps or len(specs) > 1 or any(is_pattern(s) for s in specs):
         if check:
             raise UserError("--check takes one spec: it compares one output with its manifest")
         _render_batch(specs, output, frames, name, options, resume, overrides, sweeps, cache, quiet)
@@ -276,10 +276,9 @@ def _render_batch(
     quiet: bool,
 ) -> None:
     from specanim.api import batch
+    from specanim.api.sweeps import expand_specs, make_jobs, parse_sweep
 
-    jobs = batch.make_jobs(
-        batch.expand_specs(specs), [batch.parse_sweep(s) for s in sweeps], overrides
-    )
+    jobs = make_jobs(expand_specs(specs), [parse_sweep(s) for s in sweeps], overrides)
     result = batch.run(
         jobs,
         output=output,
@@ -452,10 +451,7 @@ def cache_list(as_json: bool) -> None:
         used = f"{store.age_text(now - e.used)} ago"
         size = store.size_text(e.size)
         rows.append((e.kind, e.key[:12], e.reducer, dataset, size, made, used))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        cells = [f"{v:<{w}}" for v, w in zip(row, widths, strict=False)]
-        click.echo("  ".join([*cells, row[-1]]))
+    _table(rows)
     limit = store.max_size()
     total = store.size_text(sum(e.size for e in found))
     shown = "no limit" if limit is None else f"limit {store.size_text(limit)}"
@@ -556,12 +552,10 @@ def _summary(record: dict[str, str | None]) -> str:
 
 def _table(rows: Sequence[Sequence[str]]) -> None:
     """Aligned columns, the last one left ragged."""
-    if not rows:
-        return
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        cells = [f"{cell:<{w}}" for cell, w in zip(row, widths, strict=False)]
-        click.echo("  ".join([*cells, row[-1]]).rstrip())
+    from specanim.api.tables import aligned
+
+    for line in aligned(rows):
+        click.echo(line)
 
 
 @cli.command()
@@ -570,7 +564,7 @@ def _table(rows: Sequence[Sequence[str]]) -> None:
 @spec_option
 def describe(words: tuple[str, ...], as_json: bool, spec: Path | None) -> None:
     """Print a component's options: name, type, default, description."""
-    from specanim.cli.tables import option_rows
+    from specanim.cli.describe import option_rows
 
     reg = _find(_registry(spec), words)
     rows = option_rows(reg.cls.Options)
