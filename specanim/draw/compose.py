@@ -76,10 +76,10 @@ class Piece:
     rgba: np.ndarray | None = None
     fitted: bool = False  # the spec is the whole frame: whatever size it draws at will do
 
-    def fits(self, drawn: np.ndarray) -> bool:
+    def fits(self, rgb: np.ndarray) -> bool:
         """Whether the spec drew at exactly the piece's size: marks beyond their box (an axis,
         a long label) grow the drawing, and Vega moves the boxes around them."""
-        return self.fitted or bool(drawn.shape[:2] == (self.size.height, self.size.width))
+        return self.fitted or bool(rgb.shape[:2] == (self.size.height, self.size.width))
 
 
 class Composer:

@@ -102,7 +102,7 @@ class _Placing:
             ViewOptions(),
         )
         entries = [self.entry_of[k] for k in keys if k in self.entry_of]
-        drawn = next((e.trajectory for e in entries if e.trajectory), self.lead)
+        shown = next((e.trajectory for e in entries if e.trajectory), self.lead)
         text = next((e.title for e in entries if e.title), None)
         title = None
         if text:
@@ -115,10 +115,10 @@ class _Placing:
                 f"({spec.width} x {spec.height}) is too small for its layout, margin "
                 f"({spec.margin}), spacing ({spec.spacing}) and titles"
             )
-        camera = Camera(options, self.trajectories[drawn], width, height)
+        camera = Camera(options, self.trajectories[shown], width, height)
         name = f"specanim_box_{len(self._leaf_names)}"
         self._leaf_names.append(name)
-        return Leaf(keys, Box(width, height, camera), drawn, name, title)
+        return Leaf(keys, Box(width, height, camera), shown, name, title)
 
 
 def leaves(part: Leaf | Stack) -> Iterator[Leaf]:

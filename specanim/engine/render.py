@@ -160,9 +160,9 @@ def prepare(
     first = next(iter(fitted))
     panels: dict[str, Panel[Any]] = {}
     for key, entry in plan.panels.items():
-        drawn = fitted[spec.panel(key).trajectory or first]
+        shown = fitted[spec.panel(key).trajectory or first]
         with entry.blame("__init__()"):
-            panels[key] = entry.cls(entry.options, dataclasses.replace(scene, trajectory=drawn))
+            panels[key] = entry.cls(entry.options, dataclasses.replace(scene, trajectory=shown))
     composer = Composer(spec, plan.layout, panels, scene, plan.panels, fitted)
     shots = plan_shots(spec.timeline, trajectory)
     prepared = Prepared(plan, data, trajectory, composer, shots, origins, fingerprint)
