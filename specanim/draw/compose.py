@@ -162,7 +162,7 @@ class Composer:
         self.by_box = not whole and all(
             piece.name in self.corners
             and (piece.spec is None or piece.fits(rasterize_remembered(piece.spec)))
-            for piece in self._pieces(frame, by_box=True)
+            for piece in self._box_pieces(frame)
         )
 
     def boxes(self) -> dict[str, Box]:
@@ -177,18 +177,13 @@ class Composer:
 
     def frame_pieces(self, frame: Frame, whole: bool = False) -> list[Piece]:
         """The frame as pieces, bottom first, that make the pixels of ``frame_spec`` when each
-        is placed at its view's origin on the scene's background, if every spec piece fits.
+        is placed at its view's corner on the scene's background, if every spec piece fits.
 
         Box by box (``by_box``, unless whole): the scene title, then every box's title line,
         its vector marks (with the raster layers below them embedded) and the raster layers
         over them. Otherwise the whole frame's vector marks, then every raster layer over
         them."""
-        if self.by_box and not whole:
-            return self._pieces(frame, by_box=True)
-        return self._pieces(frame, by_box=False)
-
-    def _pieces(self, frame: Frame, by_box: bool) -> list[Piece]:
-        if not by_box:
+        if whole or not self.by_box:
             painted: list[tuple[str, np.ndarray]] = []
             vector = self._frame(frame, painted)
             size = Size(self.spec.width, self.spec.height)
@@ -197,6 +192,10 @@ class Composer:
             return [Piece(WHOLE, size, vector, fitted=True)] + [
                 Piece(name, _size_of(rgba), rgba=rgba) for name, rgba in painted
             ]
+        return self._box_pieces(frame)
+
+    def _box_pieces(self, frame: Frame) -> list[Piece]:
+        """The frame's pieces box by box (see frame_pieces)."""
         pieces = []
         title = title_size(self.tree)
         if title is not None and self._static_title is not None:
