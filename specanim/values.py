@@ -107,8 +107,8 @@ class Trajectory:
         """Let go of the snapshot pages this process has read, if the snapshots are mapped
         from a file (a cached or precomputed trajectory): they stay in the page cache, and
         reading them again costs a minor page fault, but they stop counting as this process's
-        memory. Without it every render worker holds every snapshot it has drawn (280 MB for
-        500 snapshots of 70,000 points). Snapshots in memory: nothing happens."""
+        memory. Without it every render worker holds every snapshot it has drawn, more the
+        longer the render. Snapshots in memory: nothing happens."""
         owner = self.snapshots.base
         mapping = getattr(owner, "_mmap", None)  # where np.memmap keeps its mmap.mmap
         # Read-only maps only: for a copy-on-write map, MADV_DONTNEED would drop changes.

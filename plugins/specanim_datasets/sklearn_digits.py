@@ -57,7 +57,7 @@ def read_digits(path: Path | None) -> tuple[np.ndarray, np.ndarray]:
     """(images (1797, 8, 8) of ink 0..16, digits (1797,)) as ``load_digits()`` gives them.
 
     Read from path, the CSV file ``load_digits`` reads (64 pixels and the digit per row), when
-    there is one: importing scikit-learn takes over a second, reading the file a few ms. Without
+    there is one: importing scikit-learn is slow, reading the file is quick. Without
     it, from ``load_digits`` itself.
     """
     if path is None:

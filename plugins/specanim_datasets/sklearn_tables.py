@@ -51,7 +51,7 @@ class SklearnTable(Dataset[SklearnTableOptions]):
 
     def load(self) -> Data:
         """The rows in scikit-learn's order; every measurement is also a colour column."""
-        import sklearn.datasets  # a 1.3 s import: only when used
+        import sklearn.datasets  # a slow import: only when used
 
         bunch = getattr(sklearn.datasets, LOADERS[self.options.name])()
         n = take(len(bunch.target), self.options.limit)

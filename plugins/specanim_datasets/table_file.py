@@ -147,7 +147,7 @@ class TableFile(Dataset):
 
     def _read_table(self, path: Path) -> Content:
         """The feature, label and colour columns of a CSV, TSV or Parquet table."""
-        import pandas as pd  # imported when used: it costs every command 0.7 s otherwise
+        import pandas as pd  # imported when used: importing pandas would slow every command
 
         parquet = path.suffix.lower() == ".parquet"
         sep = "\t" if path.suffix.lower() == ".tsv" else ","

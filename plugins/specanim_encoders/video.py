@@ -38,8 +38,8 @@ X264_THREADS = 4
 # BT.709: luma weights of red and blue, and limited ("MPEG") range levels.
 KR, KB = 0.2126, 0.0722
 # Chroma weighted by luma plus this: a black pixel still counts a little, so a dot's colour
-# spreads less into the dark pixels that share its 2x2 block. Measured on the digits scene
-# (benchmarks/bench_shade.py): 0.1 cut the dots' colour error most for the least added fringe.
+# spreads less into the dark pixels that share its 2x2 block. On the digits scene
+# (benchmarks/bench_shade.py), 0.1 cut the dots' colour error most for the least added fringe.
 LUMA_FLOOR = 0.1
 
 
@@ -168,9 +168,9 @@ class VideoOptions(Options):
     """Options of every yuv420p video encoder."""
 
     chroma: Chroma = Field(
-        # Measured (benchmarks/bench_shade.py, digits scene at crf 18): weighted halves the
-        # saturation small dots lose (10.3 -> 4.7 levels) and cuts their colour error from 6.8
-        # to 5.5, for 0.9 more beside them, 4 % more bytes and 5 ms a 1100x800 frame.
+        # weighted about halves the saturation small dots lose and cuts their colour error, for
+        # a little more error beside them, slightly larger files and a little time a frame
+        # (benchmarks/bench_shade.py's chroma part compares them).
         "weighted",
         description="how each 2x2 pixel block's one colour is taken: even: their mean (FFmpeg's "
         "conversion); weighted: weighted by brightness, so small coloured dots on a dark "
@@ -185,8 +185,8 @@ class Mp4Options(VideoOptions):
         18, ge=0, le=51, description="H.264 quality: 0 = lossless, 18 = looks lossless, 51 = worst"
     )
     preset: X264Preset = Field(
-        # Measured on scatter frames: veryfast took 31 CPU-ms a frame against medium's ~80, and
-        # the file was no bigger at the same crf.
+        # veryfast: on scatter frames, much less CPU a frame than the default medium, and files
+        # no bigger at the same crf.
         "veryfast",
         description="x264 speed preset: slower ones make smaller files at equal quality",
     )
@@ -268,8 +268,8 @@ class WebM(VideoEncoder):
             codec_options={
                 "crf": str(self.options.crf),
                 "b": "0",  # no bit-rate cap: crf alone sets the quality
-                # libvpx's default 'good' deadline took ~450 ms a 1100x800 frame here;
-                # realtime at cpu-used 6 took ~50 ms, for somewhat larger files.
+                # libvpx's default 'good' deadline is very slow on frames this size; realtime
+                # at cpu-used 6 is many times faster, for somewhat larger files.
                 "deadline": "realtime",
                 "cpu-used": "6",
                 "row-mt": "1",

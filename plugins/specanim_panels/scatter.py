@@ -159,8 +159,8 @@ class Scatter(Panel[ScatterOptions]):
 
     def view(self, frame: Frame, box: Box) -> View:
         if self.raster and frame.layout_only:
-            # A million points take 0.2 s to draw in a process without the compiled loops. The
-            # camera still measures what it shows here, once, for every process that draws.
+            # Not drawn: many points are slow to draw in a process without the compiled loops.
+            # The camera still measures what it shows here, once, for every process that draws.
             box.camera.warm()
             return RasterLayer(np.zeros((box.height, box.width, 4), np.uint8))
         xy = box.camera.to_pixels(frame.coords, frame.position)

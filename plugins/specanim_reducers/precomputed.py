@@ -112,7 +112,7 @@ class Precomputed(Reducer):
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    import pandas as pd  # imported when used: it costs every command 0.7 s otherwise
+    import pandas as pd  # imported when used: importing pandas would slow every command
 
     try:
         if path.suffix.lower() == ".csv":

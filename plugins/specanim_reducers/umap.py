@@ -85,8 +85,8 @@ def cache_compiled() -> None:
     """Keep the machine code of umap-learn's numba functions on disk, as numba does for those
     marked ``cache=True`` (in ``$NUMBA_CACHE_DIR``, else beside their source or in the user's
     cache folder): a fit in a new process then loads it instead of compiling it again. Most of
-    umap-learn's functions are not marked; for the 1,797 digits (200 epochs) the second fit in
-    a new process took 3.5 s instead of 12 s, with the same layouts."""
+    umap-learn's functions are not marked; with this, a later fit in a new process skips most
+    of numba's compilation and is much quicker, with the same layouts."""
     import umap.distances
     import umap.layouts
     import umap.sparse
@@ -152,7 +152,7 @@ class Umap(Seeded):
         require_points(data, opts.n_neighbors + 1, "n_neighbors", f"n_neighbors {opts.n_neighbors}")
         if opts.target == "labels" and len(set(data.labels.tolist())) < 2:
             raise InputError("target: labels needs at least 2 classes in the data", key="target")
-        import umap  # late: importing it compiles numba code and takes seconds
+        import umap  # late: importing it compiles numba code, which is slow
 
         cache_compiled()
         total = opts.epochs

@@ -60,8 +60,8 @@ def main() -> None:
         _fail(_noted([f"error: {exc}"], exc), exc.exit_code)
     finally:
         # The process ends next, and the interpreter's last collection walks every object
-        # first: after umap-learn (numba, llvmlite) that took about a second and freed nothing
-        # that matters at exit. Frozen objects are left out of it.
+        # first: after umap-learn (numba, llvmlite) that is a long walk that frees nothing that
+        # matters at exit. Frozen objects are left out of it.
         gc.freeze()
 
 

@@ -8,16 +8,13 @@ least crowded pixel that has any point gets ``min_alpha``, the most crowded one 
 next) spread the counts in between, so that a million points show structure instead of a solid
 blob.
 
-The kernel is numpy, chosen by measurement (benchmarks/bench_shade.py: eq_hist into 700x700
-pixels, ten classes, one core of a busy 2-core Xeon): 30k / 300k / 1M points took 2.8 / 8.1 /
-17.0 ms a frame; datashader 0.19.1 (``Canvas.points`` with ``count_cat``, then ``shade``) 101 /
-106 / 111 ms, with alphas and colours within one level of these (it truncates where this rounds);
-one np.bincount per pixel and class, mixed by a product with the palette, 14 / 48 / 72 ms; a numba
-kernel counting in one compiled pass 2.8 / 10.3 / 10.0 ms, but each new process pays numba's
-import and the kernel's compilation (0.7-0.9 s) or, cached, its loading (about 0.5 s with the
-import, as measured for the points loop in compiled.py). At a million points numpy's 7 ms more is
-small beside the rest of a frame; datashader would also bring pandas, xarray, dask and param into
-every render worker (0.76 s to import).
+The kernel is numpy (the comparison is benchmarks/bench_shade.py's ``kernels`` part; its
+figures are in benchmarks/README.md). datashader (``Canvas.points`` with ``count_cat``, then
+``shade``) gives alphas and colours within one level of these (it truncates where this rounds)
+but is several times slower, and would bring pandas, xarray, dask and param into every render
+worker. Counting with one np.bincount per pixel and class is slower too. A numba kernel counts
+faster at many points, but every new process would pay numba's import and the kernel's
+compilation or loading, and the difference is small beside the rest of a frame.
 """
 
 from __future__ import annotations
@@ -50,8 +47,8 @@ def count(index: np.ndarray, size: int, weights: list[np.ndarray]) -> np.ndarray
     """Per pixel, the number of points and the sum of each of weights over them:
     (1 + len(weights), size) float32. index: from pixel_index (size for points off the image)."""
     planes = np.zeros((1 + len(weights), size + 1), np.float32)
-    # Measured with numpy 2: ufunc.at into float32 was about twice as fast as np.bincount with
-    # weights (which sums in float64) for a million points.
+    # ufunc.at into float32 rather than np.bincount with weights, which sums in float64 and
+    # is the slower of the two with numpy 2.
     np.add.at(planes[0], index, np.float32(1))
     for plane, weight in zip(planes[1:], weights, strict=True):
         np.add.at(plane, index, weight)

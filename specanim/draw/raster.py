@@ -120,7 +120,7 @@ class PointRasterizer:
     def footprint(self, n: int, width: int, height: int) -> Footprint:
         """The cheaper footprint for n points on a width x height image."""
         assert self.spread.kernel is not None
-        # Measured: one point-tap costs about six pixel-taps of the convolution.
+        # The weight 6: one point-tap costs about as much as six pixel-taps of the convolution.
         exact = 6 * n * self.exact.weights.shape[1]
         spread = 6 * n * 4 + width * height * np.count_nonzero(self.spread.kernel)
         return self.exact if exact <= spread else self.spread
@@ -154,7 +154,7 @@ class PointRasterizer:
             strength = NO_STRENGTH if self.strength is None else self.strength
             points = np.ascontiguousarray(xy, np.float32)
             # Many points: a pixel's four sums side by side while adding, one cache line a
-            # point's tap rather than four (at a million points twice as fast), added in after.
+            # point's tap rather than four (much quicker at many points), added in after.
             many = len(xy) * fp.size * fp.size > flat.shape[1]
             target = np.zeros((flat.shape[1], 4), np.float32) if many else flat.T
             loops.splat(
@@ -257,18 +257,14 @@ NO_STRENGTH = read_only(np.zeros(0, np.float32))  # no strength per point
 
 def use_compiled_loops() -> None:
     """Paint layers and draw points with the compiled loops (compiled.py) from now on in this
-    process: the same bytes, several times faster, for about 0.5 s of numba's import and
-    loading once: worth it in the server render workers are forked from (specanim.engine.preload) or
-    a process that draws many frames, not for one frame (``still``, preparing).
-
-    Measured on one core: a 700x700 scatter painted in 3 ms against numpy's 17; a million points
-    of 2.5 px into 1000x740 in 25 ms against numpy's ufunc.at loop's 76, and the disc's
-    correlation in 3 ms against 25."""
+    process: the same bytes, several times faster, for numba's import and loading paid once:
+    worth it in the server render workers are forked from (specanim.engine.preload) or a
+    process that draws many frames, not for one frame (``still``, preparing)."""
     global _compiled_paint
 
     _compiled_paint = True
-    # Loading a loop from numba's cache takes tens of ms at its first call, and compiling it
-    # (after an install or an upgrade) about a second: both now, in the worker server, for
+    # Loading a loop from numba's cache takes a moment at its first call, and compiling it
+    # (after an install or an upgrade) much longer: both now, in the worker server, for
     # every kind of argument frames pass, not in each worker's first frame.
     canvas = np.zeros((3, 3, 3), np.uint8)
     for layer, x in ((np.zeros((2, 2, 4), np.uint8), 0), (np.zeros((3, 3, 4), np.uint8), -1)):
@@ -312,7 +308,7 @@ def paint(canvas: np.ndarray, rgba: np.ndarray, x: int, y: int) -> None:
 
 def correlate(planes: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """planes (c, h, w) correlated with a (j, j) kernel, keeping only the fully covered part:
-    (c, h - j + 1, w - j + 1). Shifted in-place sums: twice as fast as scipy.ndimage here."""
+    (c, h - j + 1, w - j + 1). Shifted in-place sums: quicker than scipy.ndimage here."""
     j = len(kernel)
     c, h, w = planes.shape[0], planes.shape[1] - j + 1, planes.shape[2] - j + 1
     out = np.zeros((c, h, w), planes.dtype)

@@ -113,8 +113,8 @@ class Prepared:
 
 @functools.lru_cache(maxsize=2)
 def blank(width: int, height: int, background: tuple[int, int, int]) -> np.ndarray:
-    """A read-only canvas of the background colour: copying it is fifty times faster than
-    filling a new array with a colour."""
+    """A read-only canvas of the background colour: copying a ready canvas is much cheaper
+    than filling a new array with a colour."""
     canvas = np.empty((height, width, 3), np.uint8)
     canvas[:] = background
     canvas.flags.writeable = False

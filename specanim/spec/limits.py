@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-# A scene spec is a few kilobytes with a few hundred values. PyYAML composes about 20,000-50,000
-# values a second and scans about 1 MB of text a second: these limits keep the worst file to
-# a second or two.
+# A scene spec is a few kilobytes with a few hundred values. PyYAML scans and composes slowly
+# (in Python): these limits, far above any real spec, bound the time the worst file takes to
+# read.
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 50_000  # values after alias expansion
 MAX_DEPTH = 64  # nesting of mappings and sequences

@@ -141,7 +141,7 @@ def _mapped_member(path: Path, name: str) -> np.ndarray | None:
         offset = file.tell()
     if fortran_order or dtype.hasobject:
         return None
-    # A plain ndarray over the map: numpy's subclass paths (np.memmap) made ufunc.at slower.
+    # A plain ndarray over the map: numpy's subclass paths (np.memmap) make ufunc.at far slower.
     return np.memmap(path, dtype, "r", offset=offset, shape=shape).view(np.ndarray)
 
 

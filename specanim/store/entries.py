@@ -144,7 +144,7 @@ def read_entry(path: Path, key: str | None = None, verify: bool = True) -> Traje
     if size != offset + nbytes:
         raise DamagedEntry(f"{size} bytes instead of {offset + nbytes}")
     if nbytes:
-        # A plain ndarray over the map: numpy's subclass paths (np.memmap) made ufunc.at 25x slower.
+        # A plain ndarray over the map: numpy's subclass paths (np.memmap) make ufunc.at far slower.
         mapped = np.memmap(path, _DTYPE, "r", offset=offset, shape=shape)
         snapshots: np.ndarray = mapped.view(np.ndarray)
     else:

@@ -198,7 +198,7 @@ def versions(scene: Described) -> dict[str, Any]:
 def _providers(modules: set[str]) -> Mapping[str, list[str]]:
     """The distributions that provide each of these top-level modules. specanim's own list
     answers for its built-in plugins; only other modules need ``packages_distributions``,
-    which reads the file list of every installed distribution (0.2-0.5 s)."""
+    which reads the file list of every installed distribution (slow: only when needed)."""
     try:
         own = (metadata.distribution("specanim").read_text("top_level.txt") or "").split()
     except metadata.PackageNotFoundError:
