@@ -15,13 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from specanim import palette, pictures, trajectories, versions
-from specanim.components import Data, Drawn, DrawsAhead, Executor, Frame, Panel, Scene, Trajectory
+from specanim import frames_loop, palette, pictures, trajectories, versions
+from specanim.components import Data, Drawn, Executor, Frame, Panel, Scene, Trajectory
 from specanim.compose import Composer, Piece
 from specanim.errors import UserError
 from specanim.output import atomic_path
 from specanim.pickling import pickle_problem
-from specanim.plugins import import_locals
 from specanim.progress import Quiet, Reporter
 from specanim.raster import paint, use_compiled_loops_for
 from specanim.render import draw_ahead, fit_canvas, rasterize, rasterize_remembered
@@ -257,11 +256,11 @@ def render(
         encoder = encoder_entry.cls(encoder_entry.options)
     with encoder_entry.blame("converter()"):
         convert = encoder.converter()
-    preload = functools.partial(import_locals, plan.plugins) if plan.plugins else None
     store = FrameStore.open(target, fingerprint(prepared)) if resume else None
-    draw: DrawsAhead = Pixels(prepared) if store is None else Keeping(Pixels(prepared), store)
+    pixels = Pixels(prepared) if store is None else Keeping(Pixels(prepared), store)
+    draw: Callable[[int], np.ndarray] = pixels
     if convert is not None:  # the workers convert each frame and hash its pixels
-        draw = pictures.Converting(draw, convert)
+        draw = pictures.Converting(pixels, convert)
     done = 0
     try:
         with atomic_path(target) as tmp, report.stage("rendering", total, "frames") as task:
@@ -272,8 +271,8 @@ def render(
                 use_compiled_loops_for(len(shots))
                 drawn: Generator[np.ndarray, None, None] = (draw(i) for i in shots)
             else:
-                drawn = executor.frames(
-                    draw, shots, lambda i: f"frame {prepared.starts[i]}", preload
+                drawn = frames_loop.frames(
+                    executor, draw, shots, lambda i: f"frame {prepared.starts[i]}", plan.plugins
                 )
             # closing: an error in the encoder ends the workers now, not at garbage collection.
             with closing(drawn):
