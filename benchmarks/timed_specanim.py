@@ -136,8 +136,11 @@ def main() -> None:
     if os.environ.get("SPECANIM_BENCH_PROFILE"):
         render = profiled(render, os.environ["SPECANIM_BENCH_PROFILE"])
     engine.render = timed("render", executor_streamed(render))
-    # The frame stream engine.render consumes: from an executor it is given, or (before
-    # executors) from workers.render_in_order.
+    # The frame stream engine.render consumes: from the engine's frames loop, from an executor
+    # it is given (before the loop), or (before executors) from workers.render_in_order.
+    loop = getattr(engine, "frames_loop", None)
+    if loop is not None:
+        loop.frames = stream(loop.frames)
     if hasattr(engine, "render_in_order"):
         engine.render_in_order = stream(engine.render_in_order)  # type: ignore[assignment]
     sys.argv = ["specanim", *sys.argv[2:]]
