@@ -267,7 +267,7 @@ def render(
             with encoder_entry.blame("open()"):
                 sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
             shots = [i for i, _ in chosen]
-            if executor is None:
+            if executor is None or len(shots) <= 1:  # one picture: not worth sending the scene
                 use_compiled_loops_for(len(shots))
                 drawn: Generator[np.ndarray, None, None] = (draw(i) for i in shots)
             else:

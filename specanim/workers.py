@@ -200,12 +200,14 @@ class _Crew:
         self.closing = False
         self.broken: str | None = None  # why no worker can start
         self.authkey = os.urandom(32)
-        # An abstract socket (Linux): no file to remove, whatever ends this process.
-        self.address = f"\0specanim-{uuid.uuid4().hex}"
+        # On Linux an abstract socket: no file to remove, whatever ends this process; elsewhere
+        # a file in a folder multiprocessing removes as this process exits.
+        address = f"\0specanim-{uuid.uuid4().hex}" if sys.platform == "linux" else None
         try:
-            self.listener = Listener(self.address, "AF_UNIX", backlog=64, authkey=self.authkey)
+            self.listener = Listener(address, "AF_UNIX", backlog=64, authkey=self.authkey)
         except OSError as exc:
             raise RenderError(f"render workers cannot start ({describe_exception(exc)})") from None
+        self.address = self.listener.address
         accepting = threading.Thread(target=self._accept, name="pool-accept", daemon=True)
         accepting.start()
         self.threads.append(accepting)
