@@ -258,8 +258,8 @@ NO_STRENGTH = read_only(np.zeros(0, np.float32))  # no strength per point
 def use_compiled_loops() -> None:
     """Paint layers and draw points with the compiled loops (compiled.py) from now on in this
     process: the same bytes, several times faster, for about 0.5 s of numba's import and
-    loading once: worth it in the server render workers are forked from (specanim.preload) or
-    a process that draws many frames, not for one frame (``still``, preparing).
+    loading once: worth it in a render worker as it warms up (workers.warm) or a process
+    that draws many frames, not for one frame (``still``, preparing).
 
     Measured on one core: a 700x700 scatter painted in 3 ms against numpy's 17; a million points
     of 2.5 px into 1000x740 in 25 ms against numpy's ufunc.at loop's 76, and the disc's
@@ -269,8 +269,8 @@ def use_compiled_loops() -> None:
 
     _compiled_paint = True
     # Loading a loop from numba's cache takes tens of ms at its first call, and compiling it
-    # (after an install or an upgrade) about a second: both now, in the worker server, for
-    # every kind of argument frames pass, not in each worker's first frame.
+    # (after an install or an upgrade) about a second: both now, as a worker warms up, for
+    # every kind of argument frames pass, not in its first frame.
     canvas = np.zeros((3, 3, 3), np.uint8)
     for layer, x in ((np.zeros((2, 2, 4), np.uint8), 0), (np.zeros((3, 3, 4), np.uint8), -1)):
         paint(canvas, layer, x, x)  # a layer inside the frame, one cut off by its edge
