@@ -274,7 +274,8 @@ def render(
                 drawn = frames_loop.frames(
                     executor, draw, shots, lambda i: f"frame {prepared.starts[i]}", plan.plugins
                 )
-            # closing: an error in the encoder ends the workers now, not at garbage collection.
+            # closing: an error in the encoder cancels the frames not started yet now, not at
+            # garbage collection.
             with closing(drawn):
                 try:
                     for (_, repeat), picture in zip(chosen, drawn, strict=True):
