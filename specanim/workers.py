@@ -3,28 +3,31 @@ a value its jobs share (a render's scene) to each worker once.
 
 vl-convert converts one spec at a time in a process (one global converter), so only processes
 render in parallel, and none may be forked from a process that has run vl-convert (such a fork
-hung). Each worker is a fresh interpreter (``python -c``) that the pool starts itself and
-talks to over a socket of its own (``multiprocessing.connection``, AF_UNIX, with a random key
-that reaches the worker through its standard input, with the pool's ``sys.path``). Nothing of
-the main module runs in a worker: a plain script, a script read from standard input and a
-notebook start workers alike, and what ``__main__`` defines travels by value (``pickling``).
+hung). The pool starts a server, a fresh interpreter (``python -c``) that loads what every
+worker needs once (imports and compiled loops, ``warm``) and never runs vl-convert, and the
+server forks the workers as the pool asks (``os.fork``), reporting each one's pid and, once it
+has ended, its exit code. The server and the workers talk to the pool over sockets of their own
+(``multiprocessing.connection``, AF_UNIX, with a random key that reaches the server through its
+standard input, with the pool's ``sys.path``). Nothing of the main module runs in them: a plain
+script, a script read from standard input and a notebook start workers alike, and what
+``__main__`` defines travels by value (``pickling``).
 
-The pool is started before the reducer fits, so its workers warm up (imports and compiled
-loops, ``warm``) while it fits, and it outlives one render, serving every scene of a sweep.
-A worker runs one job at a time; the pool knows which, so a worker that dies (killed, out of
-memory: its connection reaches its end) fails that job alone with ``WorkerDied``, saying how
-it ended (its exit code), and a new worker takes its place; a job sent to no worker yet waits
-for the next free one. A worker that ends before it has connected is not replaced: when none
-is left, every job fails with one line. Results come back through the connection: a worker
-killed in the middle of one leaves a message that ends early, which reads as its end, never a
-wait. An exception raised in a worker reaches the parent as itself when it survives pickling,
-else as a stand-in with the same type name, message and exit code (``portable``).
+The pool is started before the reducer fits, so its workers are ready when frames come, and it
+outlives one render, serving every scene of a sweep. A worker runs one job at a time; the pool
+knows which, so a worker that dies (killed, out of memory: its connection reaches its end)
+fails that job alone with ``WorkerDied``, saying how it ended, and a new worker takes its
+place; a job sent to no worker yet waits for the next free one. A worker that ends before it
+has connected (with the server, if the server ends first) is not replaced: when none is left,
+every job fails with one line. Results come back through the connection: a worker killed in the
+middle of one leaves a message that ends early, which reads as its end, never a wait. An
+exception raised in a worker reaches the parent as itself when it survives pickling, else as a
+stand-in with the same type name, message and exit code (``portable``).
 
-Workers end with the process that started them however it ends: the end of their connection
-tells an idle worker, and a thread watching that process ends a busy one. They run in a session
-of their own, so a terminal's Ctrl-C (sent to its foreground process group) reaches only the
-main process, which ends them; they ignore SIGINT too. A worker ends with os._exit, skipping
-the teardown of its interpreter (numba's and vl-convert's modules).
+The server and the workers end with the process that started the pool however it ends: the end
+of their connection tells an idle one, and a thread watching that process ends a busy one. They
+run in a session of their own, so a terminal's Ctrl-C (sent to its foreground process group)
+reaches only the main process, which ends them; they ignore SIGINT too. They end with
+os._exit, skipping the teardown of their interpreter (numba's and vl-convert's modules).
 """
 
 from __future__ import annotations
@@ -70,8 +73,9 @@ WORKER_ENVIRONMENT = {
     "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
     "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
 }
-# What a worker runs: its setup comes through standard input, and the pool's sys.path is in
-# place before anything of specanim is imported. The last argument names it in process lists.
+# What the server runs: its setup comes through standard input, and the pool's sys.path is in
+# place before anything of specanim is imported. The last argument names it, and the workers it
+# forks, in process lists.
 WORKER_NAME = "specanim-render-worker"
 _BOOT = (
     "import pickle, sys; setup = pickle.load(sys.stdin.buffer); sys.path[:] = setup['path']; "
@@ -172,7 +176,7 @@ class _Job:
 
 @dataclass(eq=False)
 class _Worker:
-    process: subprocess.Popen[bytes]
+    process: _Forked
     token: str  # what it sends first when it connects
     connection: Connection | None = None
     connected: threading.Event = field(default_factory=threading.Event)
@@ -208,27 +212,43 @@ class _Crew:
         except OSError as exc:
             raise RenderError(f"render workers cannot start ({describe_exception(exc)})") from None
         self.address = self.listener.address
+        # The server the workers are forked from, and what it has said about them.
+        self.server_token = uuid.uuid4().hex
+        self.server_connection: Connection | None = None
+        self.server_sending = threading.Lock()
+        self.server_code: int | None = None
+        self.server_ended = False
+        self.unforked: list[_Forked] = []  # asked for before the server connected
+        self.forked: dict[str, _Forked] = {}  # by token
+        self.by_pid: dict[int, _Forked] = {}  # those whose end the server has not reported
+        self.early: dict[int, int] = {}  # exit codes reported before their fork's own report
         accepting = threading.Thread(target=self._accept, name="pool-accept", daemon=True)
         accepting.start()
         self.threads.append(accepting)
+        self.server = self._start_server()
+        watch = threading.Thread(target=self._watch_server, name="pool-server", daemon=True)
+        watch.start()
+        self.threads.append(watch)
         with self.lock:
             for _ in range(size):
                 self._launch()
 
     # --- starting and ending workers
 
-    def _launch(self) -> None:
-        """Start a worker and the thread that serves it (with self.lock held)."""
-        token = uuid.uuid4().hex
+    def _start_server(self) -> subprocess.Popen[bytes]:
+        """Start the server the workers are forked from: a fresh interpreter (``python -c``)
+        that loads what every worker needs once, with the workers' environment, this process's
+        sys.path, and a session of its own, which its workers share."""
         setup = {
             "path": list(sys.path),
             "address": self.address,
             "authkey": self.authkey,
-            "token": token,
+            "token": self.server_token,
             "parent": os.getpid(),
+            "server": True,
         }
         try:
-            process = subprocess.Popen(
+            server = subprocess.Popen(
                 [sys.executable, "-c", _BOOT, WORKER_NAME],
                 stdin=subprocess.PIPE,
                 env={**WORKER_ENVIRONMENT, **os.environ},
@@ -236,12 +256,25 @@ class _Crew:
             )
         except OSError as exc:
             raise RenderError(f"render workers cannot start ({describe_exception(exc)})") from None
-        assert process.stdin is not None
+        assert server.stdin is not None
         try:
-            with process.stdin:
-                process.stdin.write(pickle.dumps(setup))
-        except OSError:  # it ended already: its thread finds out
+            with server.stdin:
+                server.stdin.write(pickle.dumps(setup))
+        except OSError:  # it ended already: its connection never comes, its end is heard
             pass
+        return server
+
+    def _launch(self) -> None:
+        """Ask the server for a worker, and start the thread that serves it (with self.lock
+        held)."""
+        token = uuid.uuid4().hex
+        process = _Forked(token)
+        if self.server_ended:
+            process.end(self.server_code)
+        elif self.server_connection is None:
+            self.unforked.append(process)
+        else:
+            self._fork(process)
         worker = _Worker(process, token)
         self.workers.append(worker)
         self.waiting[token] = worker
@@ -249,6 +282,60 @@ class _Crew:
         thread.daemon = True
         thread.start()
         self.threads.append(thread)
+
+    def _fork(self, process: _Forked) -> None:
+        """Ask the server to fork the worker process stands for (with self.lock held)."""
+        assert self.server_connection is not None
+        self.forked[process.token] = process
+        try:
+            with self.server_sending:
+                self.server_connection.send_bytes(process.token.encode())
+        except OSError:  # the server has ended: its end is heard, and ends process too
+            pass
+
+    def _watch_server(self) -> None:
+        """Hear what the server says of its workers (forked, ended) until it ends; then every
+        worker it has not forked ends with it."""
+        while True:
+            with self.lock:
+                connection = self.server_connection
+            if connection is not None or self.server_ended:
+                break
+            try:
+                self.server.wait(0.05)
+            except subprocess.TimeoutExpired:
+                continue
+            break  # it ended before it connected
+        while connection is not None:
+            try:
+                message = connection.recv_bytes()
+            except (EOFError, OSError):
+                break
+            with self.lock:
+                if message[:1] == b"P":  # forked: token, pid
+                    forked = self.forked.get(message[1 : 1 + _KEY].decode())
+                    pid = int(message[1 + _KEY :])
+                    if forked is not None:
+                        forked.pid = pid
+                        if pid in self.early:
+                            forked.end(self.early.pop(pid))
+                        else:
+                            self.by_pid[pid] = forked
+                else:  # ended: pid, exit code
+                    pid, code = map(int, message[1:].split())
+                    ended = self.by_pid.pop(pid, None)
+                    if ended is None:
+                        self.early[pid] = code
+                    else:
+                        ended.end(code)
+        server_code = _reap(self.server)
+        with self.lock:
+            self.server_ended, self.server_code = True, server_code
+            left = [*self.unforked, *self.forked.values()]
+            self.unforked = []
+        for process in left:
+            if not process.ended.is_set():  # a worker it forked runs on; its end goes unheard
+                process.end(server_code if process.pid is None else None, heard=False)
 
     def _accept(self) -> None:
         """Take the connections of the workers as they start, until the pool closes."""
@@ -270,6 +357,12 @@ class _Crew:
                 connection.close()
                 continue
             with self.lock:
+                if token == self.server_token:
+                    self.server_connection = connection
+                    for process in self.unforked:
+                        self._fork(process)
+                    self.unforked = []
+                    continue
                 worker = self.waiting.pop(token, None)
             if worker is None:
                 connection.close()
@@ -282,10 +375,16 @@ class _Crew:
             self.closing = True
             queued, self.queue = list(self.queue), deque()
             workers = list(self.workers)
+            unforked, self.unforked = self.unforked, []
+            connection = self.server_connection
             self.free.notify_all()
         for job in queued:
             if not job.future.cancel():  # given back by a worker that died: it runs already
                 job.future.set_exception(RenderError("the pool was closed"))
+        for process in unforked:
+            process.end(None, heard=False)
+        if connection is None:  # still loading: it would fork nothing more
+            self.server.kill()
         for worker in workers:
             # A busy worker's work is no longer wanted; an idle one ends when its thread
             # closes its connection.
@@ -297,8 +396,17 @@ class _Crew:
             pass
         for worker in workers:
             _reap(worker.process)
+        if connection is not None:
+            try:
+                with self.server_sending:
+                    connection.send_bytes(b"X")  # end now
+            except OSError:  # it has ended already
+                pass
+        _reap(self.server)
         for thread in self.threads:
             thread.join(10)
+        if connection is not None:
+            connection.close()
 
     def _ended(self, worker: _Worker, served: bool) -> None:
         """worker has ended: a new one takes its place if it had served; if it ended before it
@@ -362,7 +470,7 @@ class _Crew:
     def _serve(self, worker: _Worker) -> None:
         """Give worker jobs one at a time until the pool closes or the worker ends."""
         while not worker.connected.wait(0.05):
-            if worker.process.poll() is not None:
+            if worker.process.ended.is_set():
                 self._ended(worker, served=False)
                 return
             if self.closing:
@@ -420,13 +528,43 @@ class _Crew:
         return True
 
 
-def _reap(process: subprocess.Popen[bytes]) -> int | None:
-    """process's exit code, once it has ended (killed if it has not within seconds)."""
-    try:
-        return process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.wait()
+class _Forked:
+    """A worker the server forks: its pid and exit code as the server reports them, and
+    ``subprocess.Popen``'s wait() and kill()."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.pid: int | None = None
+        self.returncode: int | None = None
+        self.ended = threading.Event()
+        self.heard = False  # its end was reported: its pid may be another process's now
+
+    def end(self, code: int | None, heard: bool = True) -> None:
+        self.returncode, self.heard = code, heard
+        self.ended.set()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if not self.ended.wait(timeout):
+            raise subprocess.TimeoutExpired("render worker", timeout or 0)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.pid is not None and not self.heard:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:  # it has ended
+                pass
+
+
+def _reap(process: _Forked | subprocess.Popen[bytes]) -> int | None:
+    """process's exit code, once it has ended (killed if it has not within seconds; None if
+    that is not known)."""
+    for _ in range(2):
+        try:
+            return process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return None
 
 
 def _death(exitcode: int | None) -> str:
@@ -467,7 +605,11 @@ _values: dict[str, Any] = {}  # those unpickled, on the first job that needed ea
 
 
 def serve(setup: dict[str, Any]) -> None:
-    """A worker's life: connect, warm up, then answer jobs until the connection ends."""
+    """A worker's life: connect, warm up, then answer jobs until the connection ends; or, given
+    ``server``, the life of the server that forks them."""
+    if setup.get("server"):
+        _fork_workers(setup)
+        return
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
     threading.Thread(
         target=_end_with, args=(setup["parent"],), name="parent-watch", daemon=True
@@ -495,6 +637,54 @@ def serve(setup: dict[str, Any]) -> None:
                 connection.send_bytes(_answer(body))
             except OSError:
                 _exit()
+
+
+def _fork_workers(setup: dict[str, Any]) -> None:
+    """Load what every worker needs once, then fork a worker for each token the pool sends,
+    and report each one's pid and, once it has ended, its exit code. Never runs vl-convert: a
+    process forked after vl-convert had run hung."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # its workers inherit it from their start
+    threading.Thread(
+        target=_end_with, args=(setup["parent"],), name="parent-watch", daemon=True
+    ).start()
+    warm()
+    try:
+        connection = Client(setup["address"], "AF_UNIX", authkey=setup["authkey"])
+        connection.send_bytes(setup["token"].encode())
+    except Exception:  # the pool is gone already
+        _exit()
+    sending = threading.Lock()
+    children = threading.Semaphore(0)  # released once per worker forked
+
+    def report_ends() -> None:
+        while True:
+            children.acquire()
+            pid, status = os.waitpid(-1, 0)
+            try:
+                with sending:
+                    connection.send_bytes(b"E%d %d" % (pid, os.waitstatus_to_exitcode(status)))
+            except OSError:  # the pool is gone
+                _exit()
+
+    threading.Thread(target=report_ends, name="report-ends", daemon=True).start()
+    while True:
+        try:
+            token = connection.recv_bytes()
+        except (EOFError, OSError):
+            _exit()
+        if token == b"X":
+            _exit()
+        with sending:
+            pid = os.fork()
+            if pid == 0:  # the worker: only this thread goes on here
+                connection.close()
+                serve({**setup, "token": token.decode(), "server": False})
+                _exit()
+            try:
+                connection.send_bytes(b"P" + token + b"%d" % pid)
+            except OSError:
+                _exit()
+        children.release()
 
 
 def _answer(job: memoryview) -> bytes:

@@ -206,19 +206,21 @@ def test_workers_get_their_environment_unless_the_user_set_it(
     assert environments() == [{**WORKER_ENVIRONMENT, "OPENBLAS_NUM_THREADS": "3"}] * 4
 
 
-def test_workers_ignore_ctrl_c_and_run_in_a_session_of_their_own() -> None:
+def test_workers_ignore_ctrl_c_and_run_in_another_session() -> None:
     """A terminal's Ctrl-C goes to its foreground process group: never to a worker, which is
-    in a session of its own from its first moment, and ignores SIGINT anyway."""
+    in another session from its first moment (its server's), and ignores SIGINT anyway."""
     with Local(LocalOptions(workers=2)) as pool:
         seen = {pool.submit(signal_and_session).result() for _ in range(4)}
         workers = worker_pids()
     assert len(workers) == 2
-    assert seen <= {(signal.SIG_IGN, pid) for pid in workers}
+    assert {pid for pid, _, _ in seen} <= set(workers)
+    ((handler, session),) = {(handler, session) for _, handler, session in seen}
+    assert handler == signal.SIG_IGN and session != os.getsid(0)
 
 
-def signal_and_session() -> tuple[object, int]:
-    """In a worker: its SIGINT handler, and the id of its session (its own pid: it leads it)."""
-    return signal.getsignal(signal.SIGINT), os.getsid(0)
+def signal_and_session() -> tuple[int, object, int]:
+    """In a worker: its pid, its SIGINT handler, and the id of its session."""
+    return os.getpid(), signal.getsignal(signal.SIGINT), os.getsid(0)
 
 
 def environments() -> list[dict[str, str | None]]:

@@ -78,11 +78,14 @@ def alive(pid: int) -> bool:
 
 
 def is_worker(pid: int) -> bool:
-    """A render worker: its command line ends with the name the pool gives its workers."""
+    """A render worker: forked from the pool's server, it runs the server's command, which
+    ends with the name the pool gives its processes, and the server is its parent."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().endswith(WORKER_NAME.encode() + b"\0")
-    except OSError:  # the process just ended
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        commands = [Path(f"/proc/{p}/cmdline").read_bytes() for p in (pid, parent)]
+    except (OSError, ValueError):  # the process just ended
         return False
+    return all(command.endswith(WORKER_NAME.encode() + b"\0") for command in commands)
 
 
 class Render:
@@ -188,8 +191,8 @@ def test_a_signal_stops_the_render_leaving_nothing(
 
 
 def test_workers_that_die_at_their_start_are_one_line(tmp_path: Path) -> None:
-    """Every render worker ends before it connects (here at once, by a sitecustomize that
-    only they run): the render ends with one line, and writes nothing."""
+    """The server render workers are forked from ends before it forks any (here at once, by
+    a sitecustomize that only it runs): the render ends with one line, and writes nothing."""
     write_scene(tmp_path, 4)
     (tmp_path / "sitecustomize.py").write_text(
         "import os\nfrom pathlib import Path\n\n"
