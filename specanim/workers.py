@@ -49,7 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from specanim.errors import (
     RenderError,
@@ -225,7 +225,11 @@ class _Crew:
         accepting = threading.Thread(target=self._accept, name="pool-accept", daemon=True)
         accepting.start()
         self.threads.append(accepting)
-        self.server = self._start_server()
+        try:
+            self.server = self._start_server()
+        except RenderError:
+            self._stop_accepting()
+            raise
         watch = threading.Thread(target=self._watch_server, name="pool-server", daemon=True)
         watch.start()
         self.threads.append(watch)
@@ -390,10 +394,7 @@ class _Crew:
             # closes its connection.
             if worker.job is not None or not worker.connected.is_set():
                 worker.process.kill()
-        try:  # wake the accepting thread, which then closes the listener
-            Client(self.address, "AF_UNIX", authkey=self.authkey).close()
-        except Exception:  # it has ended already
-            pass
+        self._stop_accepting()
         for worker in workers:
             _reap(worker.process)
         if connection is not None:
@@ -407,6 +408,15 @@ class _Crew:
             thread.join(10)
         if connection is not None:
             connection.close()
+
+    def _stop_accepting(self) -> None:
+        """Close the listener: wake the accepting thread, which closes it once closing is set."""
+        with self.lock:
+            self.closing = True
+        try:
+            Client(self.address, "AF_UNIX", authkey=self.authkey).close()
+        except Exception:  # it has ended already
+            pass
 
     def _ended(self, worker: _Worker, served: bool) -> None:
         """worker has ended: a new one takes its place if it had served; if it ended before it
@@ -703,9 +713,12 @@ def _shared_value(key: str) -> Any:
     return _values[key]
 
 
-def _exit() -> None:
-    sys.stdout.flush()
-    sys.stderr.flush()
+def _exit() -> NoReturn:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or a pipe nobody reads any more
+            pass
     os._exit(0)
 
 
