@@ -74,8 +74,11 @@ def role(pid: int, root: int) -> str:
     except OSError:
         return "?"
     # Workers first: specanim's -W options, which every child inherits, name the tracker.
-    # Workers are forked from the worker server, so they run its command line too.
-    if "multiprocessing.forkserver" in command:
+    # Workers are forked from the worker server, so they run its command line too: it ends
+    # with specanim-render-worker (before 2026-12-06, the server was multiprocessing's
+    # forkserver).
+    server = command.rstrip().endswith("specanim-render-worker")
+    if server or "multiprocessing.forkserver" in command:
         return "worker server" if parent(pid) == root else "worker"
     if "resource_tracker" in command:
         return "resource tracker"

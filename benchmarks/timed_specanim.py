@@ -35,6 +35,7 @@ STARTED = time.perf_counter()  # before specanim's imports, so that they count
 
 from specanim import cli, engine  # noqa: E402
 from specanim.draw.compose import Composer  # noqa: E402
+from specanim.engine import rendering  # noqa: E402
 from specanim.store import trajectories  # noqa: E402
 
 times: dict[str, Any] = {"imported": time.perf_counter() - STARTED}
@@ -137,10 +138,8 @@ def main() -> None:
     if os.environ.get("SPECANIM_BENCH_PROFILE"):
         render = profiled(render, os.environ["SPECANIM_BENCH_PROFILE"])
     engine.render = timed("render", executor_streamed(render))
-    # The frame stream engine.render consumes: from an executor it is given, or (before
-    # executors) from workers.render_in_order.
-    if hasattr(engine, "render_in_order"):
-        engine.render_in_order = stream(engine.render_in_order)  # type: ignore[assignment]
+    # The frame stream engine.render consumes: the engine's frames loop.
+    rendering.in_order = stream(rendering.in_order)  # type: ignore[assignment]
     sys.argv = ["specanim", *sys.argv[2:]]
     try:
         cli.main()

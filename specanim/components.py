@@ -7,7 +7,7 @@ validates the rest of its spec entry, and the one method its kind needs:
     Reducer.fit(data, progress)             -> Trajectory
     Panel.view(frame, box)                  -> View: Vega-Lite, an Altair chart or a RasterLayer
     Encoder.open(path, width, height, fps)  -> FrameSink that takes RGB frames
-    Executor.submit(fn, *args)              -> Future; Executor.frames(draw, shots, ...) -> pixels
+    Executor.submit(fn, *args)              -> Future; Executor.share(value) -> a handle for jobs
 
 Components are generic over their options model: ``class Legend(Panel[LegendOptions])`` makes
 ``LegendOptions`` the model that validates the entry and types ``self.options``.
@@ -16,8 +16,9 @@ Components are generic over their options model: ``class Legend(Panel[LegendOpti
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
@@ -179,12 +180,13 @@ Draw = Callable[[int], np.ndarray]
 
 
 class Executor(Component[OptionsT]):
-    """Runs a render's work: independent jobs (a fit, one spec of a sweep) and the frames of a
-    render, delivered in order.
+    """Runs a render's work: independent jobs (a fit, one spec of a sweep, a frame).
 
     An executor is a context manager: ``__enter__`` calls ``start()`` (start a pool of
     processes, connect to a cluster), ``__exit__`` calls ``close()``, which ends everything
-    ``start()`` started, on errors and Ctrl-C too. One executor may serve several renders.
+    ``start()`` started, on errors and Ctrl-C too. One executor may serve several renders. The
+    engine renders frames through ``share`` and ``submit``: it shares the scene once per
+    render and submits one job per frame, in order, with a bounded number in flight.
     """
 
     kind: ClassVar[Kind] = "executor"
@@ -207,27 +209,19 @@ class Executor(Component[OptionsT]):
 
     @abstractmethod
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
-        """Run fn(*args) (both picklable) as one job; its future has its result."""
+        """Run fn(*args) (both picklable) as one job; its future has its result. A handle
+        from ``share`` among args reaches fn as the value it stands for."""
 
-    @abstractmethod
-    def frames(
-        self,
-        draw: Draw,
-        shots: Sequence[int],
-        name: Callable[[int], str],
-        preload: Callable[[], None] | None = None,
-    ) -> Generator[np.ndarray, None, None]:
-        """draw(shot) for every shot, in order, with a bounded number in flight.
-
-        draw goes to the workers once per call, not with every shot; each worker calls preload
-        (picklable: it imports a spec's local plugins) before it unpickles draw. name(shot)
-        says what a shot is to the user ("frame 12"), for errors. Closing the iterator early
-        ends the work of this call.
-        """
+    def share(self, value: Any) -> AbstractContextManager[Any]:
+        """A context manager that yields a handle on value (picklable) to pass among submit's
+        args: fn receives value itself. value goes to each worker once, not with every job,
+        and is let go when the block ends. The default yields value: right for an executor
+        whose jobs run in this process."""
+        return nullcontext(value)
 
     @property
     def remote(self) -> bool:
-        """Whether frames() sends draw to other processes (so it must pickle)."""
+        """Whether submit sends its jobs to other processes (so they must pickle)."""
         return True
 
     def __enter__(self) -> Self:

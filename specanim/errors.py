@@ -145,3 +145,16 @@ class ComponentError(SpecanimError):
 
 class RenderError(SpecanimError):
     """Rendering or encoding failed for a reason that is not the input's fault."""
+
+
+class WorkerDied(RenderError):
+    """The worker process running a job ended (killed, out of memory) before it answered.
+    how says how it ended, as `` (killed by SIGKILL, ...)``, or is empty when that is not
+    known; what names the job (its function)."""
+
+    def __init__(self, how: str, what: str) -> None:
+        super().__init__(f"a worker died{how} while running {what}")
+        self.how, self.what = how, what
+
+    def __reduce__(self) -> tuple[type[WorkerDied], tuple[str, str]]:
+        return type(self), (self.how, self.what)

@@ -24,7 +24,6 @@ from specanim.components import (
     KINDS,
     Component,
     Dataset,
-    Draw,
     Encoder,
     Executor,
     FrameSink,
@@ -34,7 +33,16 @@ from specanim.components import (
 )
 from specanim.draw.density import DensityShader
 from specanim.draw.raster import PointRasterizer, draw_polylines, encode_png, over, png_data_url
-from specanim.errors import InputError, RenderError, UserError, describe_exception, did_you_mean
+from specanim.engine.pickling import dumps
+from specanim.engine.pool import WorkerPool, call_portably, ctrl_c_held, default_workers, warm
+from specanim.errors import (
+    InputError,
+    RenderError,
+    UserError,
+    WorkerDied,
+    describe_exception,
+    did_you_mean,
+)
 from specanim.hookspecs import hookimpl
 from specanim.options import Options, OptionsT
 from specanim.spec.palette import check_color, check_continuous, check_scheme, ramp, resolve, rgb
@@ -55,6 +63,13 @@ from specanim.values import (
 from specanim.versions import installed
 
 __all__ = [
+    "WorkerDied",
+    "dumps",
+    "warm",
+    "default_workers",
+    "ctrl_c_held",
+    "call_portably",
+    "WorkerPool",
     "cache_dir",
     "installed",
     "did_you_mean",
@@ -70,7 +85,6 @@ __all__ = [
     "Data",
     "Dataset",
     "DensityShader",
-    "Draw",
     "Encoder",
     "Executor",
     "Frame",

@@ -9,7 +9,7 @@ import importlib.util
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -50,6 +50,7 @@ from specanim.spec.validate import PANEL_KEYS, load_plan
 
 from .conftest import ROOT
 from .reducer_fixtures import Ramp
+from .test_faults import write_scene
 
 DOC = ROOT / "docs" / "plugins.md"
 TUTORIAL = ROOT / "docs" / "tutorial"
@@ -240,16 +241,6 @@ class Threads(Executor):
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
         return self.pool.submit(fn, *args)
 
-    def frames(
-        self,
-        draw: Callable[[int], np.ndarray],
-        shots: Sequence[int],
-        name: Callable[[int], str],
-        preload: Callable[[], None] | None = None,
-    ) -> Generator[np.ndarray, None, None]:
-        for future in [self.submit(draw, shot) for shot in shots]:
-            yield future.result()
-
 
 def one_plugin_of_each_kind() -> Registry:
     """The installed plugins plus one plugin implementing every hook."""
@@ -297,6 +288,36 @@ def test_every_hook_registers_a_component_that_renders(tmp_path: Path) -> None:
     assert frames.shape == (3, 100, 200, 3)
     white = (frames.min(axis=3) > 200).sum(axis=(1, 2))
     assert white[0] < white[1] < white[2]  # the square grows with the reducer's value
+
+
+THREADS = "from collections.abc import Callable\nfrom concurrent.futures import Future, Thread"
+
+
+def test_the_thread_pool_executor_in_the_doc_renders_the_bytes_of_the_local_one(
+    tmp_path: Path,
+) -> None:
+    """The doc's complete executor, as a plugin: a render on it gives the bytes of a render on
+    two local worker processes."""
+    (block,) = [b for b in code_blocks() if b.startswith(THREADS)]
+    assert len(block.splitlines()) < 50
+    namespace: dict[str, Any] = {"__name__": "doc_threads"}
+    exec(compile(block, str(DOC), "exec", dont_inherit=True), namespace)
+    plugin = SimpleNamespace(register_executors=namespace["register_executors"])
+    registry = load_registry([("doc-threads", plugin)])
+    spec = write_scene(tmp_path, 6)
+    spec.write_text(spec.read_text() + "executor: {type: threads, threads: 3}\n", encoding="utf-8")
+    outputs = []
+    for name, options in (("threads", None), ("local", {"workers": 2})):
+        plan = load_plan(spec, registry, output=tmp_path / f"{name}.gif")
+        with choose(plan, registry, "local" if options else None, options) as executor:
+            assert executor.name == name and executor.slots == (3 if name == "threads" else 2)
+            engine.render(engine.prepare(plan, cache="off"), executor=executor)
+        outputs.append((tmp_path / f"{name}.gif").read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def code_blocks() -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```$", doc(), re.MULTILINE | re.DOTALL)
 
 
 # --- every option has a description; the README's table is the models' ---------------------

@@ -24,6 +24,8 @@ SAMPLES: dict[str, Any] = {
     "url": "file:///etc/passwd",
     "where": "frame spec data.url",
     "detail": 'Traceback (most recent call last):\n  File "panel.py", line 3\nZeroDivisionError',
+    "how": " (killed by SIGKILL, as the system does when memory runs out)",
+    "what": "fit_task",
 }
 
 

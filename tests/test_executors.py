@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -19,28 +20,20 @@ from specanim_executors.local import Local, LocalOptions
 import specanim
 from specanim import engine
 from specanim.engine.executors import choose
-from specanim.engine.pool import WORKER_ENVIRONMENT, _processes
+from specanim.engine.frames import in_order
+from specanim.engine.pool import WORKER_ENVIRONMENT
 from specanim.errors import RenderError, SpecErrors, UserError
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
 from specanim.store import manifest
 
 from .conftest import Run
-from .test_faults import write_scene
+from .test_faults import decode, descendants, is_worker, write_scene
 
 
 def warmed_up() -> tuple[int, bool]:
     """In a worker: its pid, and whether vl-convert is imported there already."""
     return os.getpid(), "vl_convert" in sys.modules
-
-
-def preloaded() -> tuple[int, int | None, bool]:
-    """In a worker: its parent's pid, the pid of the process that ran specanim.engine.preload (if
-    any did before this call), and whether the compiled loops are in use."""
-    from specanim.draw import raster
-
-    loaded = sys.modules.get("specanim.engine.preload")
-    return os.getppid(), getattr(loaded, "LOADED_IN", None), raster._compiled_paint
 
 
 def square(x: int) -> int:
@@ -130,26 +123,36 @@ def test_workers_draw_the_bytes_this_process_draws(
     assert with_workers == alone
 
 
-def test_workers_are_forked_from_a_server_that_loaded_what_they_need_once() -> None:
-    """The rendering modules and compiled loops are loaded in the forkserver, before it forks
-    the workers: no worker loads them itself."""
-    with Local(LocalOptions(workers=2)) as pool:
-        seen = {pool.submit(preloaded).result() for _ in range(4)}
-    assert len(seen) == 1  # one server for both workers
-    parent, loaded_in, compiled = seen.pop()
-    assert parent != os.getpid()
-    assert loaded_in == parent
-    assert compiled
+# A plain script: no `if __name__ == "__main__":` guard.
+SCRIPT = """\
+import specanim
+
+print("the script ran", flush=True)
+specanim.load("scene.yaml").render("out.mp4", workers=2)
+"""
 
 
-def test_the_worker_server_ends_without_tearing_down_its_interpreter() -> None:
-    """The server ends when this process has, and this process's standard streams stay open
-    until then: a pipe reading them would wait out a teardown (about 0.35 s) after every
-    command. Exit handlers run last registered first, so the one registered before the
-    server's preload never runs."""
-    script = "import atexit; atexit.register(print, 'torn down'); import specanim.engine.preload"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+@pytest.mark.parametrize("given", ["as a file", "on standard input"])
+def test_a_plain_script_renders_with_several_workers(tmp_path: Path, given: str) -> None:
+    """Workers never run the main module: neither a script without a guard (it would start
+    workers from its workers) nor one read from standard input (there is no file to run)
+    stops them."""
+    write_scene(tmp_path, 12)
+    script = tmp_path / "render.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    command = [sys.executable, "render.py" if given == "as a file" else "-"]
+    with script.open("rb") as stdin:
+        done = subprocess.run(
+            command,
+            cwd=tmp_path,
+            stdin=stdin if given == "on standard input" else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "the script ran\n"
+    assert len(decode(tmp_path / "out.mp4")) == 15  # 12 snapshots, the last held 0.3 s
 
 
 def loops_loaded() -> dict[str, int]:
@@ -169,12 +172,12 @@ panels:
 """
 
 
-def test_workers_find_every_compiled_loop_their_frames_use_loaded_by_the_server(
+def test_workers_find_every_compiled_loop_their_frames_use_loaded_as_they_warm_up(
     tmp_path: Path,
 ) -> None:
     """A loop's first call with a new kind of argument (a read-only array, another layout)
     loads that form from numba's cache in the middle of a frame, or after an install compiles
-    it (a second or so), in every worker: the server does it once instead."""
+    it (a second or so): each worker does it as it warms up, before its first frame."""
     # 100,000 points: their colours, over 1 MiB, reach the workers as read-only mapped files.
     scene = write_points(tmp_path, 100_000, MANY_POINTS)
     plan = load_plan(scene, default_registry(), tmp_path / "out.mp4")
@@ -213,15 +216,21 @@ def test_workers_get_their_environment_unless_the_user_set_it(
     assert environments() == [{**WORKER_ENVIRONMENT, "OPENBLAS_NUM_THREADS": "3"}] * 4
 
 
-def test_workers_ignore_ctrl_c_from_their_first_moment() -> None:
-    """The forkserver gives the workers it forks the signal handlers it had once its preload
-    ran: a terminal's Ctrl-C, sent to the whole process group, never reaches a worker, not even
-    before its initialiser runs."""
-    script = (
-        "import signal as s, specanim.engine.preload; print(s.getsignal(s.SIGINT) is s.SIG_IGN)"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert (done.returncode, done.stdout, done.stderr) == (0, "True\n", "")
+def test_workers_ignore_ctrl_c_and_run_in_another_session() -> None:
+    """A terminal's Ctrl-C goes to its foreground process group: never to a worker, which is
+    in another session from its first moment (its server's), and ignores SIGINT anyway."""
+    with Local(LocalOptions(workers=2)) as pool:
+        seen = {pool.submit(signal_and_session).result() for _ in range(4)}
+        workers = worker_pids()
+    assert len(workers) == 2
+    assert {pid for pid, _, _ in seen} <= set(workers)
+    ((handler, session),) = {(handler, session) for _, handler, session in seen}
+    assert handler == signal.SIG_IGN and session != os.getsid(0)
+
+
+def signal_and_session() -> tuple[int, object, int]:
+    """In a worker: its pid, its SIGINT handler, and the id of its session."""
+    return os.getpid(), signal.getsignal(signal.SIGINT), os.getsid(0)
 
 
 def environments() -> list[dict[str, str | None]]:
@@ -263,18 +272,31 @@ def test_submitted_jobs_return_results_and_errors_as_one_line() -> None:
         assert alone.submit(os.getpid).result() == os.getpid()
 
 
+def worker_pids() -> list[int]:
+    """The render workers this process has started."""
+    return sorted(pid for pid in descendants(os.getpid()) if is_worker(pid))
+
+
+def slow_gray(shot: int) -> np.ndarray:
+    time.sleep(0.05)
+    return gray(shot)
+
+
 def test_a_worker_killed_while_frames_are_still_being_sent_is_one_line() -> None:
-    """A worker's death breaks the pool at once, and it refuses the shots sent after (while
-    the frames already made still arrive): that ends the render with one line too."""
+    """The frames already made still arrive; the frame the killed worker was drawing ends the
+    render with one line naming it."""
     with Local(LocalOptions(workers=2)) as local:
-        frames = local.frames(gray, range(60), lambda shot: f"shot {shot}")
-        next(frames)
-        assert local.pool._executor is not None
-        victim = next(p.pid for p in _processes(local.pool._executor) if p.pid is not None)
-        os.kill(victim, signal.SIGKILL)
-        time.sleep(1)  # the pool has seen the death; the next shot sent is refused
-        with pytest.raises(RenderError, match=r"^a render worker died \(killed by SIGKILL"):
+        frames = in_order(local, slow_gray, range(60), lambda shot: f"shot {shot}")
+        assert int(next(frames)[0, 0, 0]) == 0
+        os.kill(worker_pids()[0], signal.SIGKILL)
+        with pytest.raises(RenderError) as lost:
             list(frames)
+        assert re.fullmatch(
+            r"a render worker died \(killed by SIGKILL, as the system does when memory runs out\) "
+            r"while rendering shot \d+",
+            str(lost.value),
+        ), lost.value
+        assert local.submit(square, 7).result() == 49  # a new worker took the dead one's place
 
 
 def test_renders_interleaved_on_one_pool_each_get_their_own_frames() -> None:
@@ -282,8 +304,8 @@ def test_renders_interleaved_on_one_pool_each_get_their_own_frames() -> None:
         return np.zeros((2, 2, 3), np.uint8)
 
     with Local(LocalOptions(workers=2)) as pool:
-        first = pool.frames(gray, range(10), str)
-        second = pool.frames(black, range(7), str)
+        first = in_order(pool, gray, range(10), str)
+        second = in_order(pool, black, range(7), str)
         a = [next(first) for _ in range(3)]
         b = list(second)
         a += list(first)

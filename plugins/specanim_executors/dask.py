@@ -1,38 +1,37 @@
 """The ``dask`` executor: a Dask cluster at ``scheduler:``, or one started on this machine.
 
 Needs ``pip install 'specanim[dask]'``; this module imports Dask only when the executor starts,
-so specanim itself never does. Each render's scene is scattered to every worker once
-(``broadcast``) and every frame is one task that reads it, so a worker lost mid-render has its
-frames computed again, elsewhere or by the worker its nanny starts in its place, from the same
-scene: the pixels are the same as on any other executor.
+so specanim itself never does. A shared value (a render's scene) is scattered to every worker
+once (``broadcast``) and every job that names it reads it there, so a worker lost mid-render
+has its frames computed again, elsewhere or by the worker its nanny starts in its place, from
+the same scene: the pixels are the same as on any other executor.
 """
 
 from __future__ import annotations
 
 import logging
 import pickle
-import threading
-import uuid
-from collections import deque
-from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import Executor as FuturesExecutor
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
 from pydantic import Field
 
-from specanim.engine.pickling import dumps
-from specanim.engine.pool import (
-    IN_FLIGHT_PER_WORKER,
+from specanim.sdk import (
+    Executor,
+    Options,
+    UserError,
+    WorkerDied,
     call_portably,
     ctrl_c_held,
     default_workers,
+    describe_exception,
+    dumps,
+    hookimpl,
     warm,
 )
-from specanim.errors import RenderError, UserError, describe_exception
-from specanim.sdk import Draw, Executor, Options, hookimpl
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -72,7 +71,6 @@ class Dask(Executor[DaskOptions]):
         super().__init__(options)
         self.client: Client | None = None
         self.cluster: LocalCluster | None = None
-        self._futures: FuturesExecutor | None = None
         self._warming: list[Any] = []
         self._logging = logging.NOTSET
 
@@ -109,7 +107,6 @@ class Dask(Executor[DaskOptions]):
             self._warming = [
                 self.client.submit(warm, pure=False, workers=[worker]) for worker in self._workers()
             ]
-            self._futures = self.client.get_executor(pure=False)
         except BaseException:
             self.close()
             raise
@@ -151,7 +148,7 @@ class Dask(Executor[DaskOptions]):
             ) from None
 
     def close(self) -> None:
-        client, self.client, self._futures = self.client, None, None
+        client, self.client = self.client, None
         self._warming = []
         cluster, self.cluster = self.cluster, None
         if client is not None:
@@ -161,34 +158,39 @@ class Dask(Executor[DaskOptions]):
         logging.getLogger("distributed").setLevel(self._logging)
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
-        assert self._futures is not None, "submit() on a dask executor that is not started"
-        return self._futures.submit(call_portably, fn, args)
+        from distributed import KilledWorker
 
-    def frames(
-        self,
-        draw: Draw,
-        shots: Sequence[int],
-        name: Callable[[int], str],
-        preload: Callable[[], None] | None = None,
-    ) -> Generator[np.ndarray, None, None]:
         client = self.client
-        assert client is not None, "frames() on a dask executor that is not started"
-        key = uuid.uuid4().hex
-        [scene] = client.scatter([dumps(draw)], broadcast=True, hash=False)
-        pending: deque[tuple[int, Any]] = deque()
-        limit = self.slots * IN_FLIGHT_PER_WORKER
+        assert client is not None, "submit() on a dask executor that is not started"
+        inner = client.submit(_run_portably, fn, *args, pure=False)
+        outer: Future[T] = Future()
+        what = getattr(fn, "__qualname__", repr(fn))
+
+        def relay(done: Any) -> None:  # in a thread of the client's, once inner is done
+            if not outer.set_running_or_notify_cancel():
+                return
+            try:
+                outer.set_result(done.result())
+            except KilledWorker:
+                outer.set_exception(WorkerDied(" (Dask lost every worker it ran on)", what))
+            except BaseException as exc:  # the job's own failure, or its cancellation
+                outer.set_exception(exc)
+
+        inner.add_done_callback(relay)
+        outer.add_done_callback(lambda o: o.cancelled() and inner.cancel())
+        return outer
+
+    @contextmanager
+    def share(self, value: Any) -> Iterator[Any]:
+        client = self.client
+        assert client is not None, "share() on a dask executor that is not started"
+        # Pickled here as specanim pickles for any worker (arrays with a canonical dtype), and
+        # unpickled once in each worker, as it arrives.
+        [handle] = client.scatter([_Pickled(dumps(value))], broadcast=True, hash=False)
         try:
-            for shot in shots:
-                task = f"specanim-frame-{key}-{shot}"
-                args = (key, scene, preload, shot)
-                pending.append((shot, client.submit(_draw_shot, *args, key=task)))
-                if len(pending) >= limit:
-                    yield _pixels(*pending.popleft(), name)
-            while pending:
-                yield _pixels(*pending.popleft(), name)
+            yield handle
         finally:
-            client.cancel([future for _, future in pending])
-            scene.release()
+            handle.release()
 
     def _workers(self) -> dict[str, Any]:
         assert self.client is not None
@@ -226,45 +228,19 @@ class Dask(Executor[DaskOptions]):
                 )
 
 
-def _pixels(shot: int, future: Any, name: Callable[[int], str]) -> np.ndarray:
-    """The pixels a frame's task computed; RenderError if it killed too many workers."""
-    from distributed import KilledWorker
+class _Pickled:
+    """A value pickled already: it unpickles as that value."""
 
-    try:
-        pixels: np.ndarray = future.result()
-    except KilledWorker:
-        raise RenderError(
-            f"{name(shot)} was lost with the Dask worker rendering it, too many times "
-            "(KilledWorker)"
-        ) from None
-    return pixels
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __reduce__(self) -> tuple[Callable[[bytes], Any], tuple[bytes]]:
+        return pickle.loads, (self.data,)
 
 
-# --- the worker side -------------------------------------------------------------------------
-
-_lock = threading.Lock()
-_loaded: tuple[str, Draw] | None = None  # the render key last unpickled, and its callable
-
-
-def _draw_shot(key: str, scene: bytes, preload: Callable[[], None] | None, shot: int) -> np.ndarray:
-    """The pixels of shot, any exception made portable."""
-    return call_portably(_draw_cached, (key, scene, preload, shot))
-
-
-def _draw_cached(
-    key: str, scene: bytes, preload: Callable[[], None] | None, shot: int
-) -> np.ndarray:
-    """The pixels of shot; the render's scene is unpickled
-    once per worker process."""
-    global _loaded
-    with _lock:
-        if _loaded is None or _loaded[0] != key:
-            _loaded = None  # the previous render's scene goes first
-            if preload is not None:
-                preload()
-            _loaded = (key, pickle.loads(scene))
-        draw = _loaded[1]
-    return np.ascontiguousarray(draw(shot))
+def _run_portably(fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args) on a worker, any exception made portable."""
+    return call_portably(fn, args)
 
 
 @hookimpl

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-import numpy as np
 from pydantic import Field
 
-from specanim.engine.pool import Pool, default_workers
-from specanim.sdk import Draw, Executor, Options, hookimpl
+from specanim.sdk import Executor, Options, WorkerPool, default_workers, hookimpl
 
 T = TypeVar("T")
 
@@ -24,13 +23,13 @@ class LocalOptions(Options):
 
 
 class Local(Executor[LocalOptions]):
-    """Spawned worker processes on this machine; with one worker, everything runs in-process."""
+    """Worker processes on this machine; with one worker, everything runs in-process."""
 
     name = "local"
 
     def __init__(self, options: LocalOptions) -> None:
         super().__init__(options)
-        self.pool = Pool(options.workers or default_workers())
+        self.pool = WorkerPool(options.workers or default_workers())
 
     @property
     def slots(self) -> int:
@@ -49,14 +48,8 @@ class Local(Executor[LocalOptions]):
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         return self.pool.submit(fn, *args)
 
-    def frames(
-        self,
-        draw: Draw,
-        shots: Sequence[int],
-        name: Callable[[int], str],
-        preload: Callable[[], None] | None = None,
-    ) -> Generator[np.ndarray, None, None]:
-        return self.pool.frames(draw, shots, name, preload)
+    def share(self, value: Any) -> AbstractContextManager[Any]:
+        return self.pool.share(value)
 
 
 @hookimpl

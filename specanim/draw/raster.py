@@ -258,7 +258,7 @@ NO_STRENGTH = read_only(np.zeros(0, np.float32))  # no strength per point
 def use_compiled_loops() -> None:
     """Paint layers and draw points with the compiled loops (compiled.py) from now on in this
     process: the same bytes, several times faster, for numba's import and loading paid once:
-    worth it in the server render workers are forked from (specanim.engine.preload) or a
+    worth it in a render worker as it warms up (the pool's server) or a
     process that draws many frames, not for one frame (``still``, preparing)."""
     global _compiled_paint
 

@@ -1,64 +1,67 @@
-"""A pool of worker processes on this machine: it runs jobs and renders frames, delivered in
-order with bounded memory; the ``local`` executor is this pool.
+"""A pool of worker processes on this machine, the ``local`` executor: it runs jobs, and sends
+a value its jobs share (a render's scene) to each worker once.
 
 vl-convert converts one spec at a time in a process (one global converter), so only processes
 render in parallel, and none may be forked from a process that has run vl-convert (such a fork
-hung). Workers are forked from multiprocessing's forkserver, a fresh process that has loaded
-what they all need once (``preload``: imports and compiled loops, 0.7 s a worker when each
-loaded them) and never runs vl-convert. The pool is started before the reducer fits, so its
-workers are ready when frames come, and it outlives one render, serving every scene of a
-sweep. A worker starts vl-convert (its first call: about 0.35 s) on its first frame that needs
-it, if any: this process draws the vector marks that draw quickly (a progress line) ahead and
-sends them with each frame (``DrawsAhead``). Each render's scene goes to the workers once,
-through a queue per worker, which each worker reads on its first shot of that render, pickled
-as ``pickling`` says (large arrays as files the workers map). A worker ends with os._exit, as
-every child of the forkserver does, skipping the teardown of its interpreter (numba's and
-vl-convert's modules: about 0.35 s).
+hung). The pool starts a server, a fresh interpreter (``python -c``) that loads what every
+worker needs once (imports and compiled loops, ``warm``) and never runs vl-convert, and the
+server forks the workers as the pool asks (``os.fork``), reporting each one's pid and, once it
+has ended, its exit code. The server and the workers talk to the pool over sockets of their own
+(``multiprocessing.connection``, AF_UNIX, with a random key that reaches the server through its
+standard input, with the pool's ``sys.path``). Nothing of the main module runs in them: a plain
+script, a script read from standard input and a notebook start workers alike, and what
+``__main__`` defines travels by value (``pickling``).
 
-Workers hand their pixels back as files in the temporary folder and send only the file's name
-through the result pipe: a message that small is written to the pipe in one piece, so a worker
-killed at any moment never leaves half a message that the pool's reader would wait on forever.
+The pool is started before the reducer fits, so its workers are ready when frames come, and it
+outlives one render, serving every scene of a sweep. A worker runs one job at a time; the pool
+knows which, so a worker that dies (killed, out of memory: its connection reaches its end)
+fails that job alone with ``WorkerDied``, saying how it ended, and a new worker takes its
+place; a job sent to no worker yet waits for the next free one. A worker that ends before it
+has connected (with the server, if the server ends first) is not replaced: when none is left,
+every job fails with one line. Results come back through the connection: a worker killed in the
+middle of one leaves a message that ends early, which reads as its end, never a wait. An
+exception raised in a worker reaches the parent as itself when it survives pickling, else as a
+stand-in with the same type name, message and exit code (``portable``).
 
-A worker that dies (killed, out of memory) fails the render at once with a RenderError naming
-the frame it was rendering: concurrent.futures marks the whole pool broken when a worker's
-process ends, where multiprocessing.Pool would wait for its result forever; the next use starts
-a new pool. An exception raised in a worker reaches the parent as itself when it survives
-pickling, else as a stand-in with the same type name, message and exit code.
+The server and the workers end with the process that started the pool however it ends: the end
+of their connection tells an idle one, and a thread watching that process ends a busy one. They
+run in a session of their own, so a terminal's Ctrl-C (sent to its foreground process group)
+reaches only the main process, which ends them; they ignore SIGINT too. They end with
+os._exit, skipping the teardown of their interpreter (numba's and vl-convert's modules).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import select
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass
-from multiprocessing.context import ForkServerContext
-from multiprocessing.process import BaseProcess
+from dataclasses import dataclass, field
+from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-import numpy as np
-
-from specanim.components import Draw
-from specanim.draw.raster import use_compiled_loops_for
-from specanim.engine.pickling import dumps, save
-from specanim.errors import RenderError, SpecanimError, UserError, describe_exception
-
-IN_FLIGHT_PER_WORKER = 2
+from specanim.engine.pickling import dumps
+from specanim.errors import (
+    RenderError,
+    SpecanimError,
+    UserError,
+    WorkerDied,
+    describe_exception,
+)
 
 T = TypeVar("T")
-# What render workers run with (see worker_environment):
+# What render workers run with, unless this process's environment sets the variable already:
 WORKER_ENVIRONMENT = {
     # A pool runs a worker per core already, and OpenBLAS starts a thread per core as it loads
     # (numpy's, and scipy's, which numba's import loads): 0.14 CPU-s of a worker's warm-up on
@@ -70,46 +73,42 @@ WORKER_ENVIRONMENT = {
     "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
     "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
 }
+# What the server runs: its setup comes through standard input, and the pool's sys.path is in
+# place before anything of specanim is imported. The last argument names it, and the workers it
+# forks, in process lists.
+WORKER_NAME = "specanim-render-worker"
+_BOOT = (
+    "import pickle, sys; setup = pickle.load(sys.stdin.buffer); sys.path[:] = setup['path']; "
+    "from specanim.engine.pool import serve; serve(setup)"
+)
+_KEY = 32  # characters of a shared value's key (uuid4().hex)
 
 
-class Pool:
+class WorkerPool:
     """workers worker processes (none for one worker: everything runs in this process),
     started by start(), which returns while they warm up, and ended by close()."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._executor: ProcessPoolExecutor | None = None
-        self._board: Any = None  # (pid, shot being rendered or -1) per worker
-        self._inboxes: list[Any] = []  # a queue per worker: the scenes of renders
-        self._users = 0  # frames() calls and submitted jobs not yet done
+        self._crew: _Crew | None = None
+        self._shared: dict[str, bytes] = {}  # the values shared now, pickled, by key
         self._lock = threading.Lock()
 
     def start(self) -> None:
         """Start the workers now; they warm up in the background."""
         if self.workers > 1:
-            self._pool()
+            self._running()
 
     def close(self) -> None:
         """End every worker: at once if one still works (that work is no longer wanted)."""
-        executor, self._executor = self._executor, None
-        inboxes, self._inboxes = self._inboxes, []
-        self._board = None
-        if executor is not None:
-            # Idle workers exit on their own, running their exit handlers: a killed worker
-            # leaves the semaphores it made (tqdm's lock, in a fit) to the resource tracker,
-            # which warns about them. concurrent.futures keeps the work not yet done in
-            # _pending_work_items (since 3.2).
-            if getattr(executor, "_pending_work_items", True):
-                for process in _processes(executor):
-                    process.kill()
-            executor.shutdown(wait=True, cancel_futures=True)
-        for inbox in inboxes:
-            inbox.cancel_join_thread()  # what the workers did not read is no longer wanted
-            inbox.close()
+        with self._lock:
+            crew, self._crew = self._crew, None
+        if crew is not None:
+            crew.close()
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         """fn(*args) in a worker (in this process with one worker); a worker that dies makes
-        the future's exception a RenderError naming fn."""
+        the future's exception a WorkerDied naming fn."""
         if self.workers <= 1:
             inline: Future[T] = Future()
             try:
@@ -117,197 +116,476 @@ class Pool:
             except Exception as exc:  # the job's failure is its future's, as in a worker
                 inline.set_exception(exc)
             return inline
-        executor = self._pool()
-        self._use(+1)
-        inner: Future[T] = _submit(executor, call_portably, fn, args)
-        outer: Future[T] = Future()
-        what = getattr(fn, "__qualname__", repr(fn))
+        future: Future[T] = Future()
+        try:
+            payload = dumps((fn, args))
+        except Exception as exc:  # it cannot be sent: its future says why
+            future.set_exception(exc)
+            return future
+        keys = tuple(arg.key for arg in args if isinstance(arg, Shared))
+        self._running().submit(_Job(future, payload, keys, getattr(fn, "__qualname__", repr(fn))))
+        return future
 
-        def relay(done: Future[T]) -> None:
-            self._use(-1)
-            if done.cancelled():
-                outer.cancel()
-            elif isinstance(done.exception(), BrokenProcessPool):
-                outer.set_exception(RenderError(f"a worker died{self._how()} while running {what}"))
-            elif done.exception() is not None:
-                outer.set_exception(done.exception())  # type: ignore[arg-type]
-            else:
-                outer.set_result(done.result())
-
-        inner.add_done_callback(relay)
-        outer.add_done_callback(lambda o: o.cancelled() and inner.cancel())
-        return outer
-
-    def frames(
-        self,
-        draw: Draw,
-        shots: Sequence[int],
-        name: Callable[[int], str] = lambda shot: f"shot {shot}",
-        preload: Callable[[], None] | None = None,
-    ) -> Generator[np.ndarray, None, None]:
-        """draw(shot) for every shot in order, at most two per worker in flight.
-
-        Closing the iterator early (an error downstream, Ctrl-C) ends the workers before it
-        returns, unless other jobs run on them (a sweep's fits): then only its own shots are
-        cancelled. The mapped arrays go either way.
-        """
-        if self.workers <= 1 or len(shots) <= 1:
-            use_compiled_loops_for(len(shots))
-            for shot in shots:
-                yield draw(shot)
+    @contextmanager
+    def share(self, value: Any) -> Iterator[Any]:
+        """A handle on value for submit's args (value itself with one worker): value goes to
+        each worker once, before its first job that has the handle, pickled with its large
+        arrays as files the workers map, and is let go when the block ends."""
+        if self.workers <= 1:
+            yield value
             return
-        executor = self._pool()
-        inboxes = self._inboxes
-        self._use(+1)
-        pending: deque[tuple[int, Future[str]]] = deque()
-        finished = False
-        # Shots still rendering for an early-closed call may write into the folder as it goes.
+        # Jobs still running when the block ends may read the folder until they finish.
         with tempfile.TemporaryDirectory(prefix="specanim-", ignore_cleanup_errors=True) as folder:
-            job = Job(uuid.uuid4().hex, folder, preload)
+            key = uuid.uuid4().hex
+            self._shared[key] = dumps(value, Path(folder))
             try:
-                payload = dumps(draw, Path(folder))
-                for inbox in inboxes:  # each worker takes it from its inbox on its first shot
-                    inbox.put((job.key, payload))
-                limit = self.workers * IN_FLIGHT_PER_WORKER
-                for shot in shots:
-                    pending.append((shot, _submit(executor, _render, job, shot)))
-                    if len(pending) >= limit:
-                        yield self._result(*pending.popleft(), name)
-                while pending:
-                    yield self._result(*pending.popleft(), name)
-                finished = True
+                yield Shared(key)
             finally:
-                alone = self._use(-1) == 0
-                if not finished:  # an error, Ctrl-C or an early close
-                    for _, future in pending:
-                        future.cancel()
-                    if alone:
-                        self.close()  # end the workers now; the next use starts new ones
-                if self._inboxes is inboxes:  # the same workers: they may drop the scene
-                    for inbox in inboxes:
-                        inbox.put((job.key, None))
+                del self._shared[key]
+                with self._lock:
+                    crew = self._crew
+                if crew is not None:
+                    crew.drop(key)
 
-    def _use(self, change: int) -> int:
+    def _running(self) -> _Crew:
         with self._lock:
-            self._users += change
-            return self._users
+            if self._crew is None:
+                self._crew = _Crew(self.workers, self._shared)
+            return self._crew
 
-    def _pool(self) -> ProcessPoolExecutor:
-        """The running pool; a new one if there is none or a worker's death broke it."""
-        # concurrent.futures marks a broken pool in _broken (a message), since Python 3.8.
-        if self._executor is not None and getattr(self._executor, "_broken", False):
-            self.close()
-        if self._executor is None:
-            try:
-                context = _server()
-            except OSError as exc:  # it could not be started
-                problem = describe_exception(exc)
-                raise RenderError(f"render workers cannot start ({problem})") from None
-            self._board = context.Array("q", [-1] * (2 * self.workers), lock=False)
-            claimed = context.Value("i", 0)
-            self._inboxes = [context.Queue() for _ in range(self.workers)]
-            self._executor = ProcessPoolExecutor(
-                self.workers,
-                context,
-                initializer=_init,
-                initargs=(self._board, claimed, self._inboxes, os.getpid()),
+
+@dataclass(frozen=True)
+class Shared:
+    """A handle on a value a pool shares (see WorkerPool.share): in a worker, it unpickles as the
+    value itself."""
+
+    key: str
+
+    def __reduce__(self) -> tuple[Callable[[str], Any], tuple[str]]:
+        return _shared_value, (self.key,)
+
+
+@dataclass(eq=False)
+class _Job:
+    future: Future[Any]
+    payload: bytes  # (fn, args), pickled
+    keys: tuple[str, ...]  # the shared values it needs
+    what: str  # fn's name, for errors
+    started: bool = False  # its future runs already (a job given back by a worker that died)
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: _Forked
+    token: str  # what it sends first when it connects
+    connection: Connection | None = None
+    connected: threading.Event = field(default_factory=threading.Event)
+    job: _Job | None = None
+    has: set[str] = field(default_factory=set)  # the shared values sent to it
+    sending: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, data: bytes) -> None:
+        assert self.connection is not None
+        self.connection.send_bytes(data)
+
+
+class _Crew:
+    """The workers of one start of a pool, a thread for each that gives it jobs, and the jobs
+    waiting for a free worker."""
+
+    def __init__(self, size: int, shared: dict[str, bytes]) -> None:
+        self.shared = shared
+        self.lock = threading.Lock()
+        self.free = threading.Condition(self.lock)  # notified when a job or the end comes
+        self.queue: deque[_Job] = deque()
+        self.workers: list[_Worker] = []
+        self.waiting: dict[str, _Worker] = {}  # workers not connected yet, by token
+        self.threads: list[threading.Thread] = []
+        self.closing = False
+        self.broken: str | None = None  # why no worker can start
+        self.authkey = os.urandom(32)
+        # On Linux an abstract socket: no file to remove, whatever ends this process; elsewhere
+        # a file in a folder multiprocessing removes as this process exits.
+        address = f"\0specanim-{uuid.uuid4().hex}" if sys.platform == "linux" else None
+        try:
+            self.listener = Listener(address, "AF_UNIX", backlog=64, authkey=self.authkey)
+        except OSError as exc:
+            raise RenderError(f"render workers cannot start ({describe_exception(exc)})") from None
+        self.address = self.listener.address
+        # The server the workers are forked from, and what it has said about them.
+        self.server_token = uuid.uuid4().hex
+        self.server_connection: Connection | None = None
+        self.server_sending = threading.Lock()
+        self.server_code: int | None = None
+        self.server_ended = False
+        self.unforked: list[_Forked] = []  # asked for before the server connected
+        self.forked: dict[str, _Forked] = {}  # by token
+        self.by_pid: dict[int, _Forked] = {}  # those whose end the server has not reported
+        self.early: dict[int, int] = {}  # exit codes reported before their fork's own report
+        accepting = threading.Thread(target=self._accept, name="pool-accept", daemon=True)
+        accepting.start()
+        self.threads.append(accepting)
+        try:
+            self.server = self._start_server()
+        except RenderError:
+            self._stop_accepting()
+            raise
+        watch = threading.Thread(target=self._watch_server, name="pool-server", daemon=True)
+        watch.start()
+        self.threads.append(watch)
+        with self.lock:
+            for _ in range(size):
+                self._launch()
+
+    # --- starting and ending workers
+
+    def _start_server(self) -> subprocess.Popen[bytes]:
+        """Start the server the workers are forked from: a fresh interpreter (``python -c``)
+        that loads what every worker needs once, with the workers' environment, this process's
+        sys.path, and a session of its own, which its workers share."""
+        setup = {
+            "path": list(sys.path),
+            "address": self.address,
+            "authkey": self.authkey,
+            "token": self.server_token,
+            "parent": os.getpid(),
+            "server": True,
+        }
+        try:
+            server = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, WORKER_NAME],
+                stdin=subprocess.PIPE,
+                env={**WORKER_ENVIRONMENT, **os.environ},
+                start_new_session=True,
             )
-            # The pool starts a process per submitted job up to its size. Each start waits
-            # until the server has loaded what it preloads (about 0.7 s after it started), so
-            # a thread starts the workers while the caller goes on.
-            starting = (self._executor,)
-            threading.Thread(
-                target=self._start_workers, args=starting, name="pool-start", daemon=True
-            ).start()
-        return self._executor
-
-    def _start_workers(self, executor: ProcessPoolExecutor) -> None:
-        """Start the workers of executor, each warming up in its initialiser; if the pool was
-        closed meanwhile, end those that started too late for close() to see them."""
+        except OSError as exc:
+            raise RenderError(f"render workers cannot start ({describe_exception(exc)})") from None
+        assert server.stdin is not None
         try:
-            for _ in range(self.workers):
-                executor.submit(_ready)
-        except Exception:  # closed meanwhile, or broken: the next submit says why, as one line
+            with server.stdin:
+                server.stdin.write(pickle.dumps(setup))
+        except OSError:  # it ended already: its connection never comes, its end is heard
             pass
-        if self._executor is not executor:
-            for process in _processes(executor):
-                process.kill()
+        return server
 
-    def _result(self, shot: int, future: Future[str], name: Callable[[int], str]) -> np.ndarray:
-        """The pixels of shot, or RenderError naming what the worker that died was rendering."""
-        try:
-            path = future.result()
-        except BrokenProcessPool:
-            pass
+    def _launch(self) -> None:
+        """Ask the server for a worker, and start the thread that serves it (with self.lock
+        held)."""
+        token = uuid.uuid4().hex
+        process = _Forked(token)
+        if self.server_ended:
+            process.end(self.server_code)
+        elif self.server_connection is None:
+            self.unforked.append(process)
         else:
+            self._fork(process)
+        worker = _Worker(process, token)
+        self.workers.append(worker)
+        self.waiting[token] = worker
+        thread = threading.Thread(target=self._serve, args=(worker,), name="pool-worker")
+        thread.daemon = True
+        thread.start()
+        self.threads.append(thread)
+
+    def _fork(self, process: _Forked) -> None:
+        """Ask the server to fork the worker process stands for (with self.lock held)."""
+        assert self.server_connection is not None
+        self.forked[process.token] = process
+        try:
+            with self.server_sending:
+                self.server_connection.send_bytes(process.token.encode())
+        except OSError:  # the server has ended: its end is heard, and ends process too
+            pass
+
+    def _watch_server(self) -> None:
+        """Hear what the server says of its workers (forked, ended) until it ends; then every
+        worker it has not forked ends with it."""
+        while True:
+            with self.lock:
+                connection = self.server_connection
+            if connection is not None or self.server_ended:
+                break
             try:
-                return np.load(path)
-            finally:
-                os.unlink(path)
-        dead = self._dead()
-        board = self._board if self._board is not None else []
-        busy = {
-            board[2 * i]: board[2 * i + 1] for i in range(len(board) // 2) if board[2 * i + 1] >= 0
-        }
-        lost = sorted(busy[pid] for pid in dead if pid in busy) or [shot]
-        raise RenderError(
-            f"a render worker died{self._how()} while rendering {', '.join(name(s) for s in lost)}"
-        ) from None
+                self.server.wait(0.05)
+            except subprocess.TimeoutExpired:
+                continue
+            break  # it ended before it connected
+        while connection is not None:
+            try:
+                message = connection.recv_bytes()
+            except (EOFError, OSError):
+                break
+            with self.lock:
+                if message[:1] == b"P":  # forked: token, pid
+                    forked = self.forked.get(message[1 : 1 + _KEY].decode())
+                    pid = int(message[1 + _KEY :])
+                    if forked is not None:
+                        forked.pid = pid
+                        if pid in self.early:
+                            forked.end(self.early.pop(pid))
+                        else:
+                            self.by_pid[pid] = forked
+                else:  # ended: pid, exit code
+                    pid, code = map(int, message[1:].split())
+                    ended = self.by_pid.pop(pid, None)
+                    if ended is None:
+                        self.early[pid] = code
+                    else:
+                        ended.end(code)
+        server_code = _reap(self.server)
+        with self.lock:
+            self.server_ended, self.server_code = True, server_code
+            left = [*self.unforked, *self.forked.values()]
+            self.unforked = []
+        for process in left:
+            if not process.ended.is_set():  # a worker it forked runs on; its end goes unheard
+                process.end(server_code if process.pid is None else None, heard=False)
 
-    def _dead(self) -> dict[int, int | None]:
-        """The exit codes of the workers that died, by pid."""
-        if self._executor is None:
-            return {}
-        # Once the pool breaks, the executor's manager thread ends the other workers and joins
-        # them all. A forked worker's exit code comes through a pipe from the server, which
-        # only one reader can read (a second one reads nothing: exit code 255), so that thread
-        # reads them; concurrent.futures has named it _executor_manager_thread since 3.9.
-        manager = getattr(self._executor, "_executor_manager_thread", None)
-        if manager is not None and manager is not threading.current_thread():
-            manager.join(5)
-        processes = _processes(self._executor)
-        for process in processes:
-            process.join(5)  # the executor ends the others when one dies; wait for their codes
-        return {
-            p.pid: p.exitcode
-            for p in processes
-            if p.pid is not None and p.exitcode not in (None, 0, -signal.SIGTERM)
-        }
+    def _accept(self) -> None:
+        """Take the connections of the workers as they start, until the pool closes."""
+        while True:
+            try:
+                connection = self.listener.accept()
+            except OSError:  # the listener is closed
+                return
+            except Exception:  # a process that is not a worker (a wrong key): not ours
+                continue
+            with self.lock:
+                if self.closing:
+                    connection.close()
+                    self.listener.close()
+                    return
+            try:
+                token = connection.recv_bytes(64).decode()
+            except Exception:  # it ended as it connected: its thread finds out
+                connection.close()
+                continue
+            with self.lock:
+                if token == self.server_token:
+                    self.server_connection = connection
+                    for process in self.unforked:
+                        self._fork(process)
+                    self.unforked = []
+                    continue
+                worker = self.waiting.pop(token, None)
+            if worker is None:
+                connection.close()
+                continue
+            worker.connection = connection
+            worker.connected.set()
 
-    def _how(self) -> str:
-        """`` (killed by SIGKILL, ...)``: how a worker died, if one did."""
-        return next((_death(code) for code in self._dead().values() if code is not None), "")
+    def close(self) -> None:
+        with self.lock:
+            self.closing = True
+            queued, self.queue = list(self.queue), deque()
+            workers = list(self.workers)
+            unforked, self.unforked = self.unforked, []
+            connection = self.server_connection
+            self.free.notify_all()
+        for job in queued:
+            if not job.future.cancel():  # given back by a worker that died: it runs already
+                job.future.set_exception(RenderError("the pool was closed"))
+        for process in unforked:
+            process.end(None, heard=False)
+        if connection is None:  # still loading: it would fork nothing more
+            self.server.kill()
+        for worker in workers:
+            # A busy worker's work is no longer wanted; an idle one ends when its thread
+            # closes its connection.
+            if worker.job is not None or not worker.connected.is_set():
+                worker.process.kill()
+        self._stop_accepting()
+        for worker in workers:
+            _reap(worker.process)
+        if connection is not None:
+            try:
+                with self.server_sending:
+                    connection.send_bytes(b"X")  # end now
+            except OSError:  # it has ended already
+                pass
+        _reap(self.server)
+        for thread in self.threads:
+            thread.join(10)
+        if connection is not None:
+            connection.close()
+
+    def _stop_accepting(self) -> None:
+        """Close the listener: wake the accepting thread, which closes it once closing is set."""
+        with self.lock:
+            self.closing = True
+        try:
+            Client(self.address, "AF_UNIX", authkey=self.authkey).close()
+        except Exception:  # it has ended already
+            pass
+
+    def _ended(self, worker: _Worker, served: bool) -> None:
+        """worker has ended: a new one takes its place if it had served; if it ended before it
+        connected and none is left, every job waiting fails."""
+        code = _reap(worker.process)
+        with self.lock:
+            if worker in self.workers:
+                self.workers.remove(worker)
+            self.waiting.pop(worker.token, None)
+            if self.closing:
+                return
+            failed: list[_Job] = []
+            if served:
+                try:
+                    self._launch()
+                    return
+                except RenderError as exc:
+                    self.broken = str(exc)
+            if not self.workers:
+                self.broken = self.broken or f"a render worker could not start{_death(code)}"
+                failed, self.queue = list(self.queue), deque()
+        for job in failed:
+            if job.started or job.future.set_running_or_notify_cancel():
+                job.future.set_exception(RenderError(self.broken))
+
+    # --- jobs
+
+    def submit(self, job: _Job) -> None:
+        with self.lock:
+            broken = self.broken
+            if broken is None:
+                self.queue.append(job)
+                self.free.notify()
+        if broken is not None:
+            job.future.set_exception(RenderError(broken))
+
+    def drop(self, key: str) -> None:
+        """Tell the workers that have the shared value key to let it go."""
+        for worker in list(self.workers):
+            with worker.sending:
+                if key in worker.has:
+                    worker.has.discard(key)
+                    try:
+                        worker.send(b"D" + key.encode())
+                    except OSError:  # it has ended: its thread finds out
+                        pass
+
+    def _take(self, worker: _Worker) -> _Job | None:
+        """The next job for worker, waiting for one; None once the pool closes."""
+        with self.lock:
+            while not self.closing:
+                while self.queue:
+                    job = self.queue.popleft()
+                    if job.started or job.future.set_running_or_notify_cancel():
+                        job.started = True
+                        worker.job = job
+                        return job
+                self.free.wait()
+            return None
+
+    def _serve(self, worker: _Worker) -> None:
+        """Give worker jobs one at a time until the pool closes or the worker ends."""
+        while not worker.connected.wait(0.05):
+            if worker.process.ended.is_set():
+                self._ended(worker, served=False)
+                return
+            if self.closing:
+                return
+        assert worker.connection is not None
+        with worker.connection:
+            while (job := self._take(worker)) is not None:
+                if not self._run(worker, job):
+                    return
+
+    def _run(self, worker: _Worker, job: _Job) -> bool:
+        """Run job on worker; False if the worker ended."""
+        try:
+            with worker.sending:
+                for key in job.keys:
+                    if key not in worker.has:
+                        value = self.shared.get(key)
+                        if value is None:
+                            raise KeyError(key)
+                        worker.send(b"S" + key.encode() + value)
+                        worker.has.add(key)
+                worker.send(b"J" + job.payload)
+        except KeyError:
+            worker.job = None
+            job.future.set_exception(RenderError(f"{job.what}: its shared value was let go"))
+            return True
+        except OSError:  # it ended before it took the job: the next free worker takes it
+            with self.lock:
+                worker.job = None
+                self.queue.appendleft(job)
+                self.free.notify()
+            self._ended(worker, served=True)
+            return False
+        assert worker.connection is not None
+        try:
+            reply = worker.connection.recv_bytes()
+        except (EOFError, OSError):
+            how = _death(_reap(worker.process))
+            worker.job = None
+            job.future.set_exception(WorkerDied(how, job.what))
+            self._ended(worker, served=True)
+            return False
+        worker.job = None
+        try:
+            done, value = pickle.loads(reply)
+        except Exception as exc:  # a result that does not unpickle here
+            job.future.set_exception(
+                RenderError(f"{job.what}: its result cannot be read ({describe_exception(exc)})")
+            )
+            return True
+        if done:
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(value)
+        return True
 
 
-def _server() -> ForkServerContext:
-    """The context workers start in: forked from multiprocessing's forkserver, a process of
-    its own, started now if it does not run yet, that imports ``specanim.engine.preload`` once
-    before it forks any worker.
+class _Forked:
+    """A worker the server forks: its pid and exit code as the server reports them, and
+    ``subprocess.Popen``'s wait() and kill()."""
 
-    The server runs until this process ends and serves every pool of it. It starts with this
-    process's environment, which its workers inherit, so it starts with ``WORKER_ENVIRONMENT``
-    set (a later change to this process's environment does not reach the workers)."""
-    from multiprocessing import forkserver
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.pid: int | None = None
+        self.returncode: int | None = None
+        self.ended = threading.Event()
+        self.heard = False  # its end was reported: its pid may be another process's now
 
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["specanim.engine.preload"])
-    with worker_environment():
-        forkserver.ensure_running()
-    return context
+    def end(self, code: int | None, heard: bool = True) -> None:
+        self.returncode, self.heard = code, heard
+        self.ended.set()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        if not self.ended.wait(timeout):
+            raise subprocess.TimeoutExpired("render worker", timeout or 0)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.pid is not None and not self.heard:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:  # it has ended
+                pass
 
 
-def _submit(executor: ProcessPoolExecutor, fn: Callable[..., T], *args: Any) -> Future[T]:
-    """executor.submit(fn, *args); if a worker's death has broken the pool meanwhile, a future
-    that failed with BrokenProcessPool, which the caller turns into one line naming what the
-    dead worker was doing (the pool raises it at once rather than in the future)."""
-    try:
-        return executor.submit(fn, *args)
-    except BrokenProcessPool as exc:
-        failed: Future[T] = Future()
-        failed.set_exception(exc)
-        return failed
-    except (EOFError, OSError) as exc:  # a worker's start: the server is gone (see _server)
-        raise RenderError(f"a render worker could not start ({describe_exception(exc)})") from None
+def _reap(process: _Forked | subprocess.Popen[bytes]) -> int | None:
+    """process's exit code, once it has ended (killed if it has not within seconds; None if
+    that is not known)."""
+    for _ in range(2):
+        try:
+            return process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return None
+
+
+def _death(exitcode: int | None) -> str:
+    """`` (killed by SIGKILL, ...)``: how a process ended."""
+    if exitcode is None:
+        return ""
+    if exitcode == -signal.SIGKILL:
+        return " (killed by SIGKILL, as the system does when memory runs out)"
+    if exitcode < 0:
+        return f" (killed by {signal.Signals(-exitcode).name})"
+    return f" (exit code {exitcode})"
 
 
 def default_workers() -> int:
@@ -322,10 +600,7 @@ def default_workers() -> int:
 def ctrl_c_held() -> Iterator[None]:
     """Hold SIGINT back in this thread meanwhile. Threads started inside inherit the mask (a
     Dask cluster's event loop), so Ctrl-C is this thread's to handle; it gets its own as soon
-    as the block ends. (Processes started with multiprocessing's spawn or forkserver do not
-    keep it: a new worker server's mask was empty. Render workers ignore SIGINT instead: see
-    ``preload``.)
-    """
+    as the block ends."""
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
@@ -333,82 +608,133 @@ def ctrl_c_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-@contextmanager
-def worker_environment() -> Iterator[None]:
-    """Processes started inside get ``WORKER_ENVIRONMENT``, but for the variables this
-    process's environment sets already (the user's choice stands). A new process takes the
-    environment as it starts, so this process's gets them only meanwhile."""
-    added = [name for name in WORKER_ENVIRONMENT if name not in os.environ]
-    os.environ.update({name: WORKER_ENVIRONMENT[name] for name in added})
-    try:
-        yield
-    finally:
-        for name in added:
-            os.environ.pop(name, None)
-
-
-def _processes(executor: ProcessPoolExecutor) -> list[BaseProcess]:
-    # concurrent.futures has no public list of its processes before Python 3.14
-    # (terminate_workers); _processes has held them, by pid, since 3.2.
-    return list((getattr(executor, "_processes", None) or {}).values())
-
-
-def _death(exitcode: int) -> str:
-    if exitcode == -signal.SIGKILL:
-        return " (killed by SIGKILL, as the system does when memory runs out)"
-    if exitcode < 0:
-        return f" (killed by {signal.Signals(-exitcode).name})"
-    return f" (exit code {exitcode})"
-
-
 # --- the worker side -------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Job:
-    """What every shot of one render carries: where the render's scene and results are."""
-
-    key: str  # which render: its scene comes through the worker's inbox under this key
-    folder: str  # where results go
-    preload: Callable[[], None] | None = None  # imports local plugins before the unpickling
+_received: dict[str, bytes] = {}  # shared values, pickled, by key
+_values: dict[str, Any] = {}  # those unpickled, on the first job that needed each
 
 
-_board: Any = None
-_slot = -1
-_inbox: Any = None  # this worker's queue of (render key, pickled scene, or None: drop it)
-_received: dict[str, bytes] = {}  # scenes taken from the inbox, by render key
-_loaded: tuple[str, Draw] | None = None  # the render key last unpickled, and its callable
-
-
-def _init(board: Any, claimed: Any, inboxes: list[Any], parent: int) -> None:
-    global _board, _slot, _inbox
+def serve(setup: dict[str, Any]) -> None:
+    """A worker's life: connect, warm up, then answer jobs until the connection ends; or, given
+    ``server``, the life of the server that forks them."""
+    if setup.get("server"):
+        _fork_workers(setup)
+        return
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
-    threading.Thread(target=_end_with, args=(parent,), name="parent-watch", daemon=True).start()
-    with claimed.get_lock():
-        _slot = claimed.value
-        claimed.value += 1
-    _board = board
-    _board[2 * _slot] = os.getpid()
-    _inbox = inboxes[_slot]
+    threading.Thread(
+        target=_end_with, args=(setup["parent"],), name="parent-watch", daemon=True
+    ).start()
+    try:
+        connection = Client(setup["address"], "AF_UNIX", authkey=setup["authkey"])
+        connection.send_bytes(setup["token"].encode())
+    except Exception:  # the pool is gone already
+        _exit()
     warm()
+    while True:
+        try:
+            message = connection.recv_bytes()
+        except (EOFError, OSError):  # the pool has closed, or its process has ended
+            _exit()
+        kind, body = message[:1], memoryview(message)[1:]
+        if kind == b"S":
+            _received[bytes(body[:_KEY]).decode()] = bytes(body[_KEY:])
+        elif kind == b"D":
+            key = bytes(body).decode()
+            _received.pop(key, None)
+            _values.pop(key, None)
+        else:
+            try:
+                connection.send_bytes(_answer(body))
+            except OSError:
+                _exit()
+
+
+def _fork_workers(setup: dict[str, Any]) -> None:
+    """Load what every worker needs once, then fork a worker for each token the pool sends,
+    and report each one's pid and, once it has ended, its exit code. Never runs vl-convert: a
+    process forked after vl-convert had run hung."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # its workers inherit it from their start
+    threading.Thread(
+        target=_end_with, args=(setup["parent"],), name="parent-watch", daemon=True
+    ).start()
+    warm()
+    try:
+        connection = Client(setup["address"], "AF_UNIX", authkey=setup["authkey"])
+        connection.send_bytes(setup["token"].encode())
+    except Exception:  # the pool is gone already
+        _exit()
+    sending = threading.Lock()
+    children = threading.Semaphore(0)  # released once per worker forked
+
+    def report_ends() -> None:
+        while True:
+            children.acquire()
+            pid, status = os.waitpid(-1, 0)
+            try:
+                with sending:
+                    connection.send_bytes(b"E%d %d" % (pid, os.waitstatus_to_exitcode(status)))
+            except OSError:  # the pool is gone
+                _exit()
+
+    threading.Thread(target=report_ends, name="report-ends", daemon=True).start()
+    while True:
+        try:
+            token = connection.recv_bytes()
+        except (EOFError, OSError):
+            _exit()
+        if token == b"X":
+            _exit()
+        with sending:
+            pid = os.fork()
+            if pid == 0:  # the worker: only this thread goes on here
+                connection.close()
+                serve({**setup, "token": token.decode(), "server": False})
+                _exit()
+            try:
+                connection.send_bytes(b"P" + token + b"%d" % pid)
+            except OSError:
+                _exit()
+        children.release()
+
+
+def _answer(job: memoryview) -> bytes:
+    """(True, fn(*args)) pickled, or (False, the exception it raised made portable)."""
+    try:
+        fn, args = pickle.loads(job)
+        return pickle.dumps((True, fn(*args)), pickle.HIGHEST_PROTOCOL)
+    except BaseException as exc:  # a job's failure is the parent's to report
+        return pickle.dumps((False, portable(exc)), pickle.HIGHEST_PROTOCOL)
+
+
+def _shared_value(key: str) -> Any:
+    """The value a pool shares under key, unpickled on the first job that needs it."""
+    if key not in _values:
+        _values[key] = pickle.loads(_received[key])
+    return _values[key]
+
+
+def _exit() -> NoReturn:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or a pipe nobody reads any more
+            pass
+    os._exit(0)
 
 
 def _end_with(parent: int) -> None:
-    """End this worker once the process whose pool it serves has ended, however it ended. A
-    worker waits for work on a queue whose writing end it holds itself, so it never sees that
-    process go: killed, or gone while a worker was still starting (a slow server start), it
-    would leave the worker waiting forever, and with it the server and the standard streams
-    they share, which a pipe reading them waits on."""
+    """End this worker once the process whose pool it serves has ended, however it ended: a
+    busy worker reads its connection only when its job is done."""
     try:
         ended = os.pidfd_open(parent)  # Linux 5.3+: readable once the process has ended
     except ProcessLookupError:
-        os._exit(0)
+        _exit()
     except (AttributeError, OSError):  # no pidfd here: look every second instead
         while _alive(parent):
             time.sleep(1)
-        os._exit(0)
+        _exit()
     select.select([ended], [], [])
-    os._exit(0)
+    _exit()
 
 
 def _alive(pid: int) -> bool:
@@ -423,20 +749,15 @@ def _alive(pid: int) -> bool:
 
 def warm() -> None:
     """Import what rendering needs and switch to the compiled paint loop (worth its load time
-    in a process that draws many frames): what a worker forked from the server has already
-    (``preload``). vl-convert starts on a worker's first frame that needs it, if any does: the
-    parent draws the vector marks that are quick to draw (``DrawsAhead``)."""
+    in a process that draws many frames). vl-convert starts on a worker's first frame that
+    needs it, if any does."""
     try:
         from specanim import engine  # noqa: F401  (imports the rendering modules)
         from specanim.draw.raster import use_compiled_loops
 
         use_compiled_loops()
-    except Exception:  # only a head start: a real problem shows, as one line, on the first shot
+    except Exception:  # only a head start: a real problem shows, as one line, on the first job
         pass
-
-
-def _ready() -> None:
-    """A job that does nothing: submitting it starts a worker."""
 
 
 def call_portably(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -448,39 +769,6 @@ def call_portably(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         if stand_in is exc:
             raise
         raise stand_in from None
-
-
-def _draw(job: Job) -> Draw:
-    """The render's callable, unpickled on this worker's first shot of the render."""
-    global _loaded
-    if _loaded is not None and _loaded[0] == job.key:
-        return _loaded[1]
-    _loaded = None  # the previous render's scene goes first
-    while job.key not in _received:  # renders at once (a sweep's) interleave in the inbox
-        key, payload = _inbox.get()
-        if payload is None:
-            _received.pop(key, None)
-        else:
-            _received[key] = payload
-    if job.preload is not None:
-        job.preload()
-    _loaded = (job.key, pickle.loads(_received[job.key]))
-    return _loaded[1]
-
-
-def _render(job: Job, shot: int) -> str:
-    """Render shot into a file; its name is the result."""
-    _board[2 * _slot + 1] = shot
-    try:
-        return call_portably(_render_to_file, (job, shot))
-    finally:
-        _board[2 * _slot + 1] = -1
-
-
-def _render_to_file(job: Job, shot: int) -> str:
-    path = os.path.join(job.folder, f"shot{shot}.npy")
-    save(path, np.ascontiguousarray(_draw(job)(shot)))
-    return path
 
 
 def portable(exc: BaseException) -> BaseException:

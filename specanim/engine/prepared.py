@@ -1,58 +1,28 @@
-"""Rendering a validated scene: load, fit (or reuse), compose every frame, encode."""
+"""Preparing a scene: its data loaded, its trajectories fitted or reused from the cache, its
+panels built and its first frame laid out, ready to draw any frame."""
 
 from __future__ import annotations
 
 import bisect
-import collections
 import dataclasses
 import functools
-import hashlib
-from collections.abc import Generator, Mapping
-from contextlib import AbstractContextManager, closing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from specanim import versions
-from specanim.components import Draw, Executor, Panel
+from specanim.components import Panel
 from specanim.draw.compose import Composer, Piece
-from specanim.draw.raster import paint, use_compiled_loops_for
+from specanim.draw.raster import paint
 from specanim.draw.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.draw.vlconvert import rasterize_remembered
-from specanim.engine import pictures
-from specanim.engine.pickling import pickle_problem
 from specanim.engine.progress import Quiet, Reporter
-from specanim.errors import UserError
-from specanim.plugins import import_locals
 from specanim.spec import palette
 from specanim.spec.validate import Plan
-from specanim.store import manifest, trajectories
-from specanim.store.output import atomic_path
+from specanim.store import trajectories
 from specanim.store.trajectories import CacheMode
-from specanim.store.workdir import FrameStore, Keeping
 from specanim.values import Data, Frame, Scene, Trajectory
-
-
-class Recorder(Protocol):
-    """What keeps the record of a render: ``render`` runs inside ``recording(output)`` and
-    tells ``frame`` the digest of every frame as it is written."""
-
-    def recording(self, output: Path) -> AbstractContextManager[None]: ...
-
-    def frame(self, index: int, digest: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class Result:
-    """What a render wrote."""
-
-    path: Path
-    frames: int
-    width: int
-    height: int
-    fps: float
 
 
 @dataclass
@@ -191,136 +161,6 @@ def fit(
         with report.stage(f"fitting {name}", None, "steps") as task:
             return trajectories.obtain(
                 reducer, data, task, mode=cache, fingerprint=fingerprint, dataset=dataset
-            )
-
-
-def select(prepared: Prepared, frames: slice | None) -> list[tuple[int, int]]:
-    """(shot index, repeat) pairs for the frames a slice of the animation asks for."""
-    wanted = range(prepared.frames)[frames or slice(None)]
-    counts = collections.Counter(prepared.shot_of(f) for f in wanted)
-    return sorted(counts.items())
-
-
-def render(
-    prepared: Prepared,
-    *,
-    frames: slice | None = None,
-    executor: Executor[Any] | None = None,
-    report: Reporter | None = None,
-    resume: bool = False,
-    recorder: Recorder | None = None,
-) -> Result:
-    """Render the frames (all, or a slice) on executor (an entered one; None: in this process)
-    and encode them to the plan's output as they arrive. The recorder (default: a
-    ``manifest.Writer``, which writes the output's manifest once it is in place) is told the
-    SHA-256 of every frame's RGB pixels (``pictures.digest``) as it is written, once per frame
-    (a held frame once per repeat).
-
-    With resume, every picture is kept in a work folder beside the output (see workdir) and
-    read from there when an earlier, interrupted render made it; the folder goes when the
-    output is complete, and stays when the render fails or is interrupted with frames in it (a
-    note on the exception says how many).
-    """
-    report = report or Quiet()
-    plan, spec = prepared.plan, prepared.plan.spec
-    target = plan.output
-    chosen = select(prepared, frames)
-    total = sum(n for _, n in chosen)
-    if total == 0:
-        raise UserError(f"--frames selects no frame: the animation has {prepared.frames}")
-    if executor is not None and executor.remote and len(chosen) > 1:
-        check_picklable(prepared)
-    encoder_entry = plan.encoder
-    with encoder_entry.blame("__init__()"):
-        encoder = encoder_entry.cls(encoder_entry.options)
-    with encoder_entry.blame("converter()"):
-        convert = encoder.converter()
-    preload = functools.partial(import_locals, plan.plugins) if plan.plugins else None
-    store = FrameStore.open(target, fingerprint(prepared)) if resume else None
-    draw: Draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
-    if convert is not None:  # the workers convert each frame and hash its pixels
-        draw = pictures.Converting(draw, convert)
-    if recorder is None:
-        recorder = manifest.Writer(prepared, range(prepared.frames)[frames or slice(None)].start)
-    done = 0
-    try:
-        with (
-            recorder.recording(target),
-            atomic_path(target) as tmp,
-            report.stage("rendering", total, "frames") as task,
-        ):
-            with encoder_entry.blame("open()"):
-                sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
-            shots = [i for i, _ in chosen]
-            if executor is None:
-                use_compiled_loops_for(len(shots))
-                drawn: Generator[np.ndarray, None, None] = (draw(i) for i in shots)
-            else:
-                drawn = executor.frames(
-                    draw, shots, lambda i: f"frame {prepared.starts[i]}", preload
-                )
-            # closing: an error in the encoder ends the workers now, not at garbage collection.
-            with closing(drawn):
-                try:
-                    for (_, repeat), picture in zip(chosen, drawn, strict=True):
-                        if convert is not None:
-                            frame, digest = pictures.unpack(picture)
-                        else:
-                            frame = picture
-                            digest = pictures.digest(picture)
-                        for k in range(repeat):
-                            with encoder_entry.blame("write()"):
-                                if convert is not None:
-                                    sink.write_converted(frame)
-                                else:
-                                    sink.write(frame)
-                            recorder.frame(done + k, digest)
-                        done += repeat
-                        task(done)
-                finally:
-                    with encoder_entry.blame("close()"):
-                        sink.close()
-    except BaseException as exc:
-        if store is not None:
-            have = store.kept(i for i, _ in chosen)
-            kept = sum(n for i, n in chosen if i in have)
-            if kept:
-                exc.add_note(f"{kept} of {total} frames kept; run again with --resume")
-            else:  # nothing worth keeping: leave nothing
-                store.remove()
-        raise
-    if store is not None:
-        store.remove()
-    return Result(target, total, spec.width, spec.height, spec.timeline.fps)
-
-
-def fingerprint(prepared: Prepared) -> str:
-    """A SHA-256 of everything that decides a scene's pixels: the spec (its output and executor
-    aside), the data drawn, the trajectories and the versions of the libraries that draw."""
-    h = hashlib.sha256()
-    # The output's path and the executor decide where the frames go and run, not their pixels.
-    h.update(prepared.plan.spec.model_dump_json(exclude={"output", "executor"}).encode())
-    data, fitted = prepared.data, prepared.composer.trajectories.values()
-    h.update(repr((data.classes, [(t.steps, t.total) for t in fitted])).encode())
-    for array in (data.labels, data.images, *(t.snapshots for t in fitted)):
-        if array is not None:
-            array = np.ascontiguousarray(array)
-            h.update(f"{array.dtype.str}{array.shape}".encode())
-            h.update(array.data.cast("B"))
-    h.update(repr(versions.installed("vl-convert-python", "numpy", "pillow")).encode())
-    return h.hexdigest()
-
-
-def check_picklable(prepared: Prepared) -> None:
-    """The process contract: every panel must pickle, as render workers receive it pickled.
-    A panel that does not is a ComponentError naming its entry, before any frame is drawn."""
-    for key, panel in prepared.composer.panels.items():
-        problem = pickle_problem(panel)
-        if problem is not None:
-            raise prepared.plan.panels[key].fault(
-                f"cannot be sent to the render worker processes: {problem}; keep only "
-                "picklable state in a panel (module-level functions and classes; no lambdas, "
-                "open files or locks) or render with --workers 1"
             )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from specanim.components import Executor
 from specanim.engine.progress import Reporter
-from specanim.engine.render import Prepared, render
+from specanim.engine.rendering import Prepared, render
 from specanim.store import manifest as manifests
 from specanim.store.manifest import Comparing, Differs, Outcome
 
