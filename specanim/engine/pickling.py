@@ -46,7 +46,7 @@ def _rebuild(data: bytes, dtype: str, shape: tuple[int, ...], writeable: bool) -
 class MappingPickler(cloudpickle.Pickler):
     """Pickles large arrays as references to files that every worker maps (given a folder),
     and every array with a canonical dtype: numpy's own pickling gives unpickled arrays a dtype
-    object that took ufunc.at off its fast path (10-20x slower rasterising in the workers).
+    object that took ufunc.at off its fast path (far slower rasterising in the workers).
 
     Classes and functions defined in ``__main__`` (a notebook's cells, a script) travel by
     value, as cloudpickle does: a worker cannot import its parent's ``__main__``."""

@@ -64,12 +64,12 @@ T = TypeVar("T")
 # What render workers run with, unless this process's environment sets the variable already:
 WORKER_ENVIRONMENT = {
     # A pool runs a worker per core already, and OpenBLAS starts a thread per core as it loads
-    # (numpy's, and scipy's, which numba's import loads): 0.14 CPU-s of a worker's warm-up on
-    # 2 cores, for threads nothing used.
+    # (numpy's, and scipy's, which numba's import loads): threads nothing uses, which cost each
+    # worker's warm-up CPU.
     "OPENBLAS_NUM_THREADS": "1",
     # glibc keeps freed blocks below 32 MB for the next frame rather than giving them back to
-    # the system and faulting in zeroed pages again: a million-point frame's buffers cost 5,800
-    # page faults, 14 of its 70 ms, before.
+    # the system and faulting in zeroed pages again: a large frame's buffers were otherwise
+    # faulted in anew for every frame.
     "MALLOC_MMAP_THRESHOLD_": str(32 << 20),
     "MALLOC_TRIM_THRESHOLD_": str(256 << 20),
 }
