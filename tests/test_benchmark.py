@@ -63,7 +63,8 @@ def test_quick_benchmark_runs_every_case_and_prints_the_summary(tmp_path: Path) 
     # The memory report names the render workers, and the server they are forked from.
     assert "; worker " in text and "; worker server " in text
     # Every run but the cold one's first has specanim's modules byte-compiled, and they stay so.
-    assert Path(importlib.util.cache_from_source(str(ROOT / "specanim" / "engine.py"))).is_file()
+    rendering = ROOT / "specanim" / "engine" / "rendering.py"
+    assert Path(importlib.util.cache_from_source(str(rendering))).is_file()
     results = json.loads((out / "results.json").read_text())
     cases = {row["case"] for row in results["rows"]}
     assert cases == {"seed", "frame", "million", "memory", "cold", "still"}
