@@ -6,7 +6,8 @@ render in parallel, and none may be forked from a process that has run vl-conver
 hung). The pool starts a server, a fresh interpreter (``python -c``) that loads what every
 worker needs once (imports and compiled loops, ``warm``) and never runs vl-convert, and the
 server forks the workers as the pool asks (``os.fork``), reporting each one's pid and, once it
-has ended, its exit code. The server and the workers talk to the pool over sockets of their own
+has ended, its exit code; each worker starts vl-convert itself as it starts, beside its first
+jobs (``start_vl_convert``). The server and the workers talk to the pool over sockets of their own
 (``multiprocessing.connection``, AF_UNIX, with a random key that reaches the server through its
 standard input, with the pool's ``sys.path``). Nothing of the main module runs in them: a plain
 script, a script read from standard input and a notebook start workers alike, and what
@@ -630,6 +631,10 @@ def serve(setup: dict[str, Any]) -> None:
     except Exception:  # the pool is gone already
         _exit()
     warm()
+    # vl-convert's first call in a process starts its runtime, which takes a while; a worker
+    # makes it now, beside its first jobs (the call releases the GIL), rather than in its first
+    # frame with vector marks. The server never may: a process forked after vl-convert ran hung.
+    threading.Thread(target=start_vl_convert, name="vl-convert-start", daemon=True).start()
     while True:
         try:
             message = connection.recv_bytes()
@@ -749,14 +754,23 @@ def _alive(pid: int) -> bool:
 
 def warm() -> None:
     """Import what rendering needs and switch to the compiled paint loop (worth its load time
-    in a process that draws many frames). vl-convert starts on a worker's first frame that
-    needs it, if any does."""
+    in a process that draws many frames)."""
     try:
-        from specanim import engine  # noqa: F401  (imports the rendering modules)
         from specanim.draw.raster import use_compiled_loops
+        from specanim.engine import prepared, rendering  # noqa: F401  (the rendering modules)
 
         use_compiled_loops()
     except Exception:  # only a head start: a real problem shows, as one line, on the first job
+        pass
+
+
+def start_vl_convert() -> None:
+    """Start vl-convert's runtime in this process: draw a tiny spec."""
+    try:
+        from specanim.draw.vlconvert import rasterize
+
+        rasterize({"width": 1, "height": 1, "mark": "point", "data": {"values": []}})
+    except Exception:  # only a head start: a real problem shows, as one line, on a frame
         pass
 
 
