@@ -174,9 +174,6 @@ class Encoder(Component[OptionsT]):
 
 
 T = TypeVar("T")
-# What workers make of one shot: its (height, width, 3) uint8 pixels, or a uint8 array packing the
-# encoder's converted frame and the pixels' digest.
-Draw = Callable[[int], np.ndarray]
 
 
 class Executor(Component[OptionsT]):

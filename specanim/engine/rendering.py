@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from specanim import versions
-from specanim.components import Draw, Executor
+from specanim.components import Executor
 from specanim.draw.raster import use_compiled_loops_for
 from specanim.engine import pictures
 from specanim.engine.frames import in_order
@@ -89,7 +89,10 @@ def render(
     with encoder_entry.blame("converter()"):
         convert = encoder.converter()
     store = FrameStore.open(target, fingerprint(prepared)) if resume else None
-    draw: Draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
+    # What draws a shot: its (height, width, 3) uint8 pixels, or, with a converter, a uint8 array
+    # packing the encoder's converted frame and the pixels' digest (``pictures``).
+    draw: Callable[[int], np.ndarray]
+    draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
     if convert is not None:  # the workers convert each frame and hash its pixels
         draw = pictures.Converting(draw, convert)
     if recorder is None:
