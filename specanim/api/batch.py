@@ -36,11 +36,11 @@ from specanim.api.tables import aligned
 from specanim.components import Executor
 from specanim.engine import executors
 from specanim.engine.progress import Quiet, Reporter
+from specanim.engine.rendering import check_output
 from specanim.errors import SpecanimError, UserError, describe_exception
 from specanim.plugins import Registry, default_registry
 from specanim.spec.overrides import Override, override
 from specanim.spec.validate import Plan, load_plan
-from specanim.store.output import check_target
 from specanim.store.trajectories import CacheMode
 from specanim.values import Trajectory
 
@@ -244,7 +244,7 @@ def run(
     for n, (job, result) in enumerate(zip(jobs, results, strict=True)):
         try:
             plan = plan_job(job, registry, output)
-            check_target(plan.output)
+            check_output(plan)
         except UserError as exc:
             result.failed(exc)
             continue

@@ -308,10 +308,11 @@ def _render_one(
 ) -> None:
     from specanim import engine
     from specanim.engine import executors
+    from specanim.engine.rendering import check_output
     from specanim.store import manifest
 
     plan = load_plan(spec, default_registry(), output, overrides)
-    check_target(plan.output)
+    check_output(plan)
     if check:
         if frames is not None:
             raise UserError("--frames cannot go with --check: the manifest says which frames")
@@ -376,7 +377,8 @@ def still(
     plan = load_plan(spec, default_registry(), overrides=overrides)
     if not vega_lite and output.suffix.lower() != ".png":  # PNG bytes whatever the name says
         raise UserError(f"{output}: still writes a PNG image: give it a .png ending")
-    check_target(output)
+    keep = {spec: "the spec itself"}
+    check_target(output, keep=keep)
     prepared = engine.prepare(plan, cache=cache, report=reporter(quiet))
     if not -prepared.frames <= frame < prepared.frames:
         last = prepared.frames - 1

@@ -22,8 +22,9 @@ from specanim.engine.pickling import pickle_problem
 from specanim.engine.prepared import Prepared
 from specanim.engine.progress import Quiet, Reporter
 from specanim.errors import UserError
+from specanim.spec.validate import Plan
 from specanim.store import manifest
-from specanim.store.output import atomic_path
+from specanim.store.output import atomic_path, check_target
 from specanim.store.workdir import FrameStore, Keeping
 
 
@@ -77,6 +78,7 @@ def render(
     report = report or Quiet()
     plan, spec = prepared.plan, prepared.plan.spec
     target = plan.output
+    check_output(plan)
     chosen = select(prepared, frames)
     total = sum(n for _, n in chosen)
     if total == 0:
@@ -148,6 +150,23 @@ def render(
     if store is not None:
         store.remove()
     return Result(target, total, spec.width, spec.height, spec.timeline.fps)
+
+
+def check_output(plan: Plan) -> None:
+    """UserError, before any work, if the plan's output cannot be written or would replace what
+    is not a previous output of its kind: the spec itself, its data, a folder of other files,
+    the current folder, a device (``output.check_target``)."""
+    check_target(plan.output, *output_kind(plan))
+
+
+def output_kind(plan: Plan) -> tuple[bool, dict[Path, str]]:
+    """Whether the plan's output is a folder (of frames), and the paths it must never replace,
+    with what each is."""
+    keep = {plan.source.file: "the spec itself"}
+    data = getattr(plan.dataset.options, "path", None)
+    if isinstance(data, str | Path):
+        keep[plan.dataset.base_dir / data] = "the dataset's data"
+    return "" in plan.encoder.cls.extensions, keep
 
 
 def fingerprint(prepared: Prepared) -> str:

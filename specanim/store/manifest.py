@@ -26,12 +26,12 @@ from typing import Any, Protocol
 from specanim.components import Component
 from specanim.errors import UserError
 from specanim.spec.validate import Plan
-from specanim.store.output import atomic_path
+from specanim.store.output import MANIFEST_SUFFIX, atomic_path
 from specanim.store.trajectories import Origin
 from specanim.versions import __version__, installed
 
 FORMAT = 1  # bump when a field changes meaning; read() refuses newer manifests
-SUFFIX = ".manifest.json"
+SUFFIX = MANIFEST_SUFFIX
 _SHOWN = 10  # at most this many differing files of a folder are named
 
 

@@ -1,0 +1,100 @@
+"""An output path replaces only a previous output of the same kind: a folder of other files, the
+current folder, the spec itself, a pipe and a folder where a file was meant are refused before
+any work, in one line (exit 2), and nothing is written or removed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import Run
+
+SCENE = """
+width: 64
+height: 64
+dataset: {type: sklearn-digits, limit: 60}
+reducer: {type: pca}
+panels: [{type: scatter}]
+timeline: {fps: 4, hold_end: 0}
+"""
+
+
+def tree(folder: Path) -> dict[str, bytes | None]:
+    """Every path below folder, with a file's bytes (None for a folder)."""
+    return {
+        str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def refused(specanim: Run, folder: Path, *args: str | Path, cwd: Path | None = None) -> str:
+    """The one line specanim render ARGS says, having changed nothing in folder."""
+    before = tree(folder)
+    done = specanim("render", *args, "-q", "-w", "1", cwd=cwd)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert tree(folder) == before
+    return done.stderr.strip()
+
+
+@pytest.fixture
+def scene(tmp_path: Path) -> Path:
+    spec = tmp_path / "scene.yaml"
+    spec.write_text(SCENE, encoding="utf-8")
+    return spec
+
+
+def test_a_folder_of_other_files_is_never_replaced(
+    specanim: Run, tmp_path: Path, scene: Path
+) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work", encoding="utf-8")
+    line = refused(specanim, tmp_path, "scene.yaml", "-o", "mine")
+    assert "mine: a folder that holds other files (thesis.tex)" in line
+
+
+@pytest.mark.parametrize("output", [".", "{here}/", "..", "{here}"])
+def test_the_current_folder_and_those_it_lies_in_are_never_an_output(
+    specanim: Run, tmp_path: Path, scene: Path, output: str
+) -> None:
+    line = refused(specanim, tmp_path, "scene.yaml", "-o", output.format(here=tmp_path))
+    assert "the current folder (or one it lies in) cannot be an output" in line
+
+
+def test_the_spec_itself_is_never_an_output(specanim: Run, tmp_path: Path) -> None:
+    (tmp_path / "scene").write_text(SCENE, encoding="utf-8")  # a folder of frames is asked for
+    assert "scene: is the spec itself" in refused(
+        specanim, tmp_path, "scene", "-o", "scene"
+    )
+    (tmp_path / "clip.mp4").write_text(SCENE, encoding="utf-8")  # its default output is itself
+    assert "clip.mp4: is the spec itself" in refused(specanim, tmp_path, "clip.mp4")
+
+
+def test_a_pipe_and_a_folder_named_like_a_file_are_refused(
+    specanim: Run, tmp_path: Path, scene: Path
+) -> None:
+    os.mkfifo(tmp_path / "pipe.mp4")
+    assert "pipe.mp4: is not a file or a folder" in refused(
+        specanim, tmp_path, "scene.yaml", "-o", "pipe.mp4"
+    )
+    (tmp_path / "x.mp4").mkdir()
+    assert "x.mp4: is a folder, and this output is a file" in refused(
+        specanim, tmp_path, "scene.yaml", "-o", "x.mp4"
+    )
+
+
+def test_a_previous_output_or_an_empty_folder_is_replaced(
+    specanim: Run, tmp_path: Path, scene: Path
+) -> None:
+    (tmp_path / "frames").mkdir()  # empty
+    for _ in range(2):  # then a previous output, with its manifest beside it
+        done = specanim("render", "scene.yaml", "-o", "frames", "-q", "-w", "1")
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "frames.manifest.json").is_file()
+        assert (tmp_path / "frames" / "frame_00000.png").is_file()
+    for _ in range(2):  # a file replaces the previous file
+        done = specanim("render", "scene.yaml", "-o", "out.mp4", "-q", "-w", "1")
+        assert done.returncode == 0, done.stderr
