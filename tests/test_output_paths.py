@@ -66,9 +66,7 @@ def test_the_current_folder_and_those_it_lies_in_are_never_an_output(
 
 def test_the_spec_itself_is_never_an_output(specanim: Run, tmp_path: Path) -> None:
     (tmp_path / "scene").write_text(SCENE, encoding="utf-8")  # a folder of frames is asked for
-    assert "scene: is the spec itself" in refused(
-        specanim, tmp_path, "scene", "-o", "scene"
-    )
+    assert "scene: is the spec itself" in refused(specanim, tmp_path, "scene", "-o", "scene")
     (tmp_path / "clip.mp4").write_text(SCENE, encoding="utf-8")  # its default output is itself
     assert "clip.mp4: is the spec itself" in refused(specanim, tmp_path, "clip.mp4")
 
@@ -98,3 +96,20 @@ def test_a_previous_output_or_an_empty_folder_is_replaced(
     for _ in range(2):  # a file replaces the previous file
         done = specanim("render", "scene.yaml", "-o", "out.mp4", "-q", "-w", "1")
         assert done.returncode == 0, done.stderr
+
+
+def test_from_python_a_bad_output_is_refused_before_the_fit(
+    tmp_path: Path, scene: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import specanim
+    from specanim.errors import UserError
+    from specanim.store import cache
+
+    monkeypatch.setenv("SPECANIM_CACHE_DIR", str(tmp_path / "cache"))  # a fit would land here
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(UserError, match="a folder that holds other files"):
+        specanim.load(scene).render(mine, workers=1)
+    assert tree(mine) == {"notes.txt": b"mine"}
+    assert cache.entries() == []  # nothing was fitted

@@ -32,6 +32,7 @@ from specanim.api.display import Rendered
 from specanim.components import KINDS, Component, Executor
 from specanim.engine import executors
 from specanim.engine.progress import reporter
+from specanim.engine.rendering import check_output
 from specanim.errors import UserError
 from specanim.plugins import Registry, default_registry, load_registry
 from specanim.spec.extends import parse_spec, read_spec
@@ -139,6 +140,7 @@ class Animation:
             runner = executor
         else:
             runner = own = executors.choose(plan, self.registry, executor, {"workers": workers})
+        check_output(plan)  # before the fit and the workers
         with own:  # before the fit (if not done yet): the workers warm up meanwhile
             self._ensure_arrays()  # render workers map the snapshots from their file
             prepared = dataclasses.replace(self.prepared(), plan=plan)
