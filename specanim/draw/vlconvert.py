@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from specanim.fonts import vl_convert
 from specanim.spec import urls
 
 
@@ -39,7 +40,7 @@ def _remembered(text: str) -> np.ndarray:
 
 
 def _rasterize(text: str, scale: float, alpha: bool) -> np.ndarray:
-    import vl_convert as vlc  # imported late: worker processes import it themselves
+    vlc = vl_convert()
 
     # Two steps where vegalite_to_png takes one (same bytes, same time): images are loaded in
     # the second, so the SVG between them is checked first.
@@ -53,8 +54,7 @@ def _rasterize(text: str, scale: float, alpha: bool) -> np.ndarray:
 def scenegraph(spec: dict[str, Any]) -> dict[str, Any]:
     """The scenegraph Vega lays a complete Vega-Lite spec out into: every mark and group with
     its position (``origin`` is the top left corner of the content, inside the padding)."""
-    import vl_convert as vlc
-
+    vlc = vl_convert()
     urls.check_spec(spec)
     graph: dict[str, Any] = _convert(vlc.vegalite_to_scenegraph, _text(spec))
     return graph

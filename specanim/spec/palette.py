@@ -13,6 +13,7 @@ import re
 from PIL import ImageColor
 
 from specanim.errors import did_you_mean
+from specanim.fonts import vl_convert
 
 # The scheme names of vega-scale 5 (vega.github.io/vega/docs/schemes), for validation and hints.
 CATEGORICAL = (
@@ -87,8 +88,7 @@ def ramp(scheme: str, count: int = RAMP_SIZE) -> tuple[str, ...]:
 
 @functools.cache
 def _scheme_colors(scheme: str, count: int, kind: str = "ordinal") -> tuple[str, ...]:
-    import vl_convert as vlc
-
+    vlc = vl_convert()
     # Vega-Lite maps the domain 0..count-1 onto the scheme as any chart would (ordinal: one
     # colour per class; quantitative: the continuous interpolator); read back the fills.
     spec = {
