@@ -329,12 +329,16 @@ class LocalPlugin:
     """A plugin that lives beside a spec: a module file or a package folder.
 
     It is imported under ``module`` in this process and in every render worker, so the classes
-    it defines pickle by reference like an installed package's.
+    it defines pickle by reference like an installed package's. Its files' digest is part of
+    everything that records or reuses what its code made (work folders, cached trajectories,
+    manifests), as an installed plugin's version is; the module name holds it too, so code
+    edited since a process imported the plugin is imported again, not taken for the old.
     """
 
     name: str  # the path as the spec writes it: "panels/legend.py"
     path: Path  # absolute: the .py file, or the package folder holding __init__.py
     module: str
+    digest: str  # SHA-256 of its files (source_digest)
 
     @classmethod
     def at(cls, name: str, base_dir: Path) -> LocalPlugin:
@@ -347,15 +351,53 @@ class LocalPlugin:
             raise PluginError(f"no plugin file '{name}' (looked for {path})")
         elif path.suffix != ".py":
             raise PluginError(f"plugin '{name}' is neither a .py file nor a package folder")
-        digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+        try:
+            digest = source_digest(path)
+        except OSError as exc:
+            raise PluginError(f"plugin '{name}' cannot be read: {exc}") from None
+        key = hashlib.sha256(f"{path}\0{digest}".encode()).hexdigest()[:12]
         stem = re.sub(r"\W", "_", path.stem if path.is_file() else path.name)
-        return cls(name, path, f"{LOCAL_PREFIX}{digest}_{stem}")
+        return cls(name, path, f"{LOCAL_PREFIX}{key}_{stem}", digest)
+
+
+def source_digest(path: Path) -> str:
+    """The SHA-256 of a plugin file, or of every file of a package folder and its names
+    (Python's ``__pycache__`` and hidden files aside)."""
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    h = hashlib.sha256()
+    for file in sorted(path.rglob("*")):
+        inside = file.relative_to(path).parts
+        if not file.is_file() or any(p == "__pycache__" or p.startswith(".") for p in inside):
+            continue
+        content = hashlib.sha256(file.read_bytes()).hexdigest()
+        h.update(f"{'/'.join(inside)}\0{content}\n".encode())
+    return h.hexdigest()
+
+
+# The local plugins imported in this process, by module name.
+_imported: dict[str, LocalPlugin] = {}
+
+
+def local_plugin(cls: type) -> LocalPlugin | None:
+    """The local plugin whose code defines cls, if a local plugin does."""
+    return _imported.get(cls.__module__.partition(".")[0])
 
 
 def import_local(plugin: LocalPlugin) -> ModuleType:
-    """Import a local plugin's module (once per process); PluginError naming the line at fault."""
+    """Import a local plugin's module (once per process); PluginError naming the line at fault,
+    or if its files changed since the spec was read (a render worker imports it again)."""
     if plugin.module in sys.modules:
         return sys.modules[plugin.module]
+    try:
+        now: str | None = source_digest(plugin.path)
+    except OSError:
+        now = None
+    if now != plugin.digest:
+        raise PluginError(
+            f"plugin '{plugin.name}' changed or went while specanim was using it ({plugin.path}): "
+            "run the command again"
+        )
     is_package = plugin.path.is_dir()
     file = plugin.path / "__init__.py" if is_package else plugin.path
     spec = importlib.util.spec_from_file_location(
@@ -373,6 +415,7 @@ def import_local(plugin: LocalPlugin) -> ModuleType:
             f"plugin '{plugin.name}' failed to load: {describe_exception(exc)}"
             f"{_where(exc, plugin.path)}"
         ) from exc
+    _imported[plugin.module] = plugin
     return module
 
 

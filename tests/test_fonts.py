@@ -20,7 +20,6 @@ import pytest
 
 from specanim.fonts import FAMILY
 
-
 SCENE = """
     version: 1
     title: "Epoch {epoch} of {epochs}"

@@ -171,10 +171,12 @@ def output_kind(plan: Plan) -> tuple[bool, dict[Path, str]]:
 
 def fingerprint(prepared: Prepared) -> str:
     """A SHA-256 of everything that decides a scene's pixels: the spec (its output and executor
-    aside), the data drawn, the trajectories and the versions of the libraries that draw."""
+    aside), the code of its local plugins, the data drawn, the trajectories and the versions of
+    the libraries that draw."""
     h = hashlib.sha256()
     # The output's path and the executor decide where the frames go and run, not their pixels.
     h.update(prepared.plan.spec.model_dump_json(exclude={"output", "executor"}).encode())
+    h.update(repr([(p.name, p.digest) for p in prepared.plan.plugins]).encode())
     data, fitted = prepared.data, prepared.composer.trajectories.values()
     h.update(repr((data.classes, [(t.steps, t.total) for t in fitted])).encode())
     for array in (data.labels, data.images, *(t.snapshots for t in fitted)):

@@ -4,10 +4,11 @@ it: ``render --check`` (render again, compare every frame's pixels) and ``verify
 output again).
 
 A manifest holds the resolved spec, the data's fingerprint, the trajectory's cache key, the
-versions of specanim, of the plugin distributions and the libraries, the encoder and its options,
-the frames' size, rate and count, the SHA-256 of every frame's RGB bytes in order, and the hashes
-of the output. Nothing in it depends on when or where the render ran (no times, no absolute paths
-the spec did not contain), so two renders of one spec and data write the same manifest.
+versions of specanim, of the plugin distributions and the libraries (for a local plugin: the digest
+of its code), the encoder and its options, the frames' size, rate and count, the SHA-256 of every
+frame's RGB bytes in order, and the hashes of the output. Nothing in it depends on when or where
+the render ran (no times, no absolute paths the spec did not contain), so two renders of one spec
+and data write the same manifest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 
 from specanim.components import Component
 from specanim.errors import UserError
+from specanim.plugins import local_plugin
 from specanim.spec.validate import Plan
 from specanim.store.output import MANIFEST_SUFFIX, atomic_path
 from specanim.store.trajectories import Origin
@@ -169,14 +171,18 @@ def versions(scene: Described) -> dict[str, Any]:
         *(entry.cls for entry in plan.panels.values()),
         plan.encoder.cls,
     ]
-    providers = _providers({cls.__module__.partition(".")[0] for cls in used})
+    local = {cls: local_plugin(cls) for cls in used}
+    providers = _providers({cls.__module__.partition(".")[0] for cls in used if not local[cls]})
     plugins: dict[str, str] = {}
     for cls in used:
         module = cls.__module__
         dists = providers.get(module.partition(".")[0], [])
         for dist in dists:
             plugins[dist] = installed(dist)[dist]
-        if not dists:  # a module that no installed distribution provides: a local plugin
+        plugin = local[cls]
+        if plugin is not None:  # by its path as the spec writes it, and its code's digest
+            plugins[plugin.name] = f"local, sha256 {plugin.digest[:16]}"
+        elif not dists:  # a module that no installed distribution provides
             plugins[module] = "not packaged"
     required = {
         name

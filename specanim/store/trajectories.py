@@ -29,6 +29,7 @@ import numpy as np
 
 from specanim.components import Reducer
 from specanim.errors import InputError
+from specanim.plugins import local_plugin
 from specanim.store.cache import keep_limit
 from specanim.store.entries import FORMAT, SUFFIX, DamagedEntry, entry_lock, read_entry, write_entry
 from specanim.store.paths import cache_dir
@@ -131,14 +132,20 @@ def origin(reducer: Reducer, fingerprint: str) -> Origin:
 
 
 def describe(reducer: Reducer, fingerprint: str) -> dict[str, Any]:
-    """Everything a cache key is made from, as JSON-ready values; fingerprint is the data's."""
-    return {
+    """Everything a cache key is made from, as JSON-ready values; fingerprint is the data's.
+    A reducer of a local plugin adds the digest of the plugin's files: its code has no
+    version."""
+    about = {
         "format": FORMAT,
         "data": fingerprint,
         "reducer": reducer.name,
         "options": reducer.options.model_dump(mode="json"),
         "versions": dict(reducer.versions()),
     }
+    local = local_plugin(type(reducer))
+    if local is not None:
+        about["source"] = local.digest
+    return about
 
 
 def cache_key(reducer: Reducer, fingerprint: str) -> str:
