@@ -114,3 +114,33 @@ def test_a_host_font_of_the_same_family_changes_no_pixel(tmp_path: Path) -> None
         frames = json.loads((tmp_path / f"{out.name}.manifest.json").read_text())["frames"]
         drawn.append((frames["sha256"], hashlib.sha256(still.read_bytes()).hexdigest()))
     assert drawn[0] == drawn[1]
+
+
+def validate(tmp_path: Path, font: str) -> subprocess.CompletedProcess[str]:
+    """``specanim validate`` of the scene with that font."""
+    spec = tmp_path / "scene.yaml"
+    spec.write_text(textwrap.dedent(SCENE) + f"font: {json.dumps(font)}\n", encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "specanim", "validate", "scene.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize("font", ["DejaVu Sans", "liberation sans", "serif"])
+def test_a_font_that_would_draw_no_text_is_refused(tmp_path: Path, font: str) -> None:
+    result = validate(tmp_path, font)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"scene.yaml:16: font: '{font}' draws no text: specanim draws text only with "
+        "vl-convert's own Liberation Sans (never the host's fonts, so that frames are the same "
+        "on every machine); use 'Liberation Sans'"
+    ]
+
+
+@pytest.mark.parametrize("font", ["Liberation Sans", "sans-serif", "'Liberation Sans', serif"])
+def test_the_fonts_that_draw_text_pass(tmp_path: Path, font: str) -> None:
+    result = validate(tmp_path, font)
+    assert result.returncode == 0, result.stderr

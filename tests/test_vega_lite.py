@@ -58,12 +58,12 @@ panels:
   - type: scatter
     render: vector
     vega_lite: {mark: {strokeWidth: 1, stroke: white}, encoding: {x: {axis: null}}}
-vega_lite: {config: {font: DejaVu Sans}, padding: 2}
+vega_lite: {config: {font: "Liberation Sans, sans-serif"}, padding: 2}
 """
     )
     prepared = still(spec)
     frame = prepared.composer.frame_spec(prepared.frame(0))
-    assert frame["padding"] == 2 and frame["config"]["font"] == "DejaVu Sans"
+    assert frame["padding"] == 2 and frame["config"]["font"] == "Liberation Sans, sans-serif"
     assert frame["config"]["view"] == {"stroke": None}  # specanim's own settings stay
     import altair
 
@@ -94,6 +94,15 @@ vega_lite: {config: {font: DejaVu Sans}, padding: 2}
         (
             "panels: [{type: scatter}]\nvega_lite: {padding: {lft: 3}}",
             "9: vega_lite.padding: not valid Vega-Lite",
+        ),
+        (
+            "panels: [{type: scatter}]\nvega_lite: {config: {axis: {labelFont: DejaVu Sans}}}",
+            "9: vega_lite.config.axis.labelFont: 'DejaVu Sans' draws no text: specanim "
+            "draws text only with vl-convert's own Liberation Sans",
+        ),
+        (
+            "panels:\n  - {type: scatter, vega_lite: {mark: {font: Arial}}}",
+            "9: panels[0].vega_lite.mark.font: 'Arial' draws no text",
         ),
         (
             "panels: [{type: scatter}]\nvega_lite: [1, 2]",

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from specanim.camera import ViewOptions
+from specanim.fonts import drawn, not_drawn
 from specanim.spec.migrations import FIRST_VERSION, current_version, too_new
 from specanim.spec.palette import check_color, check_scheme
 from specanim.spec.template import Template
@@ -249,6 +250,13 @@ class SceneSpec(Strict):
     @classmethod
     def _color(cls, v: str) -> str:
         return check_color(v)
+
+    @field_validator("font")
+    @classmethod
+    def _font(cls, v: str) -> str:
+        if not drawn(v):
+            raise ValueError(not_drawn(v))
+        return v
 
     @field_validator("palette")
     @classmethod

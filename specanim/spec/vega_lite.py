@@ -13,10 +13,11 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from specanim.errors import did_you_mean
+from specanim.fonts import drawn, not_drawn
 
 Where = Literal["frame", "panel"]
 # Settings of a whole frame; the parts that lay it out (hconcat, data, ...) are specanim's.
@@ -53,7 +54,23 @@ def check(fragment: Any, where: Where) -> list[tuple[tuple[str | int, ...], str]
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
             problems.append(((key, *error.absolute_path), f"not valid Vega-Lite: {error.message}"))
+        else:
+            fonts = _fonts(value, (key,))
+            problems += [(path, not_drawn(font)) for path, font in fonts if not drawn(font)]
     return problems
+
+
+def _fonts(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every font named within value (``font``, ``labelFont``, ...), with its path."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _fonts(item, (*path, i))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(item, str) and (key == "font" or str(key).endswith("Font")):
+                yield (*path, key), item
+            else:
+                yield from _fonts(item, (*path, key))
 
 
 def merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
