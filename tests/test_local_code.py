@@ -9,6 +9,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from specanim.errors import PluginError
+from specanim.plugins import LocalPlugin, import_local
+
 SCENE = """
     version: 1
     width: 160
@@ -136,3 +141,24 @@ def test_editing_a_local_reducer_misses_the_trajectory_cache(tmp_path: Path) -> 
     one, cached_png, fitted_png = (tmp_path / f"{n}.png" for n in ("one", "cached", "fitted"))
     assert cached_png.read_bytes() == fitted_png.read_bytes()
     assert cached_png.read_bytes() != one.read_bytes()
+
+
+def test_an_edited_plugin_is_imported_anew_and_one_edited_after_reading_is_refused(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path / "word.py", PANEL.format(word="old", fail_from=None))
+    old = LocalPlugin.at("word.py", tmp_path)
+    assert import_local(old).WORD == "old"
+
+    write(tmp_path / "word.py", PANEL.format(word="new", fail_from=None))
+    new = LocalPlugin.at("word.py", tmp_path)
+    assert new.module != old.module and new.digest != old.digest
+    assert import_local(new).WORD == "new"  # in the same process: not the old module
+
+    # The file changed after the spec was read, before the plugin was imported (in a render
+    # worker, say): refused.
+    write(tmp_path / "word.py", PANEL.format(word="newer", fail_from=None))
+    read = LocalPlugin.at("word.py", tmp_path)
+    write(tmp_path / "word.py", PANEL.format(word="newest", fail_from=None))
+    with pytest.raises(PluginError, match="plugin 'word.py' changed or went while specanim"):
+        import_local(read)
