@@ -4,17 +4,25 @@ Needs ``pip install 'specanim[dask]'``; this module imports Dask only when the e
 so specanim itself never does. A shared value (a render's scene) is scattered to every worker
 once (``broadcast``) and every job that names it reads it there, so a worker lost mid-render
 has its frames computed again, elsewhere or by the worker its nanny starts in its place, from
-the same scene: the pixels are the same as on any other executor.
+the same scene: the pixels are the same as on any other executor. When every worker that held
+the scene has died, the jobs left fail with ``WorkerDied``: the render ends in one line.
+
+A local cluster keeps its scratch folders in a temporary folder of its own, removed as it
+closes, and its worker processes never see a terminal's Ctrl-C: this process ends them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
+import tempfile
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from contextlib import contextmanager
 from importlib import metadata
+from multiprocessing import resource_tracker
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import Field
@@ -22,6 +30,7 @@ from pydantic import Field
 from specanim.sdk import (
     Executor,
     Options,
+    RenderError,
     UserError,
     WorkerDied,
     call_portably,
@@ -40,6 +49,8 @@ T = TypeVar("T")
 
 # The distributions whose versions decide the pixels: every worker must have this process's.
 SAME_VERSIONS = ("specanim", "vl-convert-python", "numpy", "pillow")
+# Where Dask logs, in this process: a local cluster's scheduler and nannies, and the client.
+LOGGERS = "distributed"
 
 
 class DaskOptions(Options):
@@ -71,14 +82,22 @@ class Dask(Executor[DaskOptions]):
         super().__init__(options)
         self.client: Client | None = None
         self.cluster: LocalCluster | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._warming: list[Any] = []
-        self._logging = logging.NOTSET
+        self._shared: list[Any] = []  # the handles share() holds now
+        self._levels: dict[str, int] = {}  # the log levels start() changed, to restore
 
     @property
     def slots(self) -> int:
         if self.client is None:
             return self.options.workers or default_workers()
         return max(1, sum(w["nthreads"] for w in self._workers().values()))
+
+    @property
+    def where(self) -> str:
+        """The cluster, as messages name it."""
+        address = self.options.scheduler
+        return "the local cluster" if address is None else f"the cluster at {address}"
 
     def start(self) -> None:
         try:
@@ -91,15 +110,28 @@ class Dask(Executor[DaskOptions]):
             ) from None
         # Nannies start workers with this multiprocessing method (Dask's default); vl-convert
         # hangs in a process forked after it ran, so a configured fork is overridden here.
-        settings = {"distributed.worker.multiprocessing-method": "spawn"}
-        # Blocked here, SIGINT stays blocked in the threads started meanwhile (Dask's event
-        # loop): Ctrl-C reaches this process's main thread, which ends the cluster.
-        # The scheduler of a local cluster runs in this process: its and the client's INFO
-        # records would reach the command's stderr.
-        quiet = logging.getLogger("distributed")
-        self._logging = quiet.level
-        quiet.setLevel(logging.ERROR)
+        settings: dict[str, Any] = {"distributed.worker.multiprocessing-method": "spawn"}
+        # The scheduler of a local cluster runs in this process, and Dask's loggers print its,
+        # the nannies' and the client's records (a lost worker, data it cannot gather) to
+        # stderr: the command says what matters in one line.
+        self._levels = _silence(LOGGERS)
         try:
+            if self.options.scheduler is None:
+                # The scheduler, every nanny and every worker keeps a "dask-scratch-space"
+                # folder in Dask's temporary-directory as it starts (a worker its nanny starts
+                # again, in its nanny's), and leaves it behind.
+                self._scratch = tempfile.TemporaryDirectory(
+                    prefix="specanim-dask-", ignore_cleanup_errors=True
+                )
+                settings["temporary-directory"] = self._scratch.name
+            else:
+                _check_scheduler(self.options.scheduler, self.options.timeout)
+            # Blocked here, SIGINT stays blocked in the threads started meanwhile (Dask's event
+            # loop) and in the worker processes they spawn, which inherit the mask: Ctrl-C
+            # reaches this process's main thread only, which ends the cluster. The first spawn
+            # starts multiprocessing's resource tracker and unblocks SIGINT in the spawning
+            # thread as it returns: started now, the tracker leaves the mask alone.
+            resource_tracker.ensure_running()
             with ctrl_c_held(), dask.config.set(settings):
                 self.client = self._connect(Client, LocalCluster)
             self._check_workers()
@@ -127,18 +159,6 @@ class Dask(Executor[DaskOptions]):
                 silence_logs=logging.CRITICAL,
             )
             return client(self.cluster, set_as_default=False)
-        from distributed.comm import parse_address, parse_host_port
-        from distributed.comm.registry import get_backend
-
-        try:  # checked first: a Client that fails on its address hangs when it is freed
-            scheme, where = parse_address(address)
-            get_backend(scheme)
-            if scheme in ("tcp", "tls"):
-                parse_host_port(where)
-        except ValueError as exc:
-            raise UserError(
-                f"--scheduler {address}: not a Dask scheduler address ({exc})"
-            ) from None
         try:
             return client(address, timeout=f"{self.options.timeout}s", set_as_default=False)
         except (OSError, TimeoutError) as exc:
@@ -150,12 +170,20 @@ class Dask(Executor[DaskOptions]):
     def close(self) -> None:
         client, self.client = self.client, None
         self._warming = []
+        self._shared = []
         cluster, self.cluster = self.cluster, None
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
-        logging.getLogger("distributed").setLevel(self._logging)
+        scratch, self._scratch = self._scratch, None
+        try:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            if scratch is not None:
+                scratch.cleanup()
+            levels, self._levels = self._levels, {}
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         from distributed import KilledWorker
@@ -173,12 +201,25 @@ class Dask(Executor[DaskOptions]):
                 outer.set_result(done.result())
             except KilledWorker:
                 outer.set_exception(WorkerDied(" (Dask lost every worker it ran on)", what))
-            except BaseException as exc:  # the job's own failure, or its cancellation
+            except CancelledError as exc:  # not by the caller: outer would be cancelled
+                outer.set_exception(self._cancelled(exc, what))
+            except BaseException as exc:  # the job's own failure
                 outer.set_exception(exc)
 
         inner.add_done_callback(relay)
         outer.add_done_callback(lambda o: o.cancelled() and inner.cancel())
         return outer
+
+    def _cancelled(self, exc: CancelledError, what: str) -> RenderError:
+        """Why the cluster cancelled a job the caller still wanted, as one line."""
+        reason = getattr(exc, "reason", None) or "no reason given"
+        if reason == "scheduler-connection-lost":  # the client cancels every job then
+            return RenderError(f"the connection to the Dask scheduler of {self.where} was lost")
+        if any(handle.status != "finished" for handle in self._shared):
+            # Dask forgets scattered data once every worker that held it has gone, and
+            # cancels the jobs that need it ("already forgotten").
+            return WorkerDied(f" (the last Dask worker of {self.where} that held the scene)", what)
+        return RenderError(f"Dask cancelled {what} on {self.where} ({reason})")
 
     @contextmanager
     def share(self, value: Any) -> Iterator[Any]:
@@ -187,9 +228,12 @@ class Dask(Executor[DaskOptions]):
         # Pickled here as specanim pickles for any worker (arrays with a canonical dtype), and
         # unpickled once in each worker, as it arrives.
         [handle] = client.scatter([_Pickled(dumps(value))], broadcast=True, hash=False)
+        self._shared.append(handle)
         try:
             yield handle
         finally:
+            if handle in self._shared:  # not if closed meanwhile
+                self._shared.remove(handle)
             handle.release()
 
     def _workers(self) -> dict[str, Any]:
@@ -200,8 +244,8 @@ class Dask(Executor[DaskOptions]):
     def _check_workers(self) -> None:
         """One line if the cluster has no worker, or one lacks this process's versions."""
         assert self.client is not None
-        where = self.options.scheduler or "the local cluster"
         if not self._workers():
+            where = self.options.scheduler or "the local cluster"
             raise UserError(f"--scheduler {where}: the Dask cluster has no workers")
         for name in SAME_VERSIONS:
             try:
@@ -226,6 +270,79 @@ class Dask(Executor[DaskOptions]):
                     f"dask worker {worker}: {name} {here} is needed (as here), the worker "
                     f"{found}: install the same versions on every worker"
                 )
+
+
+def _silence(prefix: str) -> dict[str, int]:
+    """Raise every logger named prefix or below it to CRITICAL; their levels before, by name.
+    Dask sets some of its own loggers' levels as it loads ("distributed.client"), so its
+    records pass them whatever the level of "distributed" above."""
+    loggers = logging.Logger.manager.loggerDict
+    names = [prefix] + [name for name in loggers if name.startswith(prefix + ".")]
+    levels = {}
+    for name in names:
+        logger = logging.getLogger(name)
+        if logger.level < logging.CRITICAL:
+            levels[name] = logger.level
+            logger.setLevel(logging.CRITICAL)
+    return levels
+
+
+def _check_scheduler(address: str, timeout: float) -> None:
+    """UserError unless a Dask scheduler answers at address within timeout seconds."""
+    from distributed.comm import CommClosedError, parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:  # checked first: a Client that fails on its address hangs when it is freed
+        scheme, where = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(where)
+    except ValueError as exc:
+        raise UserError(f"--scheduler {address}: not a Dask scheduler address ({exc})") from None
+    failure = _handshake(address, timeout)
+    if failure is None:
+        return
+    if type(failure) is OSError:  # Dask's connect gave up: nothing accepted the connection in time
+        why = describe_exception(failure.__cause__ or failure)
+        raise UserError(
+            f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s ({why})"
+        )
+    if isinstance(failure, TimeoutError):
+        problem = f"no Dask scheduler answered within {timeout:g} s (no answer to its handshake)"
+    elif isinstance(failure, CommClosedError):
+        problem = "does not answer as a Dask scheduler (it closed the connection)"
+    else:  # an HTTP server's "HTTP/1.1", read as a message's length, asks for 3 EiB
+        problem = "does not answer as a Dask scheduler (its answer is not in Dask's protocol)"
+    raise UserError(
+        f"--scheduler {address}: {problem}; a Dask scheduler listens on port 8786 unless told "
+        "otherwise, its dashboard (HTTP) on 8787"
+    )
+
+
+def _handshake(address: str, timeout: float) -> BaseException | None:
+    """Why Dask's handshake with address failed within timeout seconds; None if it did not.
+    Dask's connect waits for the answer to its handshake without a timeout: a server that
+    accepted the connection and never answered held it for good."""
+    from distributed.comm import connect
+
+    async def handshake() -> None:
+        comm = await connect(address, timeout=timeout)
+        await comm.close()
+
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(handshake(), timeout))
+        except BaseException as exc:  # the caller's to report
+            failed.append(exc)
+
+    # A thread of its own: asyncio.run refuses to run in a thread whose event loop runs (a
+    # notebook's).
+    thread = threading.Thread(target=run, name="dask-handshake", daemon=True)
+    thread.start()
+    thread.join()
+    return failed[0] if failed else None
 
 
 class _Pickled:
