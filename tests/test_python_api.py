@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -72,6 +73,59 @@ def test_a_dataframe_names_its_label_column(
     polars_table = pl.from_pandas(table)
     from_polars = specanim.animate(polars_table, labels="digit", reducer="pca", **SIZE)
     assert np.array_equal(np.asarray(from_polars.still(0)), np.asarray(from_arrays.still(0)))
+
+
+def label_kinds() -> dict[str, tuple[Any, tuple[str, ...]]]:
+    """Labels of 6 points as users hold them, and the classes each should give, in order."""
+    import pandas as pd
+    import polars as pl
+
+    text = ["b", "a", "c", "a", "b", "c"]
+    order = ["c", "a", "b"]  # a categorical's own order, not the sorted one
+    return {
+        "list of text": (text, ("a", "b", "c")),
+        "pandas Series": (pd.Series(text), ("a", "b", "c")),
+        "object array": (pd.Series(text).to_numpy(), ("a", "b", "c")),
+        "pandas string dtype": (pd.Series(text, dtype="string"), ("a", "b", "c")),
+        "pandas Categorical": (pd.Categorical(text, categories=order), ("c", "a", "b")),
+        "categorical Series": (
+            pd.Series(text, dtype="category").cat.reorder_categories(order),
+            ("c", "a", "b"),
+        ),
+        "integers": (np.array([3, 1, 2, 1, 3, 2]), ("1", "2", "3")),
+        "nullable integers": (pd.Series([3, 1, 2, 1, 3, 2], dtype="Int64"), ("1", "2", "3")),
+        "numbers and text": (np.array([1, "a", 1, "a", 2, 2], dtype=object), ("1", "2", "a")),
+        "polars Series": (pl.Series(text), ("a", "b", "c")),
+        "polars Categorical": (pl.Series(text, dtype=pl.Categorical), ("a", "b", "c")),
+        "polars Enum": (pl.Series(text, dtype=pl.Enum(order)), ("c", "a", "b")),
+    }
+
+
+@pytest.mark.parametrize("kind", list(label_kinds()))
+def test_labels_of_every_kind_give_their_classes_in_order(kind: str, tmp_path: Path) -> None:
+    labels, classes = label_kinds()[kind]
+    snapshots = np.random.default_rng(0).normal(size=(2, 6, 2)).astype(np.float32)
+    scene = specanim.from_snapshots(snapshots, labels=labels, **SIZE)
+    data = scene.prepared().data
+    assert data.classes == classes
+    assert [data.classes[i] for i in data.labels] == [str(v) for v in list(labels)]
+    scene.to_yaml(tmp_path / "scene.yaml")  # the spec file keeps them, in the same order
+    assert specanim.load(tmp_path / "scene.yaml").prepared().data.classes == classes
+    import pandas as pd
+    import polars as pl
+
+    columns = {"f0": np.arange(6.0), "f1": np.arange(6.0) ** 2, "group": labels}
+    table = pl.DataFrame(columns) if isinstance(labels, pl.Series) else pd.DataFrame(columns)
+    from_table = specanim.animate(table, labels="group", reducer="pca", **SIZE)
+    assert from_table.prepared().data.classes == classes
+
+
+def test_empty_labels_are_named() -> None:
+    snapshots = np.zeros((2, 4, 2), np.float32)
+    with pytest.raises(UserError, match=r"^labels: 2 of the 4 labels are empty \(None or NaN\)"):
+        specanim.from_snapshots(snapshots, labels=["a", None, "b", float("nan")])
+    with pytest.raises(UserError, match=r"^labels: 3 labels for 4 points$"):
+        specanim.from_snapshots(snapshots, labels=["a", "b", "c"])
 
 
 def test_load_takes_a_path_text_or_mapping_and_overrides(

@@ -29,6 +29,7 @@ import yaml
 
 from specanim import engine
 from specanim.api.display import Rendered
+from specanim.api.inputs import label_arrays
 from specanim.components import KINDS, Component, Executor
 from specanim.engine import executors
 from specanim.engine.progress import reporter
@@ -229,10 +230,7 @@ def animate(
     ``panels=[...]``, ``timeline={...}``), with a scatter (and a digit grid for images) by
     default."""
     matrix, label_values = _features_and_labels(X, labels, features)
-    # Without labels every point is of one class, drawn in one colour.
-    arrays = {"X": matrix, "labels": np.zeros(len(matrix), np.int64)}
-    if label_values is not None:
-        arrays["labels"] = label_values
+    arrays = {"X": matrix, **_label_arrays(label_values, len(matrix))}
     if images is not None:
         arrays["images"] = np.asarray(images)
     data = StoredArrays.store(arrays, DATA)
@@ -256,8 +254,7 @@ def from_snapshots(
     iterations kept)."""
     trajectory = _trajectory(snapshots)
     n = trajectory.snapshots.shape[1]
-    arrays: dict[str, np.ndarray] = {"X": np.zeros((n, 0), np.float32)}
-    arrays["labels"] = np.zeros(n, np.int64) if labels is None else _labels(labels)
+    arrays = {"X": np.zeros((n, 0), np.float32), **_label_arrays(labels, n)}
     if images is not None:
         arrays["images"] = np.asarray(images)
     data = StoredArrays.store(arrays, DATA)
@@ -304,12 +301,13 @@ def _scene(
 
 def _features_and_labels(
     X: Any, labels: Any, features: Sequence[str] | None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """(n, d) float32 features and (n,) labels from an array or a pandas/polars DataFrame."""
+) -> tuple[np.ndarray, Any]:
+    """(n, d) float32 features and the labels (as given, or a DataFrame's label column) from
+    an array or a pandas/polars DataFrame."""
     columns = getattr(X, "columns", None)
     if columns is None:
         matrix = np.asarray(X, np.float32)
-        label_values = None if labels is None else np.asarray(labels)
+        label_values = labels
     else:
         names = [str(c) for c in columns]
         label_column = labels if isinstance(labels, str) else None
@@ -324,21 +322,18 @@ def _features_and_labels(
         if missing:
             raise UserError(f"features: no column {missing}; the columns are {names}")
         matrix = np.column_stack([np.asarray(X[c], np.float32) for c in chosen])
-        if label_column is not None:
-            label_values = np.asarray(X[label_column])
-        else:
-            label_values = None if labels is None else np.asarray(labels)
+        label_values = X[label_column] if label_column is not None else labels
     if matrix.ndim != 2:
         raise UserError(f"X must be (points, features), got shape {matrix.shape}")
-    if label_values is not None and len(label_values) != len(matrix):
-        raise UserError(f"{len(label_values)} labels for {len(matrix)} points")
-    return matrix, None if label_values is None else _labels(label_values)
+    return matrix, label_values
 
 
-def _labels(values: Any) -> np.ndarray:
-    """Labels as an array a .npz file holds without pickling: Python objects become strings."""
-    labels = np.asarray(values)
-    return labels.astype(str) if labels.dtype.kind == "O" else labels
+def _label_arrays(labels: Any, count: int) -> dict[str, np.ndarray]:
+    """The label arrays of count points; without labels every point is of one class, drawn in
+    one colour."""
+    if labels is None:
+        return {"labels": np.zeros(count, np.int64)}
+    return label_arrays(labels, count, "labels")
 
 
 def _numeric(column: Any) -> bool:
