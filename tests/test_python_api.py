@@ -66,7 +66,7 @@ def test_a_dataframe_names_its_label_column(
     )
     assert np.array_equal(np.asarray(from_table.still(0)), np.asarray(from_arrays.still(0)))
     assert from_table.prepared().data.classes[:3] == ("d0", "d1", "d2")
-    with pytest.raises(UserError, match="labels: no column 'digits'"):
+    with pytest.raises(UserError, match=r"animate\(labels='digits'\): X has no column 'digits'"):
         specanim.animate(table, labels="digits", reducer="pca")
     import polars as pl
 
@@ -126,6 +126,132 @@ def test_empty_labels_are_named() -> None:
         specanim.from_snapshots(snapshots, labels=["a", None, "b", float("nan")])
     with pytest.raises(UserError, match=r"^labels: 3 labels for 4 points$"):
         specanim.from_snapshots(snapshots, labels=["a", "b", "c"])
+
+
+def weather(n: int = 200) -> Any:
+    """A user's table: features, a text label, a number to colour by and a text column."""
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({f"f{i}": rng.normal(size=n) for i in range(4)})
+    table["temperature"] = rng.normal(20, 5, n)
+    table["cluster"] = rng.choice(["north", "south"], n)
+    table["colour"] = rng.choice(["red", "blue"], n)
+    return table
+
+
+BY_TEMPERATURE = [{"type": "scatter", "color": {"field": "temperature"}}]
+
+
+def test_animate_colours_by_a_column_as_the_file_dataset_does(
+    write_spec: Callable[..., Path],
+) -> None:
+    table = weather()
+    features = ["f0", "f1", "f2", "f3"]
+    scene = specanim.animate(
+        table, labels="cluster", features=features, reducer="pca", panels=BY_TEMPERATURE, **SIZE
+    )
+    assert list(scene.prepared().data.columns) == ["temperature"]
+    table.to_csv(write_spec("", "unused.yaml").with_name("weather.csv"), index=False)
+    spec = write_spec(
+        """
+        width: 320
+        height: 200
+        margin: 0
+        dataset: {type: file, path: weather.csv, label: cluster, features: [f0, f1, f2, f3]}
+        reducer: {type: pca}
+        panels: [{type: scatter, color: {field: temperature}}]
+        """
+    )
+    prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
+    assert np.array_equal(np.asarray(scene.still(-1)), engine.still(prepared, -1))
+    # A feature colours too, when a panel names it (with the default features: every number).
+    by_feature = [{"type": "scatter", "color": {"field": "f2"}}]
+    scene = specanim.animate(table, labels="cluster", reducer="pca", panels=by_feature, **SIZE)
+    assert sorted(scene.prepared().data.columns) == ["f2"]
+
+
+def test_a_missing_colour_column_is_said_before_the_fit() -> None:
+    table = weather()
+    typo = [{"type": "scatter", "color": {"field": "temprature"}}]
+    with pytest.raises(UserError) as caught:
+        specanim.animate(table, labels="cluster", reducer="umap", panels=typo)  # no fit yet
+    assert str(caught.value) == (
+        "animate(panels=...): panels[0].color.field: no numeric column 'temprature' to colour "
+        "by (did you mean 'temperature'?): X's numeric columns are 'f0', 'f1', 'f2', 'f3', "
+        "'temperature'"
+    )
+    with pytest.raises(UserError, match=r"X is an array, whose columns have no names"):
+        specanim.animate(table[["f0", "f1"]].to_numpy(), reducer="umap", panels=BY_TEMPERATURE)
+
+
+def bad_tables() -> dict[str, tuple[Any, dict[str, Any], str]]:
+    """Tables with mistakes, the arguments they are given with, and the one line each gives."""
+    table = weather()
+    gaps = table.copy()
+    gaps.loc[3, "f1"] = np.nan
+    gaps.loc[[5, 7], "f2"] = [1e300, np.inf]  # 1e300 overflows float32
+    marker = table.astype({"f3": object})
+    marker.loc[4, "f3"] = "n/a"
+    return {
+        "NaN, 1e300, inf": (
+            gaps,
+            {},
+            "animate(X): empty, NaN, infinite or too large values (beyond float32, 3.4e38) in "
+            "feature columns 'f1' (1 row), 'f2' (2 rows) of 200 rows: fill them in, or leave "
+            "those rows out (X.dropna())",
+        ),
+        "n/a among numbers": (
+            marker,
+            {},
+            "animate(X): column 'f3' holds text ('n/a' in 1 of 200 rows), features must be "
+            "numbers: convert it (pandas.to_numeric(..., errors='coerce') makes text NaN) or "
+            "leave it out",
+        ),
+        "a text feature": (
+            table,
+            {"features": ["f0", "colour"]},
+            "animate(features=...): column 'colour' holds text ('red' in 200 of 200 rows), "
+            "features must be numbers: convert it (pandas.to_numeric(..., errors='coerce') "
+            "makes text NaN) or leave it out",
+        ),
+        "no such feature": (
+            table,
+            {"features": ["f0", "f9"]},
+            "animate(features=...): X has no column 'f9': its columns are 'f0', 'f1', 'f2', "
+            "'f3', 'temperature', 'cluster', 'colour'",
+        ),
+        "no such label": (
+            table,
+            {"labels": "clustr"},
+            "animate(labels='clustr'): X has no column 'clustr' (did you mean 'cluster'?): its "
+            "columns are 'f0', 'f1', 'f2', 'f3', 'temperature', 'cluster', 'colour'",
+        ),
+        "an array with NaN": (
+            np.array([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]]),
+            {},
+            "animate(X): empty, NaN, infinite or too large values (beyond float32, 3.4e38) in "
+            "feature column '0' (1 row) of 3 rows: fill them in, or leave those rows out "
+            "(X.dropna())",
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", list(bad_tables()))
+def test_bad_data_is_one_line_naming_the_argument_and_the_column(case: str) -> None:
+    import polars as pl
+
+    X, arguments, line = bad_tables()[case]
+    arguments = {"labels": "cluster", **arguments}
+    if not hasattr(X, "columns"):
+        arguments.pop("labels")
+    with pytest.raises(UserError) as caught:
+        specanim.animate(X, reducer="umap", **arguments)
+    assert str(caught.value) == line
+    if hasattr(X, "columns") and case != "n/a among numbers":  # polars: a column has one type
+        with pytest.raises(UserError) as caught:
+            specanim.animate(pl.from_pandas(X), reducer="umap", **arguments)
+        assert str(caught.value) == line
 
 
 def test_load_takes_a_path_text_or_mapping_and_overrides(

@@ -29,7 +29,14 @@ import yaml
 
 from specanim import engine
 from specanim.api.display import Rendered
-from specanim.api.inputs import label_arrays
+from specanim.api.inputs import (
+    FEATURES,
+    IMAGES,
+    LABELS,
+    colour_fields,
+    label_arrays,
+    points,
+)
 from specanim.components import KINDS, Component, Executor
 from specanim.engine import executors
 from specanim.engine.progress import reporter
@@ -229,12 +236,15 @@ def animate(
     (``{"type": "umap", "epochs": 100}``); the other keywords are the spec's (``title=...``,
     ``panels=[...]``, ``timeline={...}``), with a scatter (and a digit grid for images) by
     default."""
-    matrix, label_values = _features_and_labels(X, labels, features)
-    arrays = {"X": matrix, **_label_arrays(label_values, len(matrix))}
+    given = points(X, labels, features, colour_fields(spec))  # checked before any fit
+    columns = given.columns
+    arrays = {FEATURES: given.features, **_label_arrays(given.labels, len(given.features))}
     if images is not None:
-        arrays["images"] = np.asarray(images)
-    data = StoredArrays.store(arrays, DATA)
-    dataset = {"type": "file", "path": str(data.path), "labels_key": "labels"}
+        arrays[IMAGES] = np.asarray(images)
+    data = StoredArrays.store({**arrays, **columns}, DATA)
+    dataset: dict[str, Any] = {"type": "file", "path": str(data.path), "labels_key": LABELS}
+    if columns:
+        dataset["columns"] = list(columns)
     entry = {"type": reducer} if isinstance(reducer, str) else dict(reducer)
     scene = load(_scene(dataset, entry, images is not None, spec), components=components)
     scene.stored = (data,)
@@ -299,45 +309,12 @@ def _scene(
     return {**scene, **spec}
 
 
-def _features_and_labels(
-    X: Any, labels: Any, features: Sequence[str] | None
-) -> tuple[np.ndarray, Any]:
-    """(n, d) float32 features and the labels (as given, or a DataFrame's label column) from
-    an array or a pandas/polars DataFrame."""
-    columns = getattr(X, "columns", None)
-    if columns is None:
-        matrix = np.asarray(X, np.float32)
-        label_values = labels
-    else:
-        names = [str(c) for c in columns]
-        label_column = labels if isinstance(labels, str) else None
-        if label_column is not None and label_column not in names:
-            raise UserError(f"labels: no column '{label_column}'; the columns are {names}")
-        chosen = (
-            list(features)
-            if features is not None
-            else [c for c in names if c != label_column and _numeric(X[c])]
-        )
-        missing = [c for c in chosen if c not in names]
-        if missing:
-            raise UserError(f"features: no column {missing}; the columns are {names}")
-        matrix = np.column_stack([np.asarray(X[c], np.float32) for c in chosen])
-        label_values = X[label_column] if label_column is not None else labels
-    if matrix.ndim != 2:
-        raise UserError(f"X must be (points, features), got shape {matrix.shape}")
-    return matrix, label_values
-
-
 def _label_arrays(labels: Any, count: int) -> dict[str, np.ndarray]:
     """The label arrays of count points; without labels every point is of one class, drawn in
     one colour."""
     if labels is None:
         return {"labels": np.zeros(count, np.int64)}
     return label_arrays(labels, count, "labels")
-
-
-def _numeric(column: Any) -> bool:
-    return np.asarray(column).dtype.kind in "biuf"
 
 
 def _trajectory(snapshots: Any) -> Trajectory:
