@@ -254,6 +254,32 @@ def test_bad_data_is_one_line_naming_the_argument_and_the_column(case: str) -> N
         assert str(caught.value) == line
 
 
+def test_render_without_a_path_writes_an_animation_here_and_never_replaces_a_users_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    snapshots = np.random.default_rng(0).normal(size=(3, 50, 2)).astype(np.float32)
+    small = {"width": 128, "height": 96, "timeline": {"hold_end": 0}}
+    scene = specanim.from_snapshots(snapshots, **small)
+    assert Path(scene.render(workers=1).path) == Path("animation.mp4")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "animation.mp4",
+        "animation.mp4.manifest.json",
+    ]
+    scene.render(workers=1)  # a cell run again replaces its own previous output
+    gif = specanim.from_snapshots(snapshots, output={"type": "gif"}, **small)
+    (tmp_path / "animation.gif").write_bytes(b"mine")
+    with pytest.raises(UserError) as caught:
+        gif.render(workers=1)
+    assert str(caught.value) == (
+        "render(): animation.gif exists and is no previous output (no "
+        "animation.gif.manifest.json beside it), so render() without a path does not replace "
+        "it: give a path, render('out.mp4')"
+    )
+    assert (tmp_path / "animation.gif").read_bytes() == b"mine"
+    assert Path(gif.render("mine.gif", workers=1).path) == Path("mine.gif")
+
+
 def test_load_takes_a_path_text_or_mapping_and_overrides(
     write_spec: Callable[..., Path],
 ) -> None:

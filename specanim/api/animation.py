@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import html
 import logging
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -48,6 +49,7 @@ from specanim.spec.overrides import apply_overrides, override
 from specanim.spec.validate import Plan, validate
 from specanim.store import cache
 from specanim.store.archives import archive_arrays
+from specanim.store.manifest import path_for as manifest_path
 from specanim.store.output import atomic_path
 from specanim.store.trajectories import CacheMode
 from specanim.values import Trajectory
@@ -57,6 +59,8 @@ if TYPE_CHECKING:
 
 # Arrays of a scene made in Python, by the role they play in its spec.
 DATA, TRAJECTORY = "data", "trajectory"
+IN_MEMORY = Path("<spec>")  # the file name of a spec given as text or made in Python
+DEFAULT_NAME = "animation"  # what render() without a path writes, for a spec made in Python
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +144,7 @@ class Animation:
         The frames render on executor: a name (``"dask"``), else the spec's ``executor:``,
         else ``local`` with workers processes (default: all cores); or an Executor you have
         entered (``with``), to keep its workers for several renders."""
-        plan = self.plan
-        if path is not None:
-            plan = self._plan_for(Path(path))
+        plan = self._default_plan() if path is None else self._plan_for(Path(path))
         own: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         if isinstance(executor, Executor):
             runner = executor
@@ -155,6 +157,29 @@ class Animation:
             result = engine.render(prepared, frames=frames, executor=runner, report=reporter())
         self.result = Rendered.of(result)
         return self.result
+
+    def _default_plan(self) -> Plan:
+        """The plan that render() without a path writes: to the spec's ``output.path``, else
+        to its file's name in the current folder (as the command line does), else, for a spec
+        made in Python, to ``animation`` with the format's ending. A file the default would
+        replace must be a previous output (its manifest beside it): a name the user did not
+        give never replaces their files."""
+        output = self.plan.source.data.get("output")
+        if isinstance(output, Mapping) and output.get("path"):
+            return self.plan  # the spec names its output
+        plan = self.plan
+        if self.plan.source.file == IN_MEMORY:
+            extensions = self.plan.encoder.cls.extensions
+            plan = self._plan_for(Path(DEFAULT_NAME + (extensions[0] if extensions else "")))
+        target = plan.output
+        described = manifest_path(target)
+        if os.path.lexists(target) and not described.is_file():
+            raise UserError(
+                f"render(): {target} exists and is no previous output (no {described.name} "
+                "beside it), so render() without a path does not replace it: give a path, "
+                "render('out.mp4')"
+            )
+        return plan
 
     def _plan_for(self, output: Path) -> Plan:
         """The plan with another output; its ending picks the encoder, as ``-o`` does."""
@@ -211,11 +236,11 @@ def load(
     here (in a notebook, say) as if a plugin registered them."""
     registry = _registry(components)
     if isinstance(spec, Mapping):
-        source = parse_spec(yaml.safe_dump(dict(spec), sort_keys=False), Path("<spec>"))
+        source = parse_spec(yaml.safe_dump(dict(spec), sort_keys=False), IN_MEMORY)
     elif isinstance(spec, Path) or ("\n" not in spec and Path(spec).suffix in (".yaml", ".yml")):
         source = read_spec(Path(spec))
     else:
-        source = parse_spec(spec, Path("<spec>"))
+        source = parse_spec(spec, IN_MEMORY)
     changes = [override(k.replace("__", "."), v, f"{k}={v!r}") for k, v in overrides.items()]
     return Animation(validate(apply_overrides(source, changes), registry), registry, cache)
 
