@@ -312,20 +312,24 @@ def test_an_opentsne_capture_renders_with_its_phases(tmp_path: Path) -> None:
 
     d = load_digits()
     capture = specanim.capture.opentsne(every=2)
-    embedding = TSNE(
+    tsne = TSNE(
         early_exaggeration_iter=10,
         n_iter=20,
         callbacks=capture,
         callbacks_every_iters=capture.every,
         random_state=1,
         n_jobs=1,
-    ).fit(d.data[:200])
-    scene = specanim.from_snapshots(capture.finish(embedding), labels=d.target[:200], **SIZE)
-    trajectory = scene.prepared().trajectory
-    assert [s.epoch for s in trajectory.steps] == [*range(1, 30, 2), 30]
-    assert {s.phase for s in trajectory.steps[:5]} == {"exaggeration"}
-    assert trajectory.steps[-1].phase == "embedding" and trajectory.total == 30
-    assert np.array_equal(trajectory.snapshots[-1], np.asarray(embedding, np.float32))
+    )
+    embedding = tsne.fit(d.data[:200])
+    for _ in range(2):  # the cell run again: the final layout is set again, not added
+        scene = specanim.from_snapshots(capture.finish(embedding), labels=d.target[:200], **SIZE)
+        trajectory = scene.prepared().trajectory
+        assert [s.epoch for s in trajectory.steps] == [*range(1, 30, 2), 30]
+        assert {s.phase for s in trajectory.steps[:5]} == {"exaggeration"}
+        assert trajectory.steps[-1].phase == "embedding" and trajectory.total == 30
+        assert np.array_equal(trajectory.snapshots[-1], np.asarray(embedding, np.float32))
+    again = tsne.fit(d.data[:200])  # the fit's cell run again: a new fit starts over
+    assert len(capture.finish(again).trajectory()) == len(trajectory)
     # written out and read back: the same frames
     scene.to_yaml(tmp_path / "tsne.yaml")
     again = specanim.load(tmp_path / "tsne.yaml")
