@@ -120,12 +120,53 @@ def test_labels_of_every_kind_give_their_classes_in_order(kind: str, tmp_path: P
     assert from_table.prepared().data.classes == classes
 
 
-def test_empty_labels_are_named() -> None:
+def test_mistakes_in_python_name_the_call_and_the_argument() -> None:
+    """One line that names the function and argument, never a spec file's line the user
+    never wrote (``<spec>:3: dataset.path: ...``)."""
     snapshots = np.zeros((2, 4, 2), np.float32)
-    with pytest.raises(UserError, match=r"^labels: 2 of the 4 labels are empty \(None or NaN\)"):
-        specanim.from_snapshots(snapshots, labels=["a", None, "b", float("nan")])
-    with pytest.raises(UserError, match=r"^labels: 3 labels for 4 points$"):
-        specanim.from_snapshots(snapshots, labels=["a", "b", "c"])
+    X = np.random.default_rng(0).normal(size=(4, 3))
+    cases: list[tuple[Callable[[], Any], str]] = [
+        (
+            lambda: specanim.from_snapshots(snapshots, labels=["a", None, "b", float("nan")]),
+            "from_snapshots(labels=...): 2 of the 4 labels are empty (None or NaN): every "
+            "point needs a label",
+        ),
+        (
+            lambda: specanim.animate(X, labels=["a", "b", "c"]),
+            "animate(labels=...): 3 labels for 4 points",
+        ),
+        (
+            lambda: specanim.from_snapshots(snapshots, images=np.zeros((3, 8, 8))),
+            "from_snapshots(images=...): expected 4 images, one per point (points x height x "
+            "width), got shape (3, 8, 8)",
+        ),
+        (
+            lambda: specanim.animate(X, images=np.full((4, 8, 8), 300.0)),
+            "animate(images=...): pixel values must lie in 0..1 or 0..255, found 300..300",
+        ),
+        (
+            lambda: specanim.from_snapshots([snapshots[0], snapshots[1, :3]]),
+            "from_snapshots(snapshots): expected layouts of numbers, all of one shape "
+            "(points, 2), got shapes (3, 2), (4, 2)",
+        ),
+        (
+            lambda: specanim.from_snapshots(np.stack([snapshots[0], snapshots[1] / 0])),
+            "from_snapshots(snapshots): NaN or infinite coordinates in 1 of the 2 snapshots "
+            "(the first: snapshot 1)",
+        ),
+        (
+            lambda: specanim.animate(X, reducer="pca", panels=[{"type": "scater"}]),
+            "animate(): panels[0].type: unknown panel 'scater' (did you mean 'scatter'?)",
+        ),
+        (
+            lambda: specanim.from_snapshots(snapshots, timeline={"fps": 0}),
+            "from_snapshots(): timeline.fps: input should be greater than 0, got 0",
+        ),
+    ]
+    for call, line in cases:
+        with pytest.raises(UserError) as caught, np.errstate(divide="ignore", invalid="ignore"):
+            call()
+        assert str(caught.value) == line
 
 
 def weather(n: int = 200) -> Any:

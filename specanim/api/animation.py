@@ -35,8 +35,10 @@ from specanim.api.inputs import (
     IMAGES,
     LABELS,
     colour_fields,
+    image_array,
     label_arrays,
     points,
+    trajectory_of,
 )
 from specanim.components import KINDS, Component, Executor
 from specanim.engine import executors
@@ -46,20 +48,23 @@ from specanim.errors import UserError
 from specanim.plugins import Registry, default_registry, load_registry
 from specanim.spec.extends import parse_spec, read_spec
 from specanim.spec.overrides import apply_overrides, override
+from specanim.spec.source import Origin, PathKey, Source
 from specanim.spec.validate import Plan, validate
 from specanim.store import cache
 from specanim.store.archives import archive_arrays
 from specanim.store.manifest import path_for as manifest_path
 from specanim.store.output import atomic_path
 from specanim.store.trajectories import CacheMode
-from specanim.values import Trajectory
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 # Arrays of a scene made in Python, by the role they play in its spec.
 DATA, TRAJECTORY = "data", "trajectory"
-IN_MEMORY = Path("<spec>")  # the file name of a spec given as text or made in Python
+IN_MEMORY = Path("<spec>")  # the file name of a spec given as text
+# The file names of specs made by these calls: their messages name the call.
+MADE_BY = {call: Path(f"{call}()") for call in ("load", "animate", "from_snapshots")}
+NOT_FILES = {IN_MEMORY, *MADE_BY.values()}
 DEFAULT_NAME = "animation"  # what render() without a path writes, for a spec made in Python
 
 log = logging.getLogger(__name__)
@@ -168,7 +173,7 @@ class Animation:
         if isinstance(output, Mapping) and output.get("path"):
             return self.plan  # the spec names its output
         plan = self.plan
-        if self.plan.source.file == IN_MEMORY:
+        if self.plan.source.file in NOT_FILES:
             extensions = self.plan.encoder.cls.extensions
             plan = self._plan_for(Path(DEFAULT_NAME + (extensions[0] if extensions else "")))
         target = plan.output
@@ -234,15 +239,34 @@ def load(
     ``load(spec, **{"reducer.random_state": 7})`` or with ``__`` for dots,
     ``load(spec, reducer__random_state=7)``. ``components`` adds component classes defined
     here (in a notebook, say) as if a plugin registered them."""
-    registry = _registry(components)
     if isinstance(spec, Mapping):
-        source = parse_spec(yaml.safe_dump(dict(spec), sort_keys=False), IN_MEMORY)
+        source = _made_in_python(spec, "load")
     elif isinstance(spec, Path) or ("\n" not in spec and Path(spec).suffix in (".yaml", ".yml")):
         source = read_spec(Path(spec))
     else:
         source = parse_spec(spec, IN_MEMORY)
     changes = [override(k.replace("__", "."), v, f"{k}={v!r}") for k, v in overrides.items()]
-    return Animation(validate(apply_overrides(source, changes), registry), registry, cache)
+    return _animation(apply_overrides(source, changes), components, cache)
+
+
+def _animation(
+    source: Source, components: Sequence[type[Component[Any]]], cache: CacheMode = "use"
+) -> Animation:
+    registry = _registry(components)
+    return Animation(validate(source, registry), registry, cache)
+
+
+def _made_in_python(document: Mapping[str, Any], call: str) -> Source:
+    """A spec made in Python by call (``"animate"``): its messages name the call, without the
+    lines of the YAML text it passes through, which the user never saw."""
+    source = parse_spec(yaml.safe_dump(dict(document), sort_keys=False), MADE_BY[call])
+
+    def elsewhere(table: dict[PathKey, Origin]) -> dict[PathKey, Origin]:
+        return {key: o for key, o in table.items() if o.where != source.name}  # extends:
+
+    source.origins = elsewhere(source.origins)
+    source.key_origins = elsewhere(source.key_origins)
+    return source
 
 
 def animate(
@@ -262,16 +286,10 @@ def animate(
     ``panels=[...]``, ``timeline={...}``), with a scatter (and a digit grid for images) by
     default."""
     given = points(X, labels, features, colour_fields(spec))  # checked before any fit
-    columns = given.columns
-    arrays = {FEATURES: given.features, **_label_arrays(given.labels, len(given.features))}
-    if images is not None:
-        arrays[IMAGES] = np.asarray(images)
-    data = StoredArrays.store({**arrays, **columns}, DATA)
-    dataset: dict[str, Any] = {"type": "file", "path": str(data.path), "labels_key": LABELS}
-    if columns:
-        dataset["columns"] = list(columns)
+    data, dataset = _data(given.features, given.labels, images, given.columns, "animate")
     entry = {"type": reducer} if isinstance(reducer, str) else dict(reducer)
-    scene = load(_scene(dataset, entry, images is not None, spec), components=components)
+    document = _scene(dataset, entry, images is not None, spec)
+    scene = _animation(_made_in_python(document, "animate"), components)
     scene.stored = (data,)
     return scene
 
@@ -287,16 +305,14 @@ def from_snapshots(
     """A scene of a trajectory captured elsewhere: a list of (n, 2) layouts, an (S, n, 2)
     array, a Trajectory, or a capture such as ``specanim.capture.opentsne()`` (its phases and
     iterations kept)."""
-    trajectory = _trajectory(snapshots)
+    trajectory = trajectory_of(snapshots, "from_snapshots")
     n = trajectory.snapshots.shape[1]
-    arrays = {"X": np.zeros((n, 0), np.float32), **_label_arrays(labels, n)}
-    if images is not None:
-        arrays["images"] = np.asarray(images)
-    data = StoredArrays.store(arrays, DATA)
-    dataset = {"type": "file", "path": str(data.path), "labels_key": "labels"}
+    features = np.zeros((n, 0), np.float32)
+    data, dataset = _data(features, labels, images, {}, "from_snapshots")
     snapshots_file = StoredArrays.store(archive_arrays(trajectory), TRAJECTORY)
     reducer = {"type": "precomputed", "path": str(snapshots_file.path)}
-    scene = load(_scene(dataset, reducer, images is not None, spec), components=components)
+    document = _scene(dataset, reducer, images is not None, spec)
+    scene = _animation(_made_in_python(document, "from_snapshots"), components)
     scene.stored = (data, snapshots_file)
     return scene
 
@@ -334,27 +350,22 @@ def _scene(
     return {**scene, **spec}
 
 
-def _label_arrays(labels: Any, count: int) -> dict[str, np.ndarray]:
-    """The label arrays of count points; without labels every point is of one class, drawn in
-    one colour."""
-    if labels is None:
-        return {"labels": np.zeros(count, np.int64)}
-    return label_arrays(labels, count, "labels")
-
-
-def _trajectory(snapshots: Any) -> Trajectory:
-    if isinstance(snapshots, Trajectory):
-        return snapshots
-    if hasattr(snapshots, "trajectory") and callable(snapshots.trajectory):
-        result: Trajectory = snapshots.trajectory()
-        return result
-    stack = np.asarray(snapshots, np.float32)
-    if stack.ndim != 3 or stack.shape[2] != 2:
-        raise UserError(f"snapshots must be (snapshots, points, 2), got shape {stack.shape}")
-    from specanim.values import Step
-
-    steps = tuple(Step(i, i) for i in range(len(stack)))
-    return Trajectory(stack, steps, len(stack) - 1)
+def _data(
+    features: np.ndarray, labels: Any, images: Any, columns: dict[str, np.ndarray], call: str
+) -> tuple[StoredArrays, dict[str, Any]]:
+    """The arrays of a scene's points, stored, and the ``file`` dataset entry that reads them.
+    Without labels every point is of one class, drawn in one colour."""
+    n = len(features)
+    arrays = {FEATURES: features, LABELS: np.zeros(n, np.int64)}
+    if labels is not None:
+        arrays.update(label_arrays(labels, n, f"{call}(labels=...)"))
+    if images is not None:
+        arrays[IMAGES] = image_array(images, n, call)
+    data = StoredArrays.store({**arrays, **columns}, DATA)
+    dataset: dict[str, Any] = {"type": "file", "path": str(data.path), "labels_key": LABELS}
+    if columns:
+        dataset["columns"] = list(columns)
+    return data, dataset
 
 
 def _localise(document: Any, base_dir: Path, target: Path) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from specanim.errors import UserError, did_you_mean
+from specanim.values import Step, Trajectory
 
 # The arrays of a scene's data archive, by role: the file dataset reads them by these names.
 FEATURES, LABELS, CLASSES, IMAGES = "X", "labels", "classes", "images"
@@ -231,3 +232,56 @@ def _check_colour_fields(fields: Mapping[str, str], numeric: Sequence[str]) -> N
                 f"animate(panels=...): {where}: no numeric column '{field}' to colour by"
                 f"{did_you_mean(field, numeric)}: X's numeric columns are {_some(numeric)}"
             )
+
+
+def image_array(images: Any, count: int, call: str) -> np.ndarray:
+    """count images (n, h, w) of pixel values 0..255 or 0..1, as given; UserError otherwise."""
+    values = np.asarray(images)
+    argument = f"{call}(images=...)"
+    if values.ndim != 3 or len(values) != count:
+        raise UserError(
+            f"{argument}: expected {count} images, one per point (points x height x width), "
+            f"got shape {values.shape}"
+        )
+    if values.dtype.kind not in "biuf":
+        raise UserError(f"{argument}: pixels must be numbers, found {values.dtype} values")
+    if values.size and values.dtype != np.uint8:
+        with np.errstate(over="ignore"):
+            low, high = float(np.min(values)), float(np.max(values))
+        if not (np.isfinite(low) and np.isfinite(high) and 0 <= low and high <= 255):
+            raise UserError(
+                f"{argument}: pixel values must lie in 0..1 or 0..255, found {low:g}..{high:g}"
+            )
+    return values
+
+
+def trajectory_of(snapshots: Any, call: str) -> Trajectory:
+    """A Trajectory, a capture (``.trajectory()``), a list of (n, 2) layouts or an (S, n, 2)
+    array as a trajectory of finite layouts; UserError otherwise."""
+    argument = f"{call}(snapshots)"
+    if isinstance(snapshots, Trajectory):
+        trajectory = snapshots
+    elif hasattr(snapshots, "trajectory") and callable(snapshots.trajectory):
+        trajectory = snapshots.trajectory()
+    else:
+        try:
+            stack = np.asarray(snapshots, np.float32)
+        except ValueError:  # layouts of different shapes, or text
+            shapes = sorted({np.shape(s) for s in snapshots}) if isinstance(snapshots, list) else []
+            raise UserError(
+                f"{argument}: expected layouts of numbers, all of one shape (points, 2)"
+                + (f", got shapes {', '.join(map(str, shapes))}" if len(shapes) > 1 else "")
+            ) from None
+        if stack.ndim != 3 or stack.shape[2] != 2:
+            raise UserError(
+                f"{argument}: expected (snapshots, points, 2) layouts, got shape {stack.shape}"
+            )
+        steps = tuple(Step(i, i) for i in range(len(stack)))
+        trajectory = Trajectory(stack, steps, len(stack) - 1)
+    bad = ~np.isfinite(trajectory.snapshots).all(axis=(1, 2))
+    if bad.any():
+        raise UserError(
+            f"{argument}: NaN or infinite coordinates in {int(bad.sum())} of the "
+            f"{len(bad)} snapshots (the first: snapshot {int(np.argmax(bad))})"
+        )
+    return trajectory
