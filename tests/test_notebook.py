@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
@@ -73,6 +74,36 @@ def test_interrupting_the_kernel_stops_the_render_and_leaves_no_file(tmp_path: P
         assert check["content"]["status"] == "ok"
         assert "".join(printed).strip() == "0"  # no worker left
         assert sorted(p.name for p in tmp_path.iterdir()) == []  # no video, no partial file
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def test_a_mistake_shows_as_one_line_in_a_notebook_and_other_errors_as_tracebacks(
+    tmp_path: Path,
+) -> None:
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path))
+    errors: list[dict[str, Any]] = []
+
+    def run(code: str) -> str:
+        def keep(message: dict[str, Any]) -> None:
+            if message["msg_type"] == "error":
+                errors.append(message["content"])
+
+        reply = client.execute_interactive(code, timeout=300, output_hook=keep)
+        status: str = reply["content"]["status"]
+        return status
+
+    try:
+        mistake = "import numpy as np, specanim\nspecanim.animate(np.zeros((5, 2)), labels=[1, 2])"
+        assert run(mistake) == "error"  # still an error: a notebook run stops there
+        assert errors.pop()["traceback"] == [
+            "UserError: animate(labels=...): 2 labels for 5 points"
+        ]
+        assert run("1 / 0") == "error"  # not specanim's: the usual traceback
+        assert len(errors.pop()["traceback"]) > 1
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
