@@ -321,6 +321,48 @@ def test_render_without_a_path_writes_an_animation_here_and_never_replaces_a_use
     assert Path(gif.render("mine.gif", workers=1).path) == Path("mine.gif")
 
 
+# A user's plain script: a DataFrame of their own, no `if __name__ == "__main__":` guard.
+SCRIPT = """\
+import numpy as np
+import pandas as pd
+import specanim
+
+rng = np.random.default_rng(0)
+table = pd.DataFrame({f"f{i}": rng.normal(size=150) for i in range(4)})
+table["temperature"] = rng.normal(20, 5, 150)
+table["cluster"] = pd.Categorical(rng.choice(["b", "a"], 150), categories=["b", "a"])
+scene = specanim.animate(
+    table, labels="cluster", features=["f0", "f1", "f2", "f3"], reducer="pca",
+    panels=[{"type": "scatter", "color": {"field": "temperature"}}],
+    width=128, height=96, timeline={"hold_end": 0.2},
+)
+print(scene.render(workers=2).path, flush=True)
+"""
+
+
+@pytest.mark.parametrize("given", ["as a file", "on standard input"])
+def test_a_plain_script_of_a_dataframe_renders_with_two_workers(tmp_path: Path, given: str) -> None:
+    """Render workers never run the user's script: neither one without a guard nor one read
+    from standard input stops them."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "mine.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    with script.open("rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "mine.py" if given == "as a file" else "-"],
+            cwd=tmp_path,
+            stdin=stdin if given == "on standard input" else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "animation.mp4\n"
+    assert (tmp_path / "animation.mp4").stat().st_size > 0
+
+
 def test_load_takes_a_path_text_or_mapping_and_overrides(
     write_spec: Callable[..., Path],
 ) -> None:
