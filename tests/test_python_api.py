@@ -363,6 +363,15 @@ def test_a_plain_script_of_a_dataframe_renders_with_two_workers(tmp_path: Path, 
     assert (tmp_path / "animation.mp4").stat().st_size > 0
 
 
+def test_to_yaml_writes_the_keys_in_a_spec_files_order(tmp_path: Path) -> None:
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    scene = specanim.animate(X, reducer="pca", timeline={"fps": 10}, title="Mine", width=320)
+    for text in (scene.to_yaml(), scene.to_yaml(tmp_path / "mine.yaml")):
+        keys = [line.split(":")[0] for line in text.splitlines() if line[:1].isalpha()]
+        assert keys == ["title", "width", "dataset", "reducer", "panels", "timeline"]
+        assert "type: file\n  path:" in text  # an entry's keys as given, type first
+
+
 def test_load_takes_a_path_text_or_mapping_and_overrides(
     write_spec: Callable[..., Path],
 ) -> None:

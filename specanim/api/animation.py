@@ -47,6 +47,7 @@ from specanim.engine.rendering import check_output
 from specanim.errors import UserError
 from specanim.plugins import Registry, default_registry, load_registry
 from specanim.spec.extends import parse_spec, read_spec
+from specanim.spec.models import SceneSpec
 from specanim.spec.overrides import apply_overrides, override
 from specanim.spec.source import Origin, PathKey, Source
 from specanim.spec.validate import Plan, validate
@@ -347,7 +348,15 @@ def _scene(
     scene: dict[str, Any] = {"dataset": dataset, "reducer": reducer, "panels": panels}
     if layout and "panels" not in spec:
         scene["layout"] = layout
-    return {**scene, **spec}
+    # In the order of the spec's keys (title and size first, as spec files are written), so
+    # that to_yaml() reads like one.
+    order = list(SceneSpec.model_fields)
+    return dict(
+        sorted(
+            {**scene, **spec}.items(),
+            key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order),
+        )
+    )
 
 
 def _data(
@@ -372,7 +381,7 @@ def _localise(document: Any, base_dir: Path, target: Path) -> Any:
     """The document with the arrays it reads from specanim's cache copied beside target and
     named relative to it."""
     arrays = cache.arrays_folder().resolve()
-    out = yaml.safe_load(yaml.safe_dump(document))
+    out = yaml.safe_load(yaml.safe_dump(document, sort_keys=False))  # a copy, in its order
     for key in ("dataset", "reducer"):
         entry = out.get(key)
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
