@@ -372,6 +372,26 @@ def test_to_yaml_writes_the_keys_in_a_spec_files_order(tmp_path: Path) -> None:
         assert "type: file\n  path:" in text  # an entry's keys as given, type first
 
 
+def test_labels_come_with_a_legend_by_default() -> None:
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    labels = np.repeat(["a", "b", "c"], 20)
+    scenes = {
+        "labels": specanim.animate(X, labels=labels, reducer="pca", **SIZE),
+        "none": specanim.animate(X, reducer="pca", **SIZE),
+        "images": specanim.animate(X, labels=labels, images=np.zeros((60, 4, 4)), reducer="pca"),
+        "snapshots": specanim.from_snapshots(np.zeros((2, 60, 2)), labels=labels),
+    }
+    panels = {name: list(scene.plan.panels) for name, scene in scenes.items()}
+    assert panels == {
+        "labels": ["scatter", "legend"],
+        "none": ["scatter"],
+        "images": ["scatter", "digit-grid"],  # a sample of each class in its colour
+        "snapshots": ["scatter", "legend"],
+    }
+    legend = np.asarray(scenes["labels"].still(-1))[:, -SIZE["width"] // 6 :]
+    assert (legend.max(axis=2).astype(int) - legend.min(axis=2) > 100).any()  # the swatches
+
+
 def test_load_takes_a_path_text_or_mapping_and_overrides(
     write_spec: Callable[..., Path],
 ) -> None:

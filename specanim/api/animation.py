@@ -289,7 +289,7 @@ def animate(
     given = points(X, labels, features, colour_fields(spec))  # checked before any fit
     data, dataset = _data(given.features, given.labels, images, given.columns, "animate")
     entry = {"type": reducer} if isinstance(reducer, str) else dict(reducer)
-    document = _scene(dataset, entry, images is not None, spec)
+    document = _scene(dataset, entry, images is not None, given.labels is not None, spec)
     scene = _animation(_made_in_python(document, "animate"), components)
     scene.stored = (data,)
     return scene
@@ -312,7 +312,7 @@ def from_snapshots(
     data, dataset = _data(features, labels, images, {}, "from_snapshots")
     snapshots_file = StoredArrays.store(archive_arrays(trajectory), TRAJECTORY)
     reducer = {"type": "precomputed", "path": str(snapshots_file.path)}
-    document = _scene(dataset, reducer, images is not None, spec)
+    document = _scene(dataset, reducer, images is not None, labels is not None, spec)
     scene = _animation(_made_in_python(document, "from_snapshots"), components)
     scene.stored = (data, snapshots_file)
     return scene
@@ -341,10 +341,21 @@ def _registry(components: Sequence[type[Component[Any]]]) -> Registry:
 
 
 def _scene(
-    dataset: dict[str, Any], reducer: dict[str, Any], images: bool, spec: dict[str, Any]
+    dataset: dict[str, Any],
+    reducer: dict[str, Any],
+    images: bool,
+    labels: bool,
+    spec: dict[str, Any],
 ) -> dict[str, Any]:
-    panels = [{"type": "scatter"}] + ([{"type": "digit-grid"}] if images else [])
-    layout = {"row": ["scatter", "digit-grid"], "sizes": [3, 1]} if images else None
+    """The spec of a scene made in Python: by default a scatter, beside a digit grid (images:
+    a sample of each class in its colour) or else a legend (labels), which tell the classes
+    apart."""
+    panels: list[dict[str, Any]] = [{"type": "scatter"}]
+    layout = None
+    if images or labels:
+        beside = "digit-grid" if images else "legend"
+        panels.append({"type": beside})
+        layout = {"row": ["scatter", beside], "sizes": [3, 1] if images else [5, 1]}
     scene: dict[str, Any] = {"dataset": dataset, "reducer": reducer, "panels": panels}
     if layout and "panels" not in spec:
         scene["layout"] = layout
