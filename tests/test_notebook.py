@@ -52,7 +52,13 @@ def test_interrupting_the_kernel_stops_the_render_and_leaves_no_file(tmp_path: P
             "panels: [{type: scatter, render: vector}]\\ntimeline: {duration: 300}\\n')\n"
             "len(scene)\n"
         )
-        assert client.execute_interactive(setup, timeout=300)["content"]["status"] == "ok"
+        shown: list[str] = []
+        reply = client.execute_interactive(
+            setup, timeout=300, output_hook=lambda m: shown.append(str(m["content"]))
+        )
+        assert reply["content"]["status"] == "ok"
+        loading = [m for m in shown if "loading" in m and "<progress" in m]
+        assert 'value="1" max="1"' in loading[-1]  # a stage of unknown length ends full
         started = client.execute("scene.render('long.mp4', workers=2)")
         # Wait until frames are being rendered: the progress bar counts them in the output.
         deadline = time.monotonic() + 120
@@ -66,6 +72,13 @@ def test_interrupting_the_kernel_stops_the_render_and_leaves_no_file(tmp_path: P
         reply = client.get_shell_msg(timeout=60)
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "KeyboardInterrupt"
+        last = ""  # the progress bar as the render left it
+        while (message := client.get_iopub_msg(timeout=60))["content"].get("execution_state") != (
+            "idle"
+        ):
+            if message["parent_header"].get("msg_id") == started and "<progress" in str(message):
+                last = str(message["content"])
+        assert "interrupted" in last
         check = client.execute_interactive(
             "print(len(multiprocessing.active_children()))",
             timeout=60,
