@@ -3,6 +3,7 @@ renders show in a notebook; equivalent calls give the frames of the equivalent s
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -390,6 +391,27 @@ def test_labels_come_with_a_legend_by_default() -> None:
     }
     legend = np.asarray(scenes["labels"].still(-1))[:, -SIZE["width"] // 6 :]
     assert (legend.max(axis=2).astype(int) - legend.min(axis=2) > 100).any()  # the swatches
+
+
+def test_to_yaml_warns_of_a_panel_defined_in_the_session(tmp_path: Path) -> None:
+    from specanim.sdk import Panel
+
+    class Blank(Panel):
+        name = "blank"
+
+        def view(self, frame: Any, box: Any) -> dict[str, Any]:
+            return {"data": {"values": [{}]}, "mark": "point"}
+
+    snapshots = np.zeros((2, 10, 2), np.float32)
+    scene = specanim.from_snapshots(
+        snapshots, components=[Blank], panels=[{"type": "scatter"}, {"type": "blank"}]
+    )
+    with pytest.warns(UserWarning, match=r"the spec names panel 'blank', defined in this session"):
+        scene.to_yaml(tmp_path / "scene.yaml")
+    plain = specanim.from_snapshots(snapshots, components=[Blank])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain.to_yaml()  # no component of the session in it: no warning
 
 
 def test_load_takes_a_path_text_or_mapping_and_overrides(

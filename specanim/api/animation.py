@@ -21,6 +21,7 @@ import html
 import logging
 import os
 import shutil
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +51,7 @@ from specanim.spec.extends import parse_spec, read_spec
 from specanim.spec.models import SceneSpec
 from specanim.spec.overrides import apply_overrides, override
 from specanim.spec.source import Origin, PathKey, Source
-from specanim.spec.validate import Plan, validate
+from specanim.spec.validate import Plan, Resolved, validate
 from specanim.store import cache
 from specanim.store.archives import archive_arrays
 from specanim.store.manifest import path_for as manifest_path
@@ -66,6 +67,7 @@ IN_MEMORY = Path("<spec>")  # the file name of a spec given as text
 # The file names of specs made by these calls: their messages name the call.
 MADE_BY = {call: Path(f"{call}()") for call in ("load", "animate", "from_snapshots")}
 NOT_FILES = {IN_MEMORY, *MADE_BY.values()}
+SESSION = "__main__"  # the plugin that registers the components given with components=
 DEFAULT_NAME = "animation"  # what render() without a path writes, for a spec made in Python
 
 log = logging.getLogger(__name__)
@@ -208,10 +210,29 @@ class Animation:
             target = Path(path)
             document = _localise(document, self.plan.source.base_dir, target)
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+        self._warn_of_session_components()
         if path is not None:
             with atomic_path(target) as tmp:
                 tmp.write_text(text, encoding="utf-8")
         return text
+
+    def _warn_of_session_components(self) -> None:
+        """Warn if the spec names components given with ``components=`` (defined in this
+        session): ``specanim render`` will not know them."""
+        plan = self.plan
+        entries: list[Resolved[Any]] = [plan.dataset, *plan.reducers.values()]
+        entries += [*plan.panels.values(), plan.encoder]
+        if plan.executor is not None:
+            entries.append(plan.executor)
+        here = sorted({f"{e.cls.kind} '{e.cls.name}'" for e in entries if e.plugin == SESSION})
+        if here:
+            warnings.warn(
+                f"the spec names {', '.join(here)}, defined in this session (components=...): "
+                "specanim render will not know them unless a plugin registers them (a local "
+                "plugin file named in the spec's plugins:, see docs/plugins.md)",
+                UserWarning,
+                stacklevel=3,
+            )
 
     # --- in a notebook ----------------------------------------------------------------------------
 
@@ -337,7 +358,7 @@ def _registry(components: Sequence[type[Component[Any]]]) -> Registry:
         return hookimpl(register_all)
 
     plugin = SimpleNamespace(**{f"register_{k}s": registrar(k) for k in KINDS})
-    return load_registry([("__main__", plugin)])
+    return load_registry([(SESSION, plugin)])
 
 
 def _scene(
