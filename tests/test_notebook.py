@@ -14,18 +14,24 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_quickstart_notebook_runs_and_shows_its_renders(tmp_path: Path) -> None:
-    # The notebook reads ../specs and writes out/: run it from a copy beside a link to specs/.
-    (tmp_path / "examples").mkdir()
-    shutil.copy(ROOT / "examples" / "quickstart.ipynb", tmp_path / "examples")
-    (tmp_path / "specs").symlink_to(ROOT / "specs")
-    notebook = nbformat.read(tmp_path / "examples" / "quickstart.ipynb", as_version=4)
+def executed(name: str, folder: Path) -> Any:
+    """The example notebook name, executed headless in a real kernel from a copy in folder/
+    examples, beside a link to specs/ (the notebooks read ../specs and write out/)."""
+    (folder / "examples").mkdir()
+    shutil.copy(ROOT / "examples" / name, folder / "examples")
+    (folder / "specs").symlink_to(ROOT / "specs")
+    notebook = nbformat.read(folder / "examples" / name, as_version=4)
     NotebookClient(
         notebook,
         timeout=600,
         kernel_name="python3",
-        resources={"metadata": {"path": str(tmp_path / "examples")}},
+        resources={"metadata": {"path": str(folder / "examples")}},
     ).execute()
+    return notebook
+
+
+def test_the_quickstart_notebook_runs_and_shows_its_renders(tmp_path: Path) -> None:
+    notebook = executed("quickstart.ipynb", tmp_path)
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
@@ -38,6 +44,32 @@ def test_the_quickstart_notebook_runs_and_shows_its_renders(tmp_path: Path) -> N
     assert "<progress" in "".join(html)
     spec = tmp_path / "examples" / "out" / "pca.yaml"
     assert spec.exists() and (tmp_path / "examples" / "out" / "pca.data.npz").exists()
+
+
+def test_the_notebook_of_every_python_call_runs_as_docs_python_md_says(tmp_path: Path) -> None:
+    notebook = executed("python_api.ipynb", tmp_path)
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    errors = [o for cell in cells for o in cell.outputs if o.output_type == "error"]
+    mistake = [c for c in cells if "raises-exception" in c.metadata.get("tags", [])]
+    assert [e.traceback for e in errors] == [mistake[0].outputs[-1].traceback]  # that cell's
+    assert errors[0].traceback == [
+        "UserError: animate(panels=...): panels[0].color.field: no numeric column 'temprature' "
+        "to colour by (did you mean 'temperature'?): X's numeric columns are 'f0', 'f1', 'f2', "
+        "'f3', 'f4', 'temperature'"
+    ]
+    data = [o["data"] for cell in cells for o in cell.outputs if "data" in o]
+    assert "('small', 'medium', 'large')" in [d.get("text/plain") for d in data]  # its order
+    assert any("image/png" in d for d in data)  # the still
+    here = tmp_path / "examples"
+    assert (here / "animation.mp4").is_file()  # render() without a path
+    written = sorted(p.name for p in (here / "out").iterdir() if not p.name.endswith(".json"))
+    assert written == [
+        "by_class.2.gif",
+        "by_class.5.gif",
+        "by_class.data.npz",
+        "by_class.yaml",
+        "tsne.gif",
+    ]
 
 
 def test_interrupting_the_kernel_stops_the_render_and_leaves_no_file(tmp_path: Path) -> None:
