@@ -229,6 +229,8 @@ def test_a_missing_colour_column_is_said_before_the_fit() -> None:
 
 def bad_tables() -> dict[str, tuple[Any, dict[str, Any], str]]:
     """Tables with mistakes, the arguments they are given with, and the one line each gives."""
+    import pandas as pd
+
     table = weather()
     gaps = table.copy()
     gaps.loc[3, "f1"] = np.nan
@@ -256,6 +258,13 @@ def bad_tables() -> dict[str, tuple[Any, dict[str, Any], str]]:
             "animate(features=...): column 'colour' holds text ('red' in 200 of 200 rows), "
             "features must be numbers: convert it (pandas.to_numeric(..., errors='coerce') "
             "makes text NaN) or leave it out",
+        ),
+        "a date as a feature": (
+            table.assign(day=pd.date_range("2024-01-01", periods=200, unit="us")),
+            {"features": ["f0", "day"]},
+            "animate(features=...): column 'day' holds datetime64[us] values, features must be "
+            "numbers: convert it (pandas.to_numeric(..., errors='coerce') makes text NaN) or "
+            "leave it out",
         ),
         "no such feature": (
             table,

@@ -126,14 +126,13 @@ def points(
             )
         argument = "animate(X)"
     for name in chosen if features is not None else [c for c in names if c != label]:
-        _, text, example = numbers[name]
+        _, others, what = numbers[name]
         # A chosen column with text, or by default one of numbers with some text in it (a
         # marker such as "n/a" for a missing value), which would otherwise be left out.
-        if text and (features is not None or text < len(X) / 2):
+        if others and (features is not None or others < len(X) / 2):
             raise UserError(
-                f"{argument}: column '{name}' holds text ({example!r} in {text} of {len(X)} "
-                "rows), features must be numbers: convert it (pandas.to_numeric(..., "
-                "errors='coerce') makes text NaN) or leave it out"
+                f"{argument}: column '{name}' holds {what}, features must be numbers: convert "
+                "it (pandas.to_numeric(..., errors='coerce') makes text NaN) or leave it out"
             )
     matrix = _finite(np.column_stack([numbers[c][0] for c in chosen]), chosen, argument)
     numeric = [c for c in names if numbers[c][1] == 0]
@@ -155,28 +154,29 @@ def _array_features(X: Any) -> np.ndarray:
         raise UserError(f"animate(X): X must be (points, features), got shape {values.shape}")
     if values.dtype.kind not in "biuf":
         converted = [_numbers(values[:, j]) for j in range(values.shape[1])]
-        text = [(j, found) for j, (_, count, found) in enumerate(converted) if count]
-        if text:
-            j, found = text[0]
-            raise UserError(
-                f"animate(X): column {j} of X holds text ({found!r}), features must be numbers"
-            )
+        others = [(j, what) for j, (_, count, what) in enumerate(converted) if count]
+        if others:
+            j, what = others[0]
+            raise UserError(f"animate(X): column {j} of X holds {what}, features must be numbers")
         values = np.column_stack([numbers for numbers, _, _ in converted])
     return _finite(values, [str(j) for j in range(values.shape[1])], "animate(X)")
 
 
 def _numbers(column: Any) -> tuple[np.ndarray, int, str]:
-    """A column as float64 numbers (NaN where empty), how many of its values are text, and the
-    first of them."""
+    """A column as float64 numbers (NaN where empty), how many of its values are no numbers,
+    and what they are, for a message: ``text ('n/a' in 3 of 200 rows)``."""
     values = np.asarray(column)
     if values.dtype.kind in "biuf":
         return values.astype(np.float64), 0, ""
+    if values.dtype.kind not in "OUS":  # dates, durations, complex numbers: not features
+        return np.full(len(values), np.nan), len(values), f"{values.dtype} values"
     import pandas as pd
 
     given = pd.Series(values, dtype=object)
     numbers = pd.to_numeric(given, errors="coerce")
     text = given[numbers.isna() & given.notna()]
-    return numbers.to_numpy(np.float64), len(text), str(text.iloc[0]) if len(text) else ""
+    what = f"text ({str(text.iloc[0])!r} in {len(text)} of {len(values)} rows)" if len(text) else ""
+    return numbers.to_numpy(np.float64), len(text), what
 
 
 def _finite(values: np.ndarray, names: Sequence[str], argument: str) -> np.ndarray:
