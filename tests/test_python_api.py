@@ -69,6 +69,10 @@ def test_a_dataframe_names_its_label_column(
     assert from_table.prepared().data.classes[:3] == ("d0", "d1", "d2")
     with pytest.raises(UserError, match=r"animate\(labels='digits'\): X has no column 'digits'"):
         specanim.animate(table, labels="digits", reducer="pca")
+    numeric = table.assign(digit=y)  # labels=table["digit"]: that column is no feature
+    by_name = specanim.animate(numeric, labels="digit", reducer="pca", **SIZE)
+    by_series = specanim.animate(numeric, labels=numeric["digit"], reducer="pca", **SIZE)
+    assert np.array_equal(np.asarray(by_series.still(0)), np.asarray(by_name.still(0)))
     import polars as pl
 
     polars_table = pl.from_pandas(table)

@@ -102,6 +102,9 @@ def points(
     names = [str(c) for c in table]
     column = dict(zip(names, table, strict=True))
     label = labels if isinstance(labels, str) else None
+    named = getattr(labels, "name", None)  # labels=table["digit"]: that column is no feature
+    if label is None and hasattr(labels, "dtype") and isinstance(named, str) and named in names:
+        label = named
     if label is not None and label not in names:
         raise UserError(
             f"animate(labels={label!r}): X has no column '{label}'{did_you_mean(label, names)}: "
@@ -142,7 +145,7 @@ def points(
     colours = [c for c in colours if c not in (FEATURES, LABELS, CLASSES, IMAGES)]
     return Points(
         matrix,
-        X[column[label]] if label is not None else labels,
+        X[column[label]] if isinstance(labels, str) else labels,
         {c: numbers[c][0] for c in colours},
     )
 
