@@ -145,7 +145,7 @@ def points(
     colours = [c for c in colours if c not in (FEATURES, LABELS, CLASSES, IMAGES)]
     return Points(
         matrix,
-        X[column[label]] if isinstance(labels, str) else labels,
+        X[column[labels]] if isinstance(labels, str) else labels,
         {c: numbers[c][0] for c in colours},
     )
 
