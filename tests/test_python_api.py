@@ -3,8 +3,9 @@ renders show in a notebook; equivalent calls give the frames of the equivalent s
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -425,6 +426,41 @@ def test_to_yaml_warns_of_a_panel_defined_in_the_session(tmp_path: Path) -> None
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         plain.to_yaml()  # no component of the session in it: no warning
+
+
+class Stages:
+    """A progress reporter that keeps the stages it is shown, and their units."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[str, str]] = []
+
+    @contextlib.contextmanager
+    def stage(self, description: str, total: int | None, unit: str = "") -> Iterator[Any]:
+        self.shown.append((description, unit))
+        yield lambda done, total=None: None
+
+    def info(self, message: str) -> None:
+        pass
+
+
+def test_a_reused_fit_is_not_called_fitting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPECANIM_CACHE_DIR", str(tmp_path / "cache"))
+    text = (
+        "dataset: {type: sklearn-digits, limit: 100}\nreducer: {type: umap, epochs: 3}\n"
+        "panels: [{type: scatter}]\n"
+    )
+    shown = []
+    for cache in ("use", "use", "refresh"):
+        stages = Stages()
+        engine.prepare(specanim.load(text).plan, cache=cache, report=stages)
+        shown.append(stages.shown[1])
+    assert shown == [
+        ("fitting umap", "steps"),
+        ("reading the cached trajectory of umap", ""),
+        ("fitting umap", "steps"),
+    ]
 
 
 def test_load_takes_a_path_text_or_mapping_and_overrides(
