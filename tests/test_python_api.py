@@ -487,6 +487,13 @@ def test_load_takes_a_path_text_or_mapping_and_overrides(
         specanim.load(path, timeline__fps=0)
     with pytest.raises(SpecErrors, match=r"<spec>:2: reducer.type: unknown reducer 'pcb'"):
         specanim.load(text.replace("pca", "pcb"))
+    mapping = {
+        "dataset": {"type": "sklearn-digits"},
+        "reducer": {"type": "pcb"},
+        "panels": [{"type": "scatter"}],
+    }
+    with pytest.raises(SpecErrors, match=r"^load\(\): reducer.type: unknown reducer 'pcb'"):
+        specanim.load(mapping)  # no lines to name: the call
 
 
 def test_an_opentsne_capture_renders_with_its_phases(tmp_path: Path) -> None:
