@@ -30,17 +30,19 @@ LABEL_COLUMNS = ("digit", "label")  # the default label column: the first one th
 FEATURE_KEYS = ("X", "data")  # the default arrays of an .npz file, likewise
 LABEL_KEYS = ("y", "labels")
 IMAGE_KEYS = ("images",)
+CLASS_KEYS = ("classes",)
 # Options that only some file types read: setting one for another type is a mistake.
 APPLIES_TO: dict[str, tuple[str, ...]] = {
     "label": TABLES,
     "pixels": TABLES,
     "features": TABLES,
-    "columns": TABLES,
+    "columns": (*TABLES, ".npz"),
     "dropna": TABLES,
     "labels": (".npy",),
     "features_key": (".npz",),
     "labels_key": (".npz",),
     "images_key": (".npz",),
+    "classes_key": (".npz",),
 }
 
 
@@ -67,7 +69,8 @@ class TableFileOptions(Options):
         None,
         description="Tables: numeric columns kept for the scatter's `color: {field: ...}` and "
         "not used as features unless `features` names them. Default: every numeric column that "
-        "is not a feature, and the label if it is a number.",
+        "is not a feature, and the label if it is a number. .npz files: arrays of one number "
+        "per row kept likewise (default: none).",
     )
     dropna: bool = Field(
         False,
@@ -98,6 +101,11 @@ class TableFileOptions(Options):
     images_key: str | None = Field(
         None, description=".npz files: an array of images, n x h x w (default: 'images', if any)."
     )
+    classes_key: str | None = Field(
+        None,
+        description=".npz files: the class names in their order, when the labels are indices "
+        "into them (default: 'classes', if any); without it classes are sorted naturally.",
+    )
     limit: Limit = None
 
 
@@ -110,6 +118,7 @@ class Content:
     pixels: bool  # values are pixel intensities, 0..1 or 0..255
     images: np.ndarray | None = None  # (n, h, w) images beside features, from an .npz
     columns: dict[str, np.ndarray] = field(default_factory=dict)  # numbers to colour by
+    classes: tuple[str, ...] | None = None  # the class names when labels index them
 
 
 class TableFile(Dataset):
@@ -326,9 +335,19 @@ class TableFile(Dataset):
                 path, names, "features_key", FEATURE_KEYS, required=images_name is None
             )
             labels_name = self._array_name(path, names, "labels_key", LABEL_KEYS)
+            classes_name = self._array_name(path, names, "classes_key", CLASS_KEYS, required=False)
+            for column in self.options.columns or []:
+                if column not in names:
+                    raise InputError(
+                        f"{path.name} has no array '{column}'{did_you_mean(column, names)}: "
+                        f"its arrays are {_some(names)}",
+                        key="columns",
+                    )
             images = npz[images_name] if images_name else None
             labels = npz[labels_name]
             values = npz[features_name] if features_name else None
+            class_names = npz[classes_name] if classes_name else None
+            columns = {c: npz[c] for c in self.options.columns or []}
         if values is None:  # images alone: their pixels are the features
             assert images is not None
             values, images = images, None
@@ -343,7 +362,20 @@ class TableFile(Dataset):
                 f"images (n x height x width), but it has shape {images.shape}",
                 key="images_key",
             )
-        return Content(values, labels, pixels=pixels, images=images)
+        for column, numbers in columns.items():
+            if numbers.shape != (len(values),) or numbers.dtype.kind not in "biuf":
+                raise InputError(
+                    f"{name} has {len(values)} rows, so '{column}' must be {len(values)} "
+                    f"numbers, but it holds {numbers.dtype} values of shape {numbers.shape}",
+                    key="columns",
+                )
+        classes = None
+        if class_names is not None:
+            classes = _class_names(labels, class_names, f"'{labels_name}'", f"'{classes_name}'")
+        colour = {c: numbers.astype(np.float64) for c, numbers in columns.items()}
+        return Content(
+            values, labels, pixels=pixels, images=images, columns=colour, classes=classes
+        )
 
     def _array_name(
         self,
@@ -389,7 +421,10 @@ class TableFile(Dataset):
                 raise InputError(
                     f"{empty} of the {n} labels are empty: every row needs a label", key="path"
                 )
-            indices, classes = encode_labels(labels)
+            if content.classes is None:
+                indices, classes = encode_labels(labels)
+            else:
+                indices, classes = labels.astype(np.int64), content.classes
         images = None
         if content.pixels:
             features, pixels = scale_pixels(values, key="path")
@@ -447,6 +482,28 @@ def _check_rows(
         raise InputError(
             f"{name} has {len(values)} rows but {labels_name} has {len(labels)} labels", key=key
         )
+
+
+def _class_names(
+    labels: np.ndarray, names: np.ndarray, labels_name: str, classes_name: str
+) -> tuple[str, ...]:
+    """The class names that labels index, in order; InputError unless labels are indices
+    into names."""
+    if names.ndim != 1 or names.dtype.kind not in "US":
+        raise InputError(
+            f"{classes_name} must hold one class name per class (1-D text), found "
+            f"{names.dtype} values of shape {names.shape}",
+            key="classes_key",
+        )
+    if labels.dtype.kind not in "iu" or (
+        len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < len(names)
+    ):
+        raise InputError(
+            f"{labels_name} must be indices 0 to {len(names) - 1} into the {len(names)} class "
+            f"names of {classes_name}",
+            key="classes_key",
+        )
+    return tuple(str(name) for name in names.astype(str).tolist())
 
 
 def _load_npy(path: Path, key: str) -> np.ndarray:

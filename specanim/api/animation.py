@@ -19,7 +19,9 @@ import contextlib
 import dataclasses
 import html
 import logging
+import os
 import shutil
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,16 @@ import yaml
 
 from specanim import engine
 from specanim.api.display import Rendered
+from specanim.api.inputs import (
+    FEATURES,
+    IMAGES,
+    LABELS,
+    colour_fields,
+    image_array,
+    label_arrays,
+    points,
+    trajectory_of,
+)
 from specanim.components import KINDS, Component, Executor
 from specanim.engine import executors
 from specanim.engine.progress import reporter
@@ -36,19 +48,27 @@ from specanim.engine.rendering import check_output
 from specanim.errors import UserError
 from specanim.plugins import Registry, default_registry, load_registry
 from specanim.spec.extends import parse_spec, read_spec
+from specanim.spec.models import SceneSpec
 from specanim.spec.overrides import apply_overrides, override
-from specanim.spec.validate import Plan, validate
+from specanim.spec.source import Origin, PathKey, Source
+from specanim.spec.validate import Plan, Resolved, validate
 from specanim.store import cache
 from specanim.store.archives import archive_arrays
+from specanim.store.manifest import path_for as manifest_path
 from specanim.store.output import atomic_path
 from specanim.store.trajectories import CacheMode
-from specanim.values import Trajectory
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
 # Arrays of a scene made in Python, by the role they play in its spec.
 DATA, TRAJECTORY = "data", "trajectory"
+IN_MEMORY = Path("<spec>")  # the file name of a spec given as text
+# The file names of specs made by these calls: their messages name the call.
+MADE_BY = {call: Path(f"{call}()") for call in ("load", "animate", "from_snapshots")}
+NOT_FILES = {IN_MEMORY, *MADE_BY.values()}
+SESSION = "__main__"  # the plugin that registers the components given with components=
+DEFAULT_NAME = "animation"  # what render() without a path writes, for a spec made in Python
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +152,7 @@ class Animation:
         The frames render on executor: a name (``"dask"``), else the spec's ``executor:``,
         else ``local`` with workers processes (default: all cores); or an Executor you have
         entered (``with``), to keep its workers for several renders."""
-        plan = self.plan
-        if path is not None:
-            plan = self._plan_for(Path(path))
+        plan = self._default_plan() if path is None else self._plan_for(Path(path))
         own: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         if isinstance(executor, Executor):
             runner = executor
@@ -147,6 +165,29 @@ class Animation:
             result = engine.render(prepared, frames=frames, executor=runner, report=reporter())
         self.result = Rendered.of(result)
         return self.result
+
+    def _default_plan(self) -> Plan:
+        """The plan that render() without a path writes: to the spec's ``output.path``, else
+        to its file's name in the current folder (as the command line does), else, for a spec
+        made in Python, to ``animation`` with the format's ending. A file the default would
+        replace must be a previous output (its manifest beside it): a name the user did not
+        give never replaces their files."""
+        output = self.plan.source.data.get("output")
+        if isinstance(output, Mapping) and output.get("path"):
+            return self.plan  # the spec names its output
+        plan = self.plan
+        if self.plan.source.file in NOT_FILES:
+            extensions = self.plan.encoder.cls.extensions
+            plan = self._plan_for(Path(DEFAULT_NAME + (extensions[0] if extensions else "")))
+        target = plan.output
+        described = manifest_path(target)
+        if os.path.lexists(target) and not described.is_file():
+            raise UserError(
+                f"render(): {target} exists and is no previous output (no {described.name} "
+                "beside it), so render() without a path does not replace it: give a path, "
+                "render('out.mp4')"
+            )
+        return plan
 
     def _plan_for(self, output: Path) -> Plan:
         """The plan with another output; its ending picks the encoder, as ``-o`` does."""
@@ -169,10 +210,29 @@ class Animation:
             target = Path(path)
             document = _localise(document, self.plan.source.base_dir, target)
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+        self._warn_of_session_components()
         if path is not None:
             with atomic_path(target) as tmp:
                 tmp.write_text(text, encoding="utf-8")
         return text
+
+    def _warn_of_session_components(self) -> None:
+        """Warn if the spec names components given with ``components=`` (defined in this
+        session): ``specanim render`` will not know them."""
+        plan = self.plan
+        entries: list[Resolved[Any]] = [plan.dataset, *plan.reducers.values()]
+        entries += [*plan.panels.values(), plan.encoder]
+        if plan.executor is not None:
+            entries.append(plan.executor)
+        here = sorted({f"{e.cls.kind} '{e.cls.name}'" for e in entries if e.plugin == SESSION})
+        if here:
+            warnings.warn(
+                f"the spec names {', '.join(here)}, defined in this session (components=...): "
+                "specanim render will not know them unless a plugin registers them (a local "
+                "plugin file named in the spec's plugins:, see docs/plugins.md)",
+                UserWarning,
+                stacklevel=3,
+            )
 
     # --- in a notebook ----------------------------------------------------------------------------
 
@@ -201,15 +261,34 @@ def load(
     ``load(spec, **{"reducer.random_state": 7})`` or with ``__`` for dots,
     ``load(spec, reducer__random_state=7)``. ``components`` adds component classes defined
     here (in a notebook, say) as if a plugin registered them."""
-    registry = _registry(components)
     if isinstance(spec, Mapping):
-        source = parse_spec(yaml.safe_dump(dict(spec), sort_keys=False), Path("<spec>"))
+        source = _made_in_python(spec, "load")
     elif isinstance(spec, Path) or ("\n" not in spec and Path(spec).suffix in (".yaml", ".yml")):
         source = read_spec(Path(spec))
     else:
-        source = parse_spec(spec, Path("<spec>"))
+        source = parse_spec(spec, IN_MEMORY)
     changes = [override(k.replace("__", "."), v, f"{k}={v!r}") for k, v in overrides.items()]
-    return Animation(validate(apply_overrides(source, changes), registry), registry, cache)
+    return _animation(apply_overrides(source, changes), components, cache)
+
+
+def _animation(
+    source: Source, components: Sequence[type[Component[Any]]], cache: CacheMode = "use"
+) -> Animation:
+    registry = _registry(components)
+    return Animation(validate(source, registry), registry, cache)
+
+
+def _made_in_python(document: Mapping[str, Any], call: str) -> Source:
+    """A spec made in Python by call (``"animate"``): its messages name the call, without the
+    lines of the YAML text it passes through, which the user never saw."""
+    source = parse_spec(yaml.safe_dump(dict(document), sort_keys=False), MADE_BY[call])
+
+    def elsewhere(table: dict[PathKey, Origin]) -> dict[PathKey, Origin]:
+        return {key: o for key, o in table.items() if o.where != source.name}  # extends:
+
+    source.origins = elsewhere(source.origins)
+    source.key_origins = elsewhere(source.key_origins)
+    return source
 
 
 def animate(
@@ -228,17 +307,11 @@ def animate(
     (``{"type": "umap", "epochs": 100}``); the other keywords are the spec's (``title=...``,
     ``panels=[...]``, ``timeline={...}``), with a scatter (and a digit grid for images) by
     default."""
-    matrix, label_values = _features_and_labels(X, labels, features)
-    # Without labels every point is of one class, drawn in one colour.
-    arrays = {"X": matrix, "labels": np.zeros(len(matrix), np.int64)}
-    if label_values is not None:
-        arrays["labels"] = label_values
-    if images is not None:
-        arrays["images"] = np.asarray(images)
-    data = StoredArrays.store(arrays, DATA)
-    dataset = {"type": "file", "path": str(data.path), "labels_key": "labels"}
+    given = points(X, labels, features, colour_fields(spec))  # checked before any fit
+    data, dataset = _data(given.features, given.labels, images, given.columns, "animate")
     entry = {"type": reducer} if isinstance(reducer, str) else dict(reducer)
-    scene = load(_scene(dataset, entry, images is not None, spec), components=components)
+    document = _scene(dataset, entry, images is not None, given.labels is not None, spec)
+    scene = _animation(_made_in_python(document, "animate"), components)
     scene.stored = (data,)
     return scene
 
@@ -254,17 +327,14 @@ def from_snapshots(
     """A scene of a trajectory captured elsewhere: a list of (n, 2) layouts, an (S, n, 2)
     array, a Trajectory, or a capture such as ``specanim.capture.opentsne()`` (its phases and
     iterations kept)."""
-    trajectory = _trajectory(snapshots)
+    trajectory = trajectory_of(snapshots, "from_snapshots")
     n = trajectory.snapshots.shape[1]
-    arrays: dict[str, np.ndarray] = {"X": np.zeros((n, 0), np.float32)}
-    arrays["labels"] = np.zeros(n, np.int64) if labels is None else _labels(labels)
-    if images is not None:
-        arrays["images"] = np.asarray(images)
-    data = StoredArrays.store(arrays, DATA)
-    dataset = {"type": "file", "path": str(data.path), "labels_key": "labels"}
+    features = np.zeros((n, 0), np.float32)
+    data, dataset = _data(features, labels, images, {}, "from_snapshots")
     snapshots_file = StoredArrays.store(archive_arrays(trajectory), TRAJECTORY)
     reducer = {"type": "precomputed", "path": str(snapshots_file.path)}
-    scene = load(_scene(dataset, reducer, images is not None, spec), components=components)
+    document = _scene(dataset, reducer, images is not None, labels is not None, spec)
+    scene = _animation(_made_in_python(document, "from_snapshots"), components)
     scene.stored = (data, snapshots_file)
     return scene
 
@@ -288,83 +358,62 @@ def _registry(components: Sequence[type[Component[Any]]]) -> Registry:
         return hookimpl(register_all)
 
     plugin = SimpleNamespace(**{f"register_{k}s": registrar(k) for k in KINDS})
-    return load_registry([("__main__", plugin)])
+    return load_registry([(SESSION, plugin)])
 
 
 def _scene(
-    dataset: dict[str, Any], reducer: dict[str, Any], images: bool, spec: dict[str, Any]
+    dataset: dict[str, Any],
+    reducer: dict[str, Any],
+    images: bool,
+    labels: bool,
+    spec: dict[str, Any],
 ) -> dict[str, Any]:
-    panels = [{"type": "scatter"}] + ([{"type": "digit-grid"}] if images else [])
-    layout = {"row": ["scatter", "digit-grid"], "sizes": [3, 1]} if images else None
+    """The spec of a scene made in Python: by default a scatter, beside a digit grid (images:
+    a sample of each class in its colour) or else a legend (labels), which tell the classes
+    apart."""
+    panels: list[dict[str, Any]] = [{"type": "scatter"}]
+    layout = None
+    if images or labels:
+        beside = "digit-grid" if images else "legend"
+        panels.append({"type": beside})
+        layout = {"row": ["scatter", beside], "sizes": [3, 1] if images else [5, 1]}
     scene: dict[str, Any] = {"dataset": dataset, "reducer": reducer, "panels": panels}
     if layout and "panels" not in spec:
         scene["layout"] = layout
-    return {**scene, **spec}
-
-
-def _features_and_labels(
-    X: Any, labels: Any, features: Sequence[str] | None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """(n, d) float32 features and (n,) labels from an array or a pandas/polars DataFrame."""
-    columns = getattr(X, "columns", None)
-    if columns is None:
-        matrix = np.asarray(X, np.float32)
-        label_values = None if labels is None else np.asarray(labels)
-    else:
-        names = [str(c) for c in columns]
-        label_column = labels if isinstance(labels, str) else None
-        if label_column is not None and label_column not in names:
-            raise UserError(f"labels: no column '{label_column}'; the columns are {names}")
-        chosen = (
-            list(features)
-            if features is not None
-            else [c for c in names if c != label_column and _numeric(X[c])]
+    # In the order of the spec's keys (title and size first, as spec files are written), so
+    # that to_yaml() reads like one.
+    order = list(SceneSpec.model_fields)
+    return dict(
+        sorted(
+            {**scene, **spec}.items(),
+            key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order),
         )
-        missing = [c for c in chosen if c not in names]
-        if missing:
-            raise UserError(f"features: no column {missing}; the columns are {names}")
-        matrix = np.column_stack([np.asarray(X[c], np.float32) for c in chosen])
-        if label_column is not None:
-            label_values = np.asarray(X[label_column])
-        else:
-            label_values = None if labels is None else np.asarray(labels)
-    if matrix.ndim != 2:
-        raise UserError(f"X must be (points, features), got shape {matrix.shape}")
-    if label_values is not None and len(label_values) != len(matrix):
-        raise UserError(f"{len(label_values)} labels for {len(matrix)} points")
-    return matrix, None if label_values is None else _labels(label_values)
+    )
 
 
-def _labels(values: Any) -> np.ndarray:
-    """Labels as an array a .npz file holds without pickling: Python objects become strings."""
-    labels = np.asarray(values)
-    return labels.astype(str) if labels.dtype.kind == "O" else labels
-
-
-def _numeric(column: Any) -> bool:
-    return np.asarray(column).dtype.kind in "biuf"
-
-
-def _trajectory(snapshots: Any) -> Trajectory:
-    if isinstance(snapshots, Trajectory):
-        return snapshots
-    if hasattr(snapshots, "trajectory") and callable(snapshots.trajectory):
-        result: Trajectory = snapshots.trajectory()
-        return result
-    stack = np.asarray(snapshots, np.float32)
-    if stack.ndim != 3 or stack.shape[2] != 2:
-        raise UserError(f"snapshots must be (snapshots, points, 2), got shape {stack.shape}")
-    from specanim.values import Step
-
-    steps = tuple(Step(i, i) for i in range(len(stack)))
-    return Trajectory(stack, steps, len(stack) - 1)
+def _data(
+    features: np.ndarray, labels: Any, images: Any, columns: dict[str, np.ndarray], call: str
+) -> tuple[StoredArrays, dict[str, Any]]:
+    """The arrays of a scene's points, stored, and the ``file`` dataset entry that reads them.
+    Without labels every point is of one class, drawn in one colour."""
+    n = len(features)
+    arrays = {FEATURES: features, LABELS: np.zeros(n, np.int64)}
+    if labels is not None:
+        arrays.update(label_arrays(labels, n, f"{call}(labels=...)"))
+    if images is not None:
+        arrays[IMAGES] = image_array(images, n, call)
+    data = StoredArrays.store({**arrays, **columns}, DATA)
+    dataset: dict[str, Any] = {"type": "file", "path": str(data.path), "labels_key": LABELS}
+    if columns:
+        dataset["columns"] = list(columns)
+    return data, dataset
 
 
 def _localise(document: Any, base_dir: Path, target: Path) -> Any:
     """The document with the arrays it reads from specanim's cache copied beside target and
     named relative to it."""
     arrays = cache.arrays_folder().resolve()
-    out = yaml.safe_load(yaml.safe_dump(document))
+    out = yaml.safe_load(yaml.safe_dump(document, sort_keys=False))  # a copy, in its order
     for key in ("dataset", "reducer"):
         entry = out.get(key)
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):

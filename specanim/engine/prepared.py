@@ -158,7 +158,11 @@ def fit(
     dataset = {"type": plan.dataset.cls.name, **options}  # for people listing the cache
     with resolved.blame("fit()"):
         reducer = resolved.cls(resolved.options, resolved.base_dir)
-        with report.stage(f"fitting {name}", None, "steps") as task:
+        if cache == "use" and trajectories.cached(reducer, fingerprint):
+            stage, unit = f"reading the cached trajectory of {name}", ""  # no fit, no rate
+        else:
+            stage, unit = f"fitting {name}", "steps"
+        with report.stage(stage, None, unit) as task:
             return trajectories.obtain(
                 reducer, data, task, mode=cache, fingerprint=fingerprint, dataset=dataset
             )

@@ -77,7 +77,17 @@ class Live:
                     progress.update(task_id, total=total)
                 progress.update(task_id, completed=done, rate=rate)
 
-            yield update
+            try:
+                yield update
+            except BaseException as exc:
+                progress.update(task_id, description=f"{description}: {ended(exc)}")
+                raise
+            else:
+                task = progress.tasks[0]
+                if task.total is None:  # a stage of unknown length, now done: a full bar
+                    progress.update(
+                        task_id, total=max(task.completed, 1), completed=max(task.completed, 1)
+                    )
 
     def info(self, message: str) -> None:
         self.console.print(message, highlight=False)
@@ -95,32 +105,60 @@ class Notebook:
         started = time.monotonic()
         last = [0.0]
         size = [total]
+        count = [0]
+
+        def show(ending: str = "") -> None:
+            seconds = time.monotonic() - started
+            shown = self._html(description, count[0], size[0], unit, seconds, ending)
+            if handle is not None:
+                handle.update(HTML(shown))
 
         def update(done: int, total: int | None = None) -> None:
             if total is not None:
                 size[0] = total
+            count[0] = done
             now = time.monotonic()
             if now - last[0] < 0.2 and done != size[0]:  # a notebook redraws slowly
                 return
             last[0] = now
-            if handle is not None:
-                handle.update(HTML(self._html(description, done, size[0], unit, now - started)))
+            show()
 
-        yield update
+        try:
+            yield update
+        except BaseException as exc:
+            show(ended(exc))
+            raise
+        if size[0] is None:  # a stage of unknown length, now done: a full bar
+            size[0] = count[0] = max(count[0], 1)
+        show()
 
     @staticmethod
-    def _html(description: str, done: int, total: int | None, unit: str, seconds: float) -> str:
+    def _html(
+        description: str,
+        done: int,
+        total: int | None,
+        unit: str,
+        seconds: float,
+        ending: str = "",
+    ) -> str:
         rate = done / seconds if seconds > 0 else 0.0
         parts = [f"{done}" + (f"/{total}" if total else "")]
         if unit and rate:
             parts.append(f"{rate:.1f} {unit}/s")
-        if total and rate and done < total:
+        if total and rate and done < total and not ending:
             parts.append(f"{(total - done) / rate:.0f} s left")
+        if ending:
+            parts.append(f"<b>{ending}</b>")
         bar = f'<progress value="{done}" max="{total or 1}" style="width: 40%"></progress>'
         return f"<div><b>{html.escape(description)}</b> {bar} {', '.join(parts)}</div>"
 
     def info(self, message: str) -> None:
         print(message)
+
+
+def ended(exc: BaseException) -> str:
+    """How a stage that exc stopped ended, for its progress line."""
+    return "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped by an error"
 
 
 def in_notebook() -> bool:

@@ -70,9 +70,21 @@ def obtain(
         return _fit(reducer, data, progress)
     about = describe(reducer, fingerprint or data.fingerprint())
     key = _key(about)
-    path = (cache or cache_dir("trajectories")) / f"{_file_safe(reducer.name)}-{key}{SUFFIX}"
+    path = _entry_path(reducer, key, cache)
     with entry_lock(path):  # a second render of the same scene waits, then reuses this fit
         return _reuse_or_fit(reducer, data, progress, mode, path, key, about, dataset, cache)
+
+
+def cached(reducer: Reducer, fingerprint: str, cache: Path | None = None) -> bool:
+    """Whether obtain() with ``mode="use"`` will find reducer's trajectory on the data of that
+    fingerprint in the cache (unless the entry is removed or found damaged meanwhile)."""
+    if not (reducer.reproducible and reducer.cacheable):
+        return False
+    return _entry_path(reducer, cache_key(reducer, fingerprint), cache).is_file()
+
+
+def _entry_path(reducer: Reducer, key: str, cache: Path | None) -> Path:
+    return (cache or cache_dir("trajectories")) / f"{_file_safe(reducer.name)}-{key}{SUFFIX}"
 
 
 def _reuse_or_fit(
