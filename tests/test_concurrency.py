@@ -100,13 +100,14 @@ from specanim.sdk import Panel, Reducer, Step, Trajectory, hookimpl
 
 
 class Walk(Reducer):
-    """Points walking randomly: many snapshots at once, cached like any fit."""
+    """Points walking randomly: many snapshots at once (more than a megabyte: render workers
+    map them from the cache entry), cached like any fit."""
 
     name = "walk"
 
     def fit(self, data, progress):
-        walk = np.cumsum(np.random.default_rng(1).normal(size=(60, len(data), 2)), axis=0)
-        return Trajectory(walk.astype(np.float32), tuple(Step(k) for k in range(60)), 59)
+        walk = np.cumsum(np.random.default_rng(1).normal(size=(800, len(data), 2)), axis=0)
+        return Trajectory(walk.astype(np.float32), tuple(Step(k) for k in range(800)), 799)
 
     def versions(self):
         return {"walk": "1"}
@@ -149,7 +150,9 @@ height: 200
 dataset: {type: sklearn-digits}
 reducer: {type: walk}
 panels:
+  - type: progress-bar
   - type: scatter
+  - type: digit-grid
   - type: gate
 timeline: {fps: 10}
 """
@@ -167,23 +170,31 @@ def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return entry
 
 
-def test_pruning_the_cache_keeps_an_entry_a_render_maps(tmp_path: Path, cached: Path) -> None:
-    gate = tmp_path / "gate"
-    render = Render(tmp_path, "-o", "out.mp4", "-w", "2", env={"GATE": str(gate)})
-    # The render has mapped the entry; its workers will map it by its path when frames start.
-    render.wait_until(lambda: Path(f"{gate}.ready").exists())
+def test_pruning_the_cache_while_a_render_uses_an_entry(tmp_path: Path, cached: Path) -> None:
+    # While its workers draw frames from the entry, the render holds it: prune and clear keep it.
+    render = Render(tmp_path, "-o", "out.mp4", "-w", "2")
+    render.rendering()
     for command in (["prune", "--older-than", "0s"], ["clear"]):
         pruned = run(tmp_path, "cache", *command)
         assert pruned.returncode == 0, pruned.stderr
         assert pruned.stderr == f"warning: kept {cached.name}: a running render uses it\n"
         assert pruned.stdout == "removed 0 entries, 0B\n"
-    assert cached.exists()
+    code, lines = render.finish()
+    assert code == 0 and len(lines) == 1 and lines[0].startswith("wrote out.mp4: 800 frames")
+    assert (tmp_path / "out.mp4").read_bytes() == (tmp_path / "first.mp4").read_bytes()
+
+    # Removed after the render read it but before its workers start, the entry is not needed:
+    # the workers get a copy of the snapshots the render has.
+    gate = tmp_path / "gate"
+    render = Render(tmp_path, "-o", "again.mp4", "-w", "2", env={"GATE": str(gate)})
+    render.wait_until(lambda: Path(f"{gate}.ready").exists())  # fitted: the entry is read
+    pruned = run(tmp_path, "cache", "prune", "--older-than", "0s")
+    assert pruned.returncode == 0 and pruned.stdout.startswith("removed 1 entries"), pruned
+    assert not cached.exists()
     Path(f"{gate}.go").touch()
     code, lines = render.finish()
-    assert code == 0 and len(lines) == 1 and lines[0].startswith("wrote out.mp4: 60 frames")
-    assert (tmp_path / "out.mp4").read_bytes() == (tmp_path / "first.mp4").read_bytes()
-    pruned = run(tmp_path, "cache", "prune", "--older-than", "0s")  # no render uses it now
-    assert pruned.returncode == 0 and not cached.exists(), pruned.stderr
+    assert code == 0 and len(lines) == 1 and lines[0].startswith("wrote again.mp4: 800 frames")
+    assert (tmp_path / "again.mp4").read_bytes() == (tmp_path / "first.mp4").read_bytes()
 
 
 def test_a_cache_entry_that_is_a_fifo_is_damaged_not_a_hang(tmp_path: Path, cached: Path) -> None:

@@ -138,11 +138,14 @@ class WorkerPool:
         # Jobs still running when the block ends may read the folder until they finish.
         with tempfile.TemporaryDirectory(prefix="specanim-", ignore_cleanup_errors=True) as folder:
             key = uuid.uuid4().hex
-            self._shared[key] = dumps(value, Path(folder))
+            held: list[int] = []  # the cache files the workers map, held meanwhile
             try:
+                self._shared[key] = dumps(value, Path(folder), held)
                 yield Shared(key)
             finally:
-                del self._shared[key]
+                for fd in held:
+                    os.close(fd)
+                self._shared.pop(key, None)
                 with self._lock:
                     crew = self._crew
                 if crew is not None:

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from specanim.errors import InputError, did_you_mean
-from specanim.store.inuse import map_locked, open_regular
+from specanim.store.inuse import map_file, open_regular
 from specanim.values import Step, Trajectory
 
 SUFFIX = ".npz"
@@ -141,8 +141,7 @@ def _mapped_member(path: Path, name: str) -> np.ndarray | None:
         shape, fortran_order, dtype = reader(file)
         if fortran_order or dtype.hasobject:
             return None
-        # Under a lock that keeps ``cache prune`` from removing an arrays entry meanwhile.
-        return map_locked(path, file, dtype, file.tell(), shape)
+        return map_file(file, dtype, file.tell(), shape)
 
 
 def _per_snapshot(

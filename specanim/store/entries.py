@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from specanim.store.inuse import NotRegular, map_locked, open_regular
+from specanim.store.inuse import NotRegular, map_file, open_regular
 from specanim.store.locks import locked
 from specanim.values import Step, Trajectory
 
@@ -127,11 +127,7 @@ def read_entry(path: Path, key: str | None = None, verify: bool = True) -> Traje
         nbytes = int(np.prod(shape)) * _DTYPE.itemsize
         if size != offset + nbytes:
             raise DamagedEntry(f"{size} bytes instead of {offset + nbytes}")
-        # Mapped under a lock that keeps ``cache prune`` from removing the file while this
-        # process (and the render workers it sends the path to) use it.
-        snapshots = (
-            map_locked(path, file, _DTYPE, offset, shape) if nbytes else np.zeros(shape, _DTYPE)
-        )
+        snapshots = map_file(file, _DTYPE, offset, shape) if nbytes else np.zeros(shape, _DTYPE)
     if verify and hashlib.sha256(snapshots.data.cast("B")).hexdigest() != header["sha256"]:
         raise DamagedEntry("the snapshots fail their checksum")
     trajectory = Trajectory(snapshots, steps, total)

@@ -1,12 +1,12 @@
-"""Cache files in use: read only when they are regular files, mapped under a lock that keeps
-cache commands from removing them meanwhile.
+"""Cache files in use: read only when they are regular files, and kept from cache commands
+while a render's workers map them.
 
 Opening a FIFO for reading waits for a writer, maybe forever: a cache file is opened without
-waiting and refused (NotRegular) unless it is a regular file. A process that maps a cache
-file holds a shared ``flock`` on it while the map lives (``mmap`` keeps a duplicate of the
-file's descriptor, and flock locks belong to the open file, not the descriptor); ``remove``
-takes an exclusive one without waiting, so it leaves a file that any process maps. Render
-workers map a cache file by its path, so it must stay while the render that mapped it runs.
+waiting and refused (NotRegular) unless it is a regular file. Render workers map a mapped
+array's file by its path (``engine.pickling``), so while a render shares it the render holds a
+shared ``flock`` on it (``hold``); ``remove`` takes an exclusive one without waiting, so it
+leaves a file that a render holds. A file removed or replaced before the render holds it is
+not the mapped one any more: the render then sends the workers a copy.
 """
 
 from __future__ import annotations
@@ -38,21 +38,34 @@ def open_regular(path: Path) -> BinaryIO:
     return file
 
 
-def map_locked(
-    path: Path, file: BinaryIO, dtype: np.dtype, offset: int, shape: tuple[int, ...]
-) -> np.ndarray:
-    """The array of that dtype and shape at offset of file (open_regular(path)), mapped
-    read-only, with a shared lock on the file for as long as the map lives. FileNotFoundError
-    if path was removed, or replaced, before the lock was taken."""
-    fcntl.flock(file.fileno(), fcntl.LOCK_SH)  # waits only while a remove() decides
-    try:
-        same = os.stat(path).st_ino == os.fstat(file.fileno()).st_ino
-    except FileNotFoundError:
-        same = False
-    if not same:
-        raise FileNotFoundError(errno.ENOENT, "removed while being opened", str(path))
+def map_file(file: BinaryIO, dtype: np.dtype, offset: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The array of that dtype and shape at offset of file (from open_regular), mapped
+    read-only; its base (the np.memmap) records which file it is (``identity``)."""
+    mapped = np.memmap(file, dtype, "r", offset=offset, shape=shape)
+    stat = os.fstat(file.fileno())
+    setattr(mapped, "identity", (stat.st_dev, stat.st_ino))  # noqa: B010  (numpy's stubs lack it)
     # A plain ndarray over the map: numpy's subclass paths (np.memmap) make ufunc.at far slower.
-    return np.memmap(file, dtype, "r", offset=offset, shape=shape).view(np.ndarray)
+    return mapped.view(np.ndarray)
+
+
+def hold(path: str, identity: tuple[int, int]) -> int | None:
+    """An open descriptor with a shared lock on the file at path, if it is still the file of
+    that identity (close it to let go); None if that file was removed or replaced."""
+    try:
+        file = open_regular(Path(path))
+    except OSError:
+        return None
+    with file:
+        fd = os.dup(file.fileno())
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a remove() decides
+        now, held = os.stat(path), os.fstat(fd)
+        if (held.st_dev, held.st_ino) == identity == (now.st_dev, now.st_ino):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def remove(path: Path) -> bool:
