@@ -1,5 +1,6 @@
-"""Writing an output so that it appears only when complete, and never over what is not a
-previous output of the same kind."""
+"""Writing an output so that it appears only when complete, in one step with its manifest, and
+never over what is not a previous output of the same kind; and one render of an output at a
+time (its lock), which tidies what killed renders of it left."""
 
 from __future__ import annotations
 
