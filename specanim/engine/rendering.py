@@ -122,8 +122,7 @@ def render(
                 _encode(prepared, chosen, draw, executor, sink, convert is not None, record, task)
         except BaseException as exc:
             if store is not None:
-                have = store.kept(i for i, _ in chosen)
-                kept = sum(n for i, n in chosen if i in have)
+                kept = store.frames_kept(chosen)
                 if kept and not replaced():
                     exc.add_note(f"{kept} of {total} frames kept; run again with --resume")
                 else:  # nothing worth keeping: leave nothing

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,13 +60,16 @@ class FrameStore:
             leftover.unlink(missing_ok=True)
         return cls(folder)
 
-    def tell_reused(self, chosen: Iterable[tuple[int, int]]) -> None:
+    def tell_reused(self, chosen: Sequence[tuple[int, int]]) -> None:
         """Log how many of the frames of chosen ((shot, repeat) pairs) are kept already."""
-        counts = list(chosen)
-        have = self.kept(shot for shot, _ in counts)
-        kept = sum(n for shot, n in counts if shot in have)
-        total = sum(n for _, n in counts)
+        total = sum(n for _, n in chosen)
+        kept = self.frames_kept(chosen)
         log.info("resume: reusing %d of %d frames kept in %s", kept, total, self.folder)
+
+    def frames_kept(self, chosen: Sequence[tuple[int, int]]) -> int:
+        """How many of the frames of chosen ((shot, repeat) pairs) are kept."""
+        have = self.kept(shot for shot, _ in chosen)
+        return sum(n for shot, n in chosen if shot in have)
 
     def path(self, shot: int) -> Path:
         """The file of one shot's pixels."""
