@@ -172,6 +172,38 @@ def test_a_killed_worker_fails_the_render_at_once_naming_its_frame(scene_folder:
     assert render.left() == ["out.mp4", "scene.yaml", "traj.npz"]
 
 
+def is_server(pid: int, parent: int) -> bool:
+    """The server render workers are forked from: it runs the command the pool gives its
+    processes, and the render's process started it."""
+    try:
+        ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):  # the process just ended
+        return False
+    return ppid == parent and command.endswith(WORKER_NAME.encode() + b"\0")
+
+
+def test_a_killed_server_is_named_when_a_worker_then_dies(scene_folder: Path) -> None:
+    """Killed, the server's workers render on (they talk to the render, not to it); a worker
+    that dies then cannot be heard of (the server was its parent): the line says what died."""
+    render = Render(scene_folder, "-o", "out.mp4", "-w", "2")
+    render.rendering()
+    (server,) = [pid for pid in render.seen if is_server(pid, render.process.pid)]
+    workers = [pid for pid in render.seen if is_worker(pid)]
+    os.kill(server, signal.SIGKILL)
+    render.wait_until(lambda: not alive(server))
+    os.kill(min(workers), signal.SIGKILL)
+    code, lines = render.finish()
+    assert code == 1
+    assert len(lines) == 1
+    assert re.fullmatch(
+        r"error: a render worker died \(its server, the process it was forked from, was killed "
+        r"by SIGKILL before it\) while rendering frame \d+",
+        lines[0],
+    ), lines
+    assert (scene_folder / "out.mp4").read_bytes() == OLDER
+
+
 @pytest.mark.parametrize(
     ("signum", "group", "code"),
     [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143), (signal.SIGTERM, True, 143)],
@@ -213,7 +245,8 @@ def test_workers_that_die_at_their_start_are_one_line(tmp_path: Path) -> None:
     )
     assert (done.returncode, done.stderr) == (
         1,
-        "error: a render worker could not start (exit code 3)\n",
+        "error: render workers cannot start: the process they are forked from ended with exit "
+        "code 3\n",
     )
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("out")]
 

@@ -21,7 +21,7 @@ from specanim.engine.progress import reporter
 from specanim.errors import ComponentError, SpecanimError, UserError, did_you_mean
 from specanim.plugins import Registered, Registry, UnknownComponent, default_registry
 from specanim.spec.validate import load_plan, spec_registry
-from specanim.store.output import atomic_path, check_target
+from specanim.store.output import atomic_path, check_target, noting_replaced
 from specanim.store.trajectories import CacheMode
 from specanim.versions import __version__
 
@@ -320,21 +320,23 @@ def _render_one(
     runner = executors.choose(plan, default_registry(), executor, options)
     report = reporter(quiet)
     started = time.perf_counter()
-    # Entered before the fit: the workers start and warm up while the reducer fits.
-    with runner:
-        prepared = engine.prepare(plan, cache=cache, report=report)
-        if check:
-            _report(engine.check(prepared, recorded, executor=runner, report=report))
-        result = engine.render(
-            prepared, frames=_slice(frames), executor=runner, report=report, resume=resume
-        )
-    seconds = time.perf_counter() - started
-    if not quiet:
-        click.echo(
-            f"wrote {result.path}: {result.frames} frames, {result.width}x{result.height}, "
-            f"{result.fps:g} fps, in {seconds:.1f} s",
-            err=True,
-        )
+    # Entered before the fit: the workers start and warm up while the reducer fits. A signal
+    # that comes once the output is in place says so.
+    with noting_replaced(plan.output):
+        with runner:
+            prepared = engine.prepare(plan, cache=cache, report=report)
+            if check:
+                _report(engine.check(prepared, recorded, executor=runner, report=report))
+            result = engine.render(
+                prepared, frames=_slice(frames), executor=runner, report=report, resume=resume
+            )
+        seconds = time.perf_counter() - started
+        if not quiet:
+            click.echo(
+                f"wrote {result.path}: {result.frames} frames, {result.width}x{result.height}, "
+                f"{result.fps:g} fps, in {seconds:.1f} s",
+                err=True,
+            )
 
 
 @cli.command()

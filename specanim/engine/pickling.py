@@ -16,16 +16,19 @@ import cloudpickle
 import numpy as np
 
 from specanim.errors import describe_exception
+from specanim.store.inuse import hold
 
 SHARE_ABOVE = 1 << 20  # arrays larger than this many bytes are mapped, not copied
 
 
-def dumps(obj: object, folder: Path | None = None) -> bytes:
+def dumps(obj: object, folder: Path | None = None, held: list[int] | None = None) -> bytes:
     """obj pickled for workers: every array with a canonical dtype; with a folder, large
     arrays as files there (or the files they already are) that the workers map, for workers on
-    this machine."""
+    this machine. A file mapped already (a cache entry) is referred to while it is still there,
+    and then held (``inuse.hold``: cache commands leave it) until the descriptors added to
+    held are closed."""
     buf = io.BytesIO()
-    MappingPickler(buf, folder).dump(obj)
+    MappingPickler(buf, folder, held).dump(obj)
     return buf.getvalue()
 
 
@@ -51,9 +54,12 @@ class MappingPickler(cloudpickle.Pickler):
     Classes and functions defined in ``__main__`` (a notebook's cells, a script) travel by
     value, as cloudpickle does: a worker cannot import its parent's ``__main__``."""
 
-    def __init__(self, file: io.BytesIO, folder: Path | None) -> None:
+    def __init__(
+        self, file: io.BytesIO, folder: Path | None, held: list[int] | None = None
+    ) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.folder = folder
+        self.held = held
         self.saved: dict[int, str] = {}
 
     def reducer_override(self, obj: object) -> Any:
@@ -63,7 +69,8 @@ class MappingPickler(cloudpickle.Pickler):
             data = np.ascontiguousarray(obj).tobytes()
             return _rebuild, (data, obj.dtype.str, obj.shape, bool(obj.flags.writeable))
         mapped = _whole_file_map(obj)
-        if mapped is not None:  # already a file (a trajectory cache entry): map the same one
+        if mapped is not None and self._held(mapped):  # already a file (a cache entry) that
+            # is still there: the workers map the same one
             return _map_raw, (str(mapped.filename), mapped.offset, obj.dtype.str, obj.shape)
         path = self.saved.get(id(obj))
         if path is None:
@@ -71,6 +78,17 @@ class MappingPickler(cloudpickle.Pickler):
             save(path, np.ascontiguousarray(obj))
             self.saved[id(obj)] = path
         return _load_mapped, (path,)
+
+    def _held(self, mapped: np.memmap) -> bool:
+        """Whether the file mapped is still at its path, now held for the workers."""
+        identity = getattr(mapped, "identity", None)
+        if identity is None or self.held is None:  # not a cache file, or not to be held
+            return True
+        fd = hold(str(mapped.filename), identity)
+        if fd is None:
+            return False
+        self.held.append(fd)
+        return True
 
 
 def save(path: str, array: np.ndarray) -> None:

@@ -138,11 +138,14 @@ class WorkerPool:
         # Jobs still running when the block ends may read the folder until they finish.
         with tempfile.TemporaryDirectory(prefix="specanim-", ignore_cleanup_errors=True) as folder:
             key = uuid.uuid4().hex
-            self._shared[key] = dumps(value, Path(folder))
+            held: list[int] = []  # the cache files the workers map, held meanwhile
             try:
+                self._shared[key] = dumps(value, Path(folder), held)
                 yield Shared(key)
             finally:
-                del self._shared[key]
+                for fd in held:
+                    os.close(fd)
+                self._shared.pop(key, None)
                 with self._lock:
                     crew = self._crew
                 if crew is not None:
@@ -437,6 +440,11 @@ class _Crew:
                 except RenderError as exc:
                     self.broken = str(exc)
             if not self.workers:
+                if self.server_ended and worker.process.pid is None:  # the server's end, not its
+                    end = _server_end(self.server_code)
+                    self.broken = (
+                        f"render workers cannot start: the process they are forked from {end}"
+                    )
                 self.broken = self.broken or f"a render worker could not start{_death(code)}"
                 failed, self.queue = list(self.queue), deque()
         for job in failed:
@@ -520,6 +528,9 @@ class _Crew:
             reply = worker.connection.recv_bytes()
         except (EOFError, OSError):
             how = _death(_reap(worker.process))
+            if not worker.process.heard and self.server_ended:  # only the server hears its end
+                end = _server_end(self.server_code)
+                how = f" (its server, the process it was forked from, {end} before it)"
             worker.job = None
             job.future.set_exception(WorkerDied(how, job.what))
             self._ended(worker, served=True)
@@ -587,6 +598,15 @@ def _death(exitcode: int | None) -> str:
     if exitcode < 0:
         return f" (killed by {signal.Signals(-exitcode).name})"
     return f" (exit code {exitcode})"
+
+
+def _server_end(exitcode: int | None) -> str:
+    """How the server ended: ``was killed by SIGKILL``, ``ended with exit code 3``."""
+    if exitcode is None:
+        return "ended"
+    if exitcode < 0:
+        return f"was killed by {signal.Signals(-exitcode).name}"
+    return f"ended with exit code {exitcode}"
 
 
 def default_workers() -> int:

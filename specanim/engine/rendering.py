@@ -6,7 +6,7 @@ from __future__ import annotations
 import collections
 import hashlib
 from collections.abc import Callable, Generator
-from contextlib import AbstractContextManager, closing
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from specanim import versions
-from specanim.components import Executor
+from specanim.components import Executor, FrameSink
 from specanim.draw.raster import use_compiled_loops_for
 from specanim.engine import pictures
 from specanim.engine.frames import in_order
@@ -24,17 +24,26 @@ from specanim.engine.progress import Quiet, Reporter
 from specanim.errors import UserError
 from specanim.spec.validate import Plan
 from specanim.store import manifest
-from specanim.store.output import atomic_path, check_target
+from specanim.store.output import (
+    atomic_path,
+    check_free,
+    check_target,
+    noting_replaced,
+    output_lock,
+)
 from specanim.store.workdir import FrameStore, Keeping
 
 
 class Recorder(Protocol):
-    """What keeps the record of a render: ``render`` runs inside ``recording(output)`` and
-    tells ``frame`` the digest of every frame as it is written."""
-
-    def recording(self, output: Path) -> AbstractContextManager[None]: ...
+    """What keeps the record of a render: ``render`` tells ``frame`` the digest of every frame
+    as it is written, and places the files ``beside`` names (a manifest) with the output, in
+    one step, once all are written."""
 
     def frame(self, index: int, digest: str) -> None: ...
+
+    def beside(self, output: Path, written: Path) -> dict[Path, str]:
+        """The files (path: text) to place with output, whose bytes are at written."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,7 @@ def render(
 ) -> Result:
     """Render the frames (all, or a slice) on executor (an entered one; None: in this process)
     and encode them to the plan's output as they arrive. The recorder (default: a
-    ``manifest.Writer``, which writes the output's manifest once it is in place) is told the
+    ``manifest.Writer``, whose manifest is placed with the output in one step) is told the
     SHA-256 of every frame's RGB pixels (``pictures.digest``) as it is written, once per frame
     (a held frame once per repeat).
 
@@ -90,73 +99,92 @@ def render(
         encoder = encoder_entry.cls(encoder_entry.options)
     with encoder_entry.blame("converter()"):
         convert = encoder.converter()
-    store = FrameStore.open(target, fingerprint(prepared)) if resume else None
-    # What draws a shot: its (height, width, 3) uint8 pixels, or, with a converter, a uint8 array
-    # packing the encoder's converted frame and the pixels' digest (``pictures``).
-    draw: Callable[[int], np.ndarray]
-    draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
-    if convert is not None:  # the workers convert each frame and hash its pixels
-        draw = pictures.Converting(draw, convert)
-    if recorder is None:
-        recorder = manifest.Writer(prepared, range(prepared.frames)[frames or slice(None)].start)
-    done = 0
-    try:
-        with (
-            recorder.recording(target),
-            atomic_path(target) as tmp,
-            report.stage("rendering", total, "frames") as task,
-        ):
-            with encoder_entry.blame("open()"):
-                sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
-            shots = [i for i, _ in chosen]
-            if executor is None or len(shots) <= 1:  # one picture: not worth sending the scene
-                use_compiled_loops_for(len(shots))
-                drawn: Generator[np.ndarray, None, None] = (draw(i) for i in shots)
-            else:
-                drawn = in_order(
-                    executor, draw, shots, lambda i: f"frame {prepared.starts[i]}", plan.plugins
-                )
-            # closing: an error in the encoder cancels the frames not started yet now, not at
-            # garbage collection.
-            with closing(drawn):
-                try:
-                    for (_, repeat), picture in zip(chosen, drawn, strict=True):
-                        if convert is not None:
-                            frame, digest = pictures.unpack(picture)
-                        else:
-                            frame = picture
-                            digest = pictures.digest(picture)
-                        for k in range(repeat):
-                            with encoder_entry.blame("write()"):
-                                if convert is not None:
-                                    sink.write_converted(frame)
-                                else:
-                                    sink.write(frame)
-                            recorder.frame(done + k, digest)
-                        done += repeat
-                        task(done)
-                finally:
-                    with encoder_entry.blame("close()"):
-                        sink.close()
-    except BaseException as exc:
+    record = recorder or manifest.Writer(
+        prepared, range(prepared.frames)[frames or slice(None)].start
+    )
+    with output_lock(target), noting_replaced(target) as replaced:
+        store = FrameStore.open(target, fingerprint(prepared)) if resume else None
         if store is not None:
-            have = store.kept(i for i, _ in chosen)
-            kept = sum(n for i, n in chosen if i in have)
-            if kept:
-                exc.add_note(f"{kept} of {total} frames kept; run again with --resume")
-            else:  # nothing worth keeping: leave nothing
-                store.remove()
-        raise
-    if store is not None:
-        store.remove()
+            store.tell_reused(chosen)
+        # What draws a shot: its (height, width, 3) uint8 pixels, or, with a converter, a uint8
+        # array packing the encoder's converted frame and the pixels' digest (``pictures``).
+        draw: Callable[[int], np.ndarray]
+        draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
+        if convert is not None:  # the workers convert each frame and hash its pixels
+            draw = pictures.Converting(draw, convert)
+        try:
+            with (
+                atomic_path(target, lambda written: record.beside(target, written)) as tmp,
+                report.stage("rendering", total, "frames") as task,
+            ):
+                with encoder_entry.blame("open()"):
+                    sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
+                _encode(prepared, chosen, draw, executor, sink, convert is not None, record, task)
+        except BaseException as exc:
+            if store is not None:
+                kept = store.frames_kept(chosen)
+                if kept and not replaced():
+                    exc.add_note(f"{kept} of {total} frames kept; run again with --resume")
+                else:  # nothing worth keeping: leave nothing
+                    store.remove()
+            raise
+        if store is not None:
+            store.remove()
     return Result(target, total, spec.width, spec.height, spec.timeline.fps)
+
+
+def _encode(
+    prepared: Prepared,
+    chosen: list[tuple[int, int]],
+    draw: Callable[[int], np.ndarray],
+    executor: Executor[Any] | None,
+    sink: FrameSink,
+    converted: bool,
+    recorder: Recorder,
+    task: Callable[[int], None],
+) -> None:
+    """Draw the chosen shots on executor, in order, write each to sink as many times as it is
+    repeated, and tell the recorder every frame's digest."""
+    encoder_entry = prepared.plan.encoder
+    shots = [i for i, _ in chosen]
+    if executor is None or len(shots) <= 1:  # one picture: not worth sending the scene
+        use_compiled_loops_for(len(shots))
+        drawn: Generator[np.ndarray, None, None] = (draw(i) for i in shots)
+    else:
+        drawn = in_order(
+            executor, draw, shots, lambda i: f"frame {prepared.starts[i]}", prepared.plan.plugins
+        )
+    done = 0
+    # closing: an error in the encoder cancels the frames not started yet now, not at garbage
+    # collection.
+    with closing(drawn):
+        try:
+            for (_, repeat), picture in zip(chosen, drawn, strict=True):
+                if converted:
+                    frame, digest = pictures.unpack(picture)
+                else:
+                    frame = picture
+                    digest = pictures.digest(picture)
+                for k in range(repeat):
+                    with encoder_entry.blame("write()"):
+                        if converted:
+                            sink.write_converted(frame)
+                        else:
+                            sink.write(frame)
+                    recorder.frame(done + k, digest)
+                done += repeat
+                task(done)
+        finally:
+            with encoder_entry.blame("close()"):
+                sink.close()
 
 
 def check_output(plan: Plan) -> None:
     """UserError, before any work, if the plan's output cannot be written or would replace what
     is not a previous output of its kind: the spec itself, its data, a folder of other files,
-    the current folder, a device (``output.check_target``)."""
+    the current folder, a device (``output.check_target``), or another process renders it now."""
     check_target(plan.output, *output_kind(plan))
+    check_free(plan.output)
 
 
 def output_kind(plan: Plan) -> tuple[bool, dict[Path, str]]:

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from specanim.errors import InputError, did_you_mean
+from specanim.store.inuse import map_file, open_regular
 from specanim.values import Step, Trajectory
 
 SUFFIX = ".npz"
@@ -56,7 +57,7 @@ def read_archive(path: Path, key: str | None = None, points: int | None = None) 
     or ``key`` when the file is unreadable or its arrays do not fit together, or when points is
     given and the snapshots have another number of points (the dataset's)."""
     try:
-        with np.load(path) as archive:
+        with open_regular(path) as file, np.load(file) as archive:
             names = list(archive.files)
             arrays = {name: archive[name] for name in names if name in STEP_ARRAYS}
             chosen = key or next((name for name in names if name not in STEP_ARRAYS), None)
@@ -117,13 +118,13 @@ def _mapped_member(path: Path, name: str) -> np.ndarray | None:
     field) and the .npy header. Mapped, the snapshots take no memory of their own, and render
     workers map the same file instead of receiving a copy.
     """
-    with zipfile.ZipFile(path) as archive:
-        if f"{name}.npy" not in archive.namelist():
+    with open_regular(path) as file:
+        with zipfile.ZipFile(file) as archive:
+            if f"{name}.npy" not in archive.namelist():
+                return None
+            info = archive.getinfo(f"{name}.npy")
+        if info.compress_type != zipfile.ZIP_STORED:
             return None
-        info = archive.getinfo(f"{name}.npy")
-    if info.compress_type != zipfile.ZIP_STORED:
-        return None
-    with open(path, "rb") as file:
         file.seek(info.header_offset)
         local = file.read(30)
         if local[:4] != b"PK\x03\x04":
@@ -138,11 +139,9 @@ def _mapped_member(path: Path, name: str) -> np.ndarray | None:
         if reader is None:
             return None
         shape, fortran_order, dtype = reader(file)
-        offset = file.tell()
-    if fortran_order or dtype.hasobject:
-        return None
-    # A plain ndarray over the map: numpy's subclass paths (np.memmap) make ufunc.at far slower.
-    return np.memmap(path, dtype, "r", offset=offset, shape=shape).view(np.ndarray)
+        if fortran_order or dtype.hasobject:
+            return None
+        return map_file(file, dtype, file.tell(), shape)
 
 
 def _per_snapshot(

@@ -23,14 +23,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 from pydantic import ByteSize, TypeAdapter, ValidationError
 
 from specanim.errors import UserError
+from specanim.store import inuse
 from specanim.store.archives import STEP_ARRAYS
 from specanim.store.entries import SUFFIX, DamagedEntry, entry_lock, read_header
+from specanim.store.inuse import open_regular
 from specanim.store.paths import cache_dir
 
 MAX_SIZE_ENV = "SPECANIM_CACHE_MAX_SIZE"
@@ -170,20 +172,17 @@ def _entry(path: Path, kind: EntryKind) -> Entry | None:
     header: dict[str, Any] = {}
     damaged = None
     try:
-        if kind == "trajectory":
-            with open(path, "rb") as f:
-                header, _ = read_header(f)
-        else:
-            header = {"arrays": _shapes(path)}
+        with open_regular(path) as file:
+            header = read_header(file)[0] if kind == "trajectory" else {"arrays": _shapes(file)}
     except (DamagedEntry, OSError, ValueError, zipfile.BadZipFile) as exc:
         damaged = str(exc) or type(exc).__name__
     return Entry(path, stat.st_size, stat.st_mtime, header, damaged, kind)
 
 
-def _shapes(path: Path) -> dict[str, list[int]]:
-    """The shape of each array of an .npz file, from the headers of its members."""
+def _shapes(file: BinaryIO) -> dict[str, list[int]]:
+    """The shape of each array of an open .npz file, from the headers of its members."""
     shapes = {}
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(file) as archive:
         for info in archive.infolist():
             with archive.open(info) as member:
                 version = np.lib.format.read_magic(member)
@@ -200,12 +199,15 @@ def _dims(shape: Any) -> str:
 
 
 def remove(chosen: Iterable[Entry]) -> list[Entry]:
-    """Delete the entries' files; the entries that were deleted (not already gone)."""
+    """Delete the entries' files, but those a process maps now (a render: a warning names
+    each); the entries that were deleted (not already gone)."""
     removed = []
     for entry in chosen:
         with contextlib.suppress(FileNotFoundError):
-            entry.path.unlink()
-            removed.append(entry)
+            if inuse.remove(entry.path):
+                removed.append(entry)
+            else:
+                log.warning("kept %s: a running render uses it", entry.path.name)
     return removed
 
 

@@ -31,6 +31,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from specanim.store.inuse import NotRegular, map_file, open_regular
+from specanim.store.locks import locked
 from specanim.values import Step, Trajectory
 
 FORMAT = 2  # bump when the layout or the meaning of a key changes: old entries are then ignored
@@ -50,39 +52,17 @@ class DamagedEntry(Exception):
 
 @contextlib.contextmanager
 def entry_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the cache entry at path (a ``.lock`` file beside it).
-
-    The holder removes the lock file when it is done, so none is left behind: a process that
-    was waiting then holds a lock on a removed file, sees that, and locks the new one. Without
-    a writable cache folder there is nothing to protect: no lock is taken.
-    """
+    """Hold an exclusive lock on the cache entry at path (a ``.lock`` file beside it, see
+    ``locks``), waiting for another process that holds it (it fits the same trajectory).
+    Without a writable cache folder there is nothing to protect: no lock is taken."""
     lock = path.with_name(path.name + ".lock")
-    while True:
-        try:
-            lock.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
-            yield
-            return
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                log.info("waiting for another process that fits the same trajectory (%s)", lock)
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                current = os.stat(lock)
-            except FileNotFoundError:
-                current = None
-            if current is not None and current.st_ino == os.fstat(fd).st_ino:
-                try:
-                    yield
-                finally:
-                    with contextlib.suppress(OSError):
-                        lock.unlink()
-                return
-        finally:
-            os.close(fd)  # also releases the lock
+
+    def wait(fd: int) -> None:
+        log.info("waiting for another process that fits the same trajectory (%s)", lock)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    with locked(lock, wait):
+        yield
 
 
 def write_entry(path: Path, trajectory: Trajectory, key: str, about: dict[str, Any]) -> None:
@@ -125,30 +105,29 @@ def read_entry(path: Path, key: str | None = None, verify: bool = True) -> Traje
     Raises FileNotFoundError if there is no entry, DamagedEntry if it fails a check: the key (when
     given), the size, and with verify the snapshots' checksum (which reads every byte once).
     """
-    with open(path, "rb") as f:
-        header, offset = read_header(f)
-        size = os.fstat(f.fileno()).st_size
     try:
-        shape = tuple(int(d) for d in header["shape"])
-        steps = tuple(Step(int(e), int(i), str(p), dict(v)) for e, i, p, v in header["steps"])
-        total = int(header["total"])
-        if key is not None and header["key"] != key:
-            raise DamagedEntry("it belongs to another key")
-        if header["format"] != FORMAT or header["dtype"] != _DTYPE.str:
-            raise DamagedEntry("it is of another format")
-        if len(shape) != 3 or shape[2] != 2 or len(steps) != shape[0]:
-            raise DamagedEntry(f"inconsistent shape {shape} for {len(steps)} steps")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DamagedEntry(f"bad header: {exc!r}") from None
-    nbytes = int(np.prod(shape)) * _DTYPE.itemsize
-    if size != offset + nbytes:
-        raise DamagedEntry(f"{size} bytes instead of {offset + nbytes}")
-    if nbytes:
-        # A plain ndarray over the map: numpy's subclass paths (np.memmap) make ufunc.at far slower.
-        mapped = np.memmap(path, _DTYPE, "r", offset=offset, shape=shape)
-        snapshots: np.ndarray = mapped.view(np.ndarray)
-    else:
-        snapshots = np.zeros(shape, _DTYPE)
+        file = open_regular(path)
+    except NotRegular as exc:
+        raise DamagedEntry(exc.strerror) from None
+    with file:
+        header, offset = read_header(file)
+        size = os.fstat(file.fileno()).st_size
+        try:
+            shape = tuple(int(d) for d in header["shape"])
+            steps = tuple(Step(int(e), int(i), str(p), dict(v)) for e, i, p, v in header["steps"])
+            total = int(header["total"])
+            if key is not None and header["key"] != key:
+                raise DamagedEntry("it belongs to another key")
+            if header["format"] != FORMAT or header["dtype"] != _DTYPE.str:
+                raise DamagedEntry("it is of another format")
+            if len(shape) != 3 or shape[2] != 2 or len(steps) != shape[0]:
+                raise DamagedEntry(f"inconsistent shape {shape} for {len(steps)} steps")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DamagedEntry(f"bad header: {exc!r}") from None
+        nbytes = int(np.prod(shape)) * _DTYPE.itemsize
+        if size != offset + nbytes:
+            raise DamagedEntry(f"{size} bytes instead of {offset + nbytes}")
+        snapshots = map_file(file, _DTYPE, offset, shape) if nbytes else np.zeros(shape, _DTYPE)
     if verify and hashlib.sha256(snapshots.data.cast("B")).hexdigest() != header["sha256"]:
         raise DamagedEntry("the snapshots fail their checksum")
     trajectory = Trajectory(snapshots, steps, total)

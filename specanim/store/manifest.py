@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -28,7 +26,7 @@ from specanim.components import Component
 from specanim.errors import UserError
 from specanim.plugins import local_plugin
 from specanim.spec.validate import Plan
-from specanim.store.output import MANIFEST_SUFFIX, atomic_path
+from specanim.store.output import MANIFEST_SUFFIX
 from specanim.store.trajectories import Origin
 from specanim.versions import __version__, installed
 
@@ -74,12 +72,9 @@ class Described(Protocol):
 
 class Writer:
     """Writes the manifest of a render beside its output: the recorder ``engine.render`` uses
-    unless told otherwise.
-
-    The old manifest is set aside while the output is rendered: it returns if the render fails
-    and leaves the old output in place, so no manifest ever stands beside an output it does not
-    describe.
-    """
+    unless told otherwise. The manifest is placed in the same step as the output
+    (``output.atomic_path``), just before it: an old manifest never stands beside a new output,
+    nor a new one beside an old output (but for SIGKILL in that step's last moment)."""
 
     def __init__(self, scene: Described, first: int) -> None:
         """scene's frames first, first + 1, ... are rendered."""
@@ -90,12 +85,9 @@ class Writer:
     def frame(self, index: int, digest: str) -> None:
         self.digests.append(digest)
 
-    @contextmanager
-    def recording(self, output: Path) -> Iterator[None]:
-        target = path_for(output)
-        with _set_aside(target, output):
-            yield
-        write(describe(self.scene, self.first, self.digests, output), target)
+    def beside(self, output: Path, written: Path) -> dict[Path, str]:
+        """The manifest of output, whose complete bytes are at written, by its path."""
+        return {path_for(output): text(describe(self.scene, self.first, self.digests, written))}
 
 
 class Comparing:
@@ -109,9 +101,8 @@ class Comparing:
         if digest != self.expected[index]:
             raise Differs(index)
 
-    @contextmanager
-    def recording(self, output: Path) -> Iterator[None]:
-        yield
+    def beside(self, output: Path, written: Path) -> dict[Path, str]:
+        return {}
 
 
 class Differs(Exception):
@@ -247,39 +238,9 @@ def digest(output: Path) -> dict[str, Any]:
     return {"sha256": combined.hexdigest(), "files": files}
 
 
-def write(manifest: Mapping[str, Any], path: Path) -> None:
-    """Write manifest to path atomically, as indented JSON with a final newline."""
-    text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-@contextmanager
-def _set_aside(manifest: Path, output: Path) -> Iterator[None]:
-    aside = manifest.with_name(f".{manifest.name}.old")
-    before = _identity(output)
-    try:
-        os.replace(manifest, aside)
-        had = True
-    except FileNotFoundError:
-        had = False
-    try:
-        yield
-    except BaseException:
-        if had and _identity(output) == before:  # the old output is still the one described
-            os.replace(aside, manifest)
-        raise
-    finally:
-        aside.unlink(missing_ok=True)
-
-
-def _identity(path: Path) -> tuple[int, ...] | None:
-    """What changes when path is replaced or rewritten."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return (stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+def text(manifest: Mapping[str, Any]) -> str:
+    """A manifest as it is written: indented JSON with a final newline."""
+    return json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 # --- reading and checking ---------------------------------------------------------------------

@@ -123,7 +123,10 @@ def _reuse_or_fit(
         return trajectory
     keep_limit(folder, keep=path)  # the whole cache, arrays too, unless a folder was given
     # The stored copy, memory-mapped: render workers share its pages instead of each holding one.
-    return read_entry(path, key, verify=False)
+    try:
+        return read_entry(path, key, verify=False)
+    except (OSError, DamagedEntry):  # removed or replaced meanwhile (a cache clear): ours serves
+        return trajectory
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,23 @@ never reused: it is emptied and started again.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from specanim.errors import RenderError
+
 FORMAT = 1  # of the work folder's layout; a folder of another format is started again
 _STAMP = "work.json"
+_TEMPORARY = ".tmp"  # the ending of a file being written
+
+log = logging.getLogger(__name__)
 
 
 def work_folder(target: Path) -> Path:
@@ -37,7 +43,9 @@ class FrameStore:
 
     @classmethod
     def open(cls, target: Path, fingerprint: str) -> FrameStore:
-        """The store for target's work with this fingerprint; a stale one is started again."""
+        """The store for target's work with this fingerprint; a stale one is started again. The
+        caller holds target's lock (``output.output_lock``): no other process writes there, so
+        the temporary files of workers killed earlier are removed."""
         folder = work_folder(target)
         stamp = {"format": FORMAT, "fingerprint": fingerprint}
         try:
@@ -48,7 +56,20 @@ class FrameStore:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
             _write_whole(folder / _STAMP, lambda p: p.write_text(json.dumps(stamp), "utf-8"))
+        for leftover in folder.glob(f".*{_TEMPORARY}"):
+            leftover.unlink(missing_ok=True)
         return cls(folder)
+
+    def tell_reused(self, chosen: Sequence[tuple[int, int]]) -> None:
+        """Log how many of the frames of chosen ((shot, repeat) pairs) are kept already."""
+        total = sum(n for _, n in chosen)
+        kept = self.frames_kept(chosen)
+        log.info("resume: reusing %d of %d frames kept in %s", kept, total, self.folder)
+
+    def frames_kept(self, chosen: Sequence[tuple[int, int]]) -> int:
+        """How many of the frames of chosen ((shot, repeat) pairs) are kept."""
+        have = self.kept(shot for shot, _ in chosen)
+        return sum(n for shot, n in chosen if shot in have)
 
     def path(self, shot: int) -> Path:
         """The file of one shot's pixels."""
@@ -63,10 +84,15 @@ class FrameStore:
             return None
 
     def save(self, shot: int, rgb: np.ndarray) -> None:
-        """Keep the pixels of shot."""
+        """Keep the pixels of shot; RenderError if the work folder has gone."""
         image = Image.fromarray(rgb)
-        # Level 1: a fraction of a render's time; the pixels are exact at any level.
-        _write_whole(self.path(shot), lambda p: image.save(p, format="PNG", compress_level=1))
+        try:
+            # Level 1: a fraction of a render's time; the pixels are exact at any level.
+            _write_whole(self.path(shot), lambda p: image.save(p, format="PNG", compress_level=1))
+        except FileNotFoundError:
+            raise RenderError(
+                f"the work folder {self.folder} was removed while rendering"
+            ) from None
 
     def kept(self, shots: Iterable[int]) -> set[int]:
         """Those of shots whose pixels are kept."""
@@ -79,7 +105,7 @@ class FrameStore:
 
 def _write_whole(path: Path, write: Callable[[Path], object]) -> None:
     """Write path through a temporary name, so it exists only complete."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}{_TEMPORARY}")
     try:
         write(tmp)
         os.replace(tmp, path)
