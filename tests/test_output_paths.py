@@ -113,3 +113,37 @@ def test_from_python_a_bad_output_is_refused_before_the_fit(
         specanim.load(scene).render(mine, workers=1)
     assert tree(mine) == {"notes.txt": b"mine"}
     assert cache.entries() == []  # nothing was fitted
+
+
+PLUGIN = """
+from specanim.sdk import hookimpl
+
+
+@hookimpl
+def register_panels(register):
+    pass
+"""
+
+
+def test_the_data_a_local_plugin_and_the_cache_are_never_an_output(
+    specanim: Run, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    np.savez(tmp_path / "walk.npz", np.zeros((3, 60, 2), np.float32))
+    (tmp_path / "mine").mkdir()  # a local plugin: a package
+    (tmp_path / "mine" / "__init__.py").write_text(PLUGIN, encoding="utf-8")
+    spec = SCENE.replace("{type: pca}", "{type: precomputed, path: walk.npz}")
+    (tmp_path / "scene.yaml").write_text(spec + "plugins: [mine]\n", encoding="utf-8")
+    line = refused(specanim, tmp_path, "scene.yaml", "-o", "mine")
+    assert "mine: is the local plugin 'mine'" in line
+    before = tree(tmp_path)  # specanim still: any ending, with --vega-lite
+    done = specanim("still", "scene.yaml", "-o", "walk.npz", "--vega-lite", "-q")
+    assert done.returncode == 2, done.stderr
+    assert "walk.npz: is the reducer path 'walk.npz'" in done.stderr
+    assert tree(tmp_path) == before
+    cache = Path(os.environ["SPECANIM_CACHE_DIR"])
+    (cache / "trajectories").mkdir(parents=True, exist_ok=True)
+    for inside in (cache, cache / "trajectories" / "x.mp4"):
+        line = refused(specanim, tmp_path, "scene.yaml", "-o", str(inside))
+        assert "lies in specanim's cache folder" in line

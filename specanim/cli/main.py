@@ -375,12 +375,12 @@ def still(
     from PIL import Image
 
     from specanim import engine
+    from specanim.engine.rendering import output_kind
 
     plan = load_plan(spec, default_registry(), overrides=overrides)
     if not vega_lite and output.suffix.lower() != ".png":  # PNG bytes whatever the name says
         raise UserError(f"{output}: still writes a PNG image: give it a .png ending")
-    keep = {spec: "the spec itself"}
-    check_target(output, keep=keep)
+    check_target(output, keep=output_kind(plan)[1])
     prepared = engine.prepare(plan, cache=cache, report=reporter(quiet))
     if not -prepared.frames <= frame < prepared.frames:
         last = prepared.frames - 1

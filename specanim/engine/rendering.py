@@ -22,7 +22,7 @@ from specanim.engine.pickling import pickle_problem
 from specanim.engine.prepared import Prepared
 from specanim.engine.progress import Quiet, Reporter
 from specanim.errors import UserError
-from specanim.spec.validate import Plan
+from specanim.spec.validate import Plan, Resolved
 from specanim.store import manifest
 from specanim.store.output import (
     atomic_path,
@@ -191,9 +191,13 @@ def output_kind(plan: Plan) -> tuple[bool, dict[Path, str]]:
     """Whether the plan's output is a folder (of frames), and the paths it must never replace,
     with what each is."""
     keep = {plan.source.file: "the spec itself"}
-    data = getattr(plan.dataset.options, "path", None)
-    if isinstance(data, str | Path):
-        keep[plan.dataset.base_dir / data] = "the dataset's data"
+    entries: list[Resolved[Any]] = [plan.dataset, *plan.reducers.values()]
+    for entry in entries:
+        for name, value in entry.options:
+            if isinstance(value, Path) or (name == "path" and isinstance(value, str)):
+                keep[entry.base_dir / value] = f"the {entry.cls.kind} {name} '{value}'"
+    for plugin in plan.plugins:
+        keep[plugin.path] = f"the local plugin '{plugin.name}'"
     return "" in plan.encoder.cls.extensions, keep
 
 

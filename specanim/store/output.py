@@ -20,6 +20,7 @@ from typing import Any
 
 from specanim.errors import RenderError, UserError
 from specanim.store.locks import held, holder, locked
+from specanim.store.paths import cache_dir
 
 MANIFEST_SUFFIX = ".manifest.json"  # a manifest stands beside its output: OUTPUT.manifest.json
 
@@ -165,14 +166,20 @@ def replaceable(target: Path, folder: bool, keep: Mapping[Path, str]) -> None:
     """UserError unless target may be written: a new path; a file, if the output is a file (a
     symbolic link is replaced itself, its target untouched); a folder, if the output is a
     folder of frames and the folder is empty or a previous output (its manifest stands beside
-    it). Never the current folder or one it lies in, a device, pipe or socket, or a path of
-    keep (the spec, say: path -> what it is)."""
+    it). Never the current folder or one it lies in, specanim's cache folder or a path in it, a
+    device, pipe or socket, or a path of keep (the spec, say: path -> what it is)."""
     here = Path.cwd().resolve()
     whole = Path(os.path.abspath(target))
     if whole.resolve() == here or whole.resolve() in here.parents:
         raise UserError(
             f"{target}: the current folder (or one it lies in) cannot be an output: name a "
             "file or a new folder"
+        )
+    cache = cache_dir().resolve()
+    if whole.resolve() == cache or cache in whole.resolve().parents:
+        raise UserError(
+            f"{target}: lies in specanim's cache folder ({cache}), which specanim manages: "
+            "choose an output elsewhere"
         )
     try:
         mode = os.lstat(whole).st_mode
