@@ -43,6 +43,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def shortened(text: str, keep: int = 60) -> str:
+    """text as a message shows it: a long value would fill the line (and every line naming
+    it)."""
+    return text if len(text) <= keep else f"{text[:keep]}… ({len(text):,} characters)"
+
+
 def describe_exception(exc: BaseException) -> str:
     """An exception as one line: its type and the first line of its message."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
