@@ -329,7 +329,7 @@ def with_change(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
         (("layout", "sizes", 0), math.inf, "layout.sizes[0]: input should be a finite number"),
         (("layout", "sizes", 0), 1e308, "layout.sizes[0]: input should be less than or equal"),
         (("panels", 1, "view", "limits", 1), 1e308, "limits need xmin < xmax and ymin < ymax"),
-        (("title",), "{progress:>1000000000}", "a width or precision above 999"),
+        (("title",), "{progress:>1000000000}", "with a width or precision of at most 999"),
         (("title",), "{phase:.2f}", "template '{phase:.2f}': Unknown format code 'f'"),
         (
             ("margin",),
