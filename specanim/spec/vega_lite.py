@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from specanim.errors import did_you_mean
+from specanim.spec.limits import MAX_PADDING
 
 Where = Literal["frame", "panel"]
 # Settings of a whole frame; the parts that lay it out (hconcat, data, ...) are specanim's.
@@ -53,6 +54,20 @@ def check(fragment: Any, where: Where) -> list[tuple[tuple[str | int, ...], str]
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
             problems.append(((key, *error.absolute_path), f"not valid Vega-Lite: {error.message}"))
+        elif key == "padding":
+            problems += _padding_problems(value)
+    return problems
+
+
+def _padding_problems(padding: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """A padding beyond MAX_PADDING, or computed by an expression: vl-convert paints a canvas
+    that large (``padding: 100000`` asks for 160 GB and aborts)."""
+    sides = padding.items() if isinstance(padding, Mapping) else [(None, padding)]
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for side, value in sides:
+        if not isinstance(value, (int, float)) or not 0 <= value <= MAX_PADDING:
+            path: tuple[str | int, ...] = ("padding",) if side is None else ("padding", side)
+            problems.append((path, f"a padding is a number of pixels from 0 to {MAX_PADDING:,}"))
     return problems
 
 
