@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from specanim.draw.bounds import check_canvas, drawable_json
 from specanim.spec import urls
 
 
@@ -45,6 +46,7 @@ def _rasterize(text: str, scale: float, alpha: bool) -> np.ndarray:
     # the second, so the SVG between them is checked first.
     svg = _convert(vlc.vegalite_to_svg, text)
     urls.check_svg(svg)
+    check_canvas(svg, scale)
     png = vlc.svg_to_png(svg, scale=scale)
     with Image.open(io.BytesIO(png)) as image:
         return np.asarray(image.convert("RGBA" if alpha else "RGB"))
@@ -61,7 +63,7 @@ def scenegraph(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _text(spec: dict[str, Any]) -> str:
-    return json.dumps(spec, separators=(",", ":"))
+    return drawable_json(json.dumps(spec, separators=(",", ":")))
 
 
 def _convert(convert: Callable[..., Any], text: str) -> Any:
