@@ -44,9 +44,10 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 def shortened(text: str, keep: int = 60) -> str:
-    """text as a message shows it: a long value would fill the line (and every line naming
-    it)."""
-    return text if len(text) <= keep else f"{text[:keep]}… ({len(text):,} characters)"
+    """text as a message shows it: on one line, its control characters escaped, and cut short,
+    since a long value would fill the line (and every line naming it)."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: keep + 1])
+    return shown if len(text) <= keep else f"{shown[:keep]}… ({len(text):,} characters)"
 
 
 def describe_exception(exc: BaseException) -> str:

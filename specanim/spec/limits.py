@@ -70,11 +70,15 @@ _too_big = f"an integer beyond the 64-bit range (at most {MAX_INT:,} either side
 def problems(value: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Where (path within value) and what is wrong with the plain values of a document, by
     the limits a spec file's values are held to: text length and characters, integer range,
-    nesting. Keys are checked as texts, at their mapping's path."""
+    nesting, number of values (a value used twice counts twice). Keys are checked as texts,
+    at their mapping's path."""
+    count = 0
 
     def walk(node: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
-        if len(path) >= MAX_DEPTH:
-            yield path, _too_deep
+        nonlocal count
+        count += 1
+        if len(path) >= MAX_DEPTH or count > MAX_NODES:
+            yield path, _too_deep if len(path) >= MAX_DEPTH else _too_many
             return
         if isinstance(node, str):
             yield from ((path, p) for p in text_problems(node))
@@ -85,9 +89,13 @@ def problems(value: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
                 if isinstance(key, str):
                     yield from ((path, f"a key: {p}") for p in text_problems(key))
                 yield from walk(item, (*path, key))
+                if count > MAX_NODES:
+                    return
         elif isinstance(node, list):
             for i, item in enumerate(node):
                 yield from walk(item, (*path, i))
+                if count > MAX_NODES:
+                    return
 
     yield from walk(value, ())
 
