@@ -40,16 +40,34 @@ def _replace(match: re.Match[str]) -> str:
     return whole
 
 
+def split_character(message: str) -> UserError | None:
+    """The error to raise for vl-convert's message when Vega cut a text short (to its
+    ``limit``) between the two UTF-16 halves of a character beyond U+FFFF, such as an emoji:
+    vl-convert then fails to read the text back ("unexpected end of hex escape")."""
+    if "Failed to deserialize text info" not in message:
+        return None
+    return UserError(
+        "a text with a character beyond U+FFFF (an emoji, ...) is cut short to fit its place "
+        "and cannot be drawn: give it more room, shorten it, or leave that character out"
+    )
+
+
 _SIZE = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)"[^>]*?\sheight="([\d.]+)"')
 
 
 def check_canvas(svg: str, scale: float) -> None:
     """UserError if the SVG vl-convert laid a frame out into would be painted on a canvas beyond
-    MAX_CANVAS_SIDE or MAX_CANVAS_PIXELS (vl-convert would ask for the memory and abort)."""
+    MAX_CANVAS_SIDE or MAX_CANVAS_PIXELS (vl-convert would ask for the memory and abort), or on
+    none at all."""
     size = _SIZE.search(svg, 0, 2000)
     if size is None:
         return
     width, height = (float(v) * scale for v in size.groups())
+    if min(width, height) < 1:  # vl-convert paints nothing: "SVG has an invalid size"
+        raise UserError(
+            f"a frame's Vega-Lite lays out to {width:,.0f} x {height:,.0f} pixels: nothing to "
+            "draw (look at the spec's vega_lite: autosize and padding)"
+        )
     if max(width, height) > MAX_CANVAS_SIDE or width * height > MAX_CANVAS_PIXELS:
         raise UserError(
             f"a frame's Vega-Lite lays out to {width:,.0f} x {height:,.0f} pixels, beyond the "

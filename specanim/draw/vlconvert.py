@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from specanim.draw.bounds import check_canvas, drawable_json
+from specanim.draw.bounds import check_canvas, drawable_json, split_character
 from specanim.spec import urls
 
 
@@ -72,7 +72,7 @@ def _convert(convert: Callable[..., Any], text: str) -> Any:
     try:
         return convert(text, allowed_base_urls=urls.ALLOWED_BASE_URLS)
     except ValueError as exc:
-        raise urls.refused_by_vl_convert(str(exc)) or exc from None
+        raise urls.refused_by_vl_convert(str(exc)) or split_character(str(exc)) or exc from None
 
 
 def fit_canvas(

@@ -56,6 +56,16 @@ def check(fragment: Any, where: Where) -> list[tuple[tuple[str | int, ...], str]
             problems.append(((key, *error.absolute_path), f"not valid Vega-Lite: {error.message}"))
         elif key == "padding":
             problems += _padding_problems(value)
+        elif (
+            key == "autosize" and (value if isinstance(value, str) else value.get("type")) == "none"
+        ):
+            problems.append(
+                (
+                    (key,),
+                    "'none' leaves a frame of panels no size (Vega sizes it by its padding "
+                    "alone): use pad (the default), fit, fit-x or fit-y",
+                )
+            )
     return problems
 
 
