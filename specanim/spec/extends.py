@@ -68,7 +68,9 @@ def _check_is_spec(source: Source) -> None:
     nothing of the file: ``extends: /etc/shadow`` would otherwise print it line by line."""
     data = source.data
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else "a text" if isinstance(data, str) else "a value"
+        kind = (
+            "a list" if isinstance(data, list) else "a text" if isinstance(data, str) else "a value"
+        )
         raise SpecError(
             Location(source.name, 1, ""),
             f"not a scene spec: the file holds {kind}, not a mapping of keys such as dataset:",

@@ -40,9 +40,7 @@ def check_template(text: str, fields: Sequence[str] = FRAME_FIELDS) -> str:
         if field not in fields:
             name = re.split(r"[.\[]", field)[0]
             if name in fields:  # '{epoch.__class__}' would show Python's internals
-                raise ValueError(
-                    f"'{{{field}}}': a field is a name alone, without '.' or '[...]'"
-                )
+                raise ValueError(f"'{{{field}}}': a field is a name alone, without '.' or '[...]'")
             raise ValueError(
                 f"unknown field '{{{field}}}'{did_you_mean(name, fields)}; "
                 f"known: {', '.join(fields)}"
