@@ -88,7 +88,9 @@ def test_text_is_at_most_a_thousand_characters(write_spec: Callable[..., Path]) 
     assert line.endswith(": title: a text of 1,001 characters: at most 1,000 are allowed")
     assert "xxxxxxxxxx… (1,007 characters)" in line  # the option is shown shortened
     long = write_spec(SCENE.replace("Digits, epoch {epoch}", "y" * 2000))
-    assert refusal(long) == f"{long}:1: title: a text of 2,000 characters: at most 1,000 are allowed"
+    assert (
+        refusal(long) == f"{long}:1: title: a text of 2,000 characters: at most 1,000 are allowed"
+    )
 
 
 def test_a_long_wrong_value_is_shown_shortened(write_spec: Callable[..., Path]) -> None:
@@ -115,7 +117,9 @@ def test_template_fields_are_names_and_standard_formats(
     valid(spec, "title='{epoch!r:>4} {progress:.0%} {frame:_>999,.3f} {{epoch.x}}'")
 
 
-def test_the_data_s_text_is_drawn_with_replacement_characters(tmp_path: Path, specanim: Run) -> None:
+def test_the_data_s_text_is_drawn_with_replacement_characters(
+    tmp_path: Path, specanim: Run
+) -> None:
     # Class names are the user's data, read when rendering: vl-convert would abort (exit 134).
     rows = ["digit,a,b,c"] + [f'"{n}\a{n}\ufffe",{n},{n * n % 7},{n % 3}' for n in range(12)]
     (tmp_path / "points.csv").write_text("\n".join(rows), encoding="utf-8")
@@ -136,7 +140,7 @@ def test_the_data_s_text_is_drawn_with_replacement_characters(tmp_path: Path, sp
     ("vega_lite", "where"),
     [
         ("{padding: 100000}", "vega_lite.padding"),
-        ("{autosize: none, padding: 50000}", "vega_lite.padding"),
+        ("{autosize: fit, padding: 50000}", "vega_lite.padding"),
         ("{padding: {left: 5, top: 1001}}", "vega_lite.padding.top"),
         ('{padding: {expr: "100000"}}', "vega_lite.padding.expr"),
     ],
@@ -147,7 +151,25 @@ def test_padding_is_at_most_a_thousand_pixels(
     spec = write_spec(SCENE)
     line = refusal(spec, f"vega_lite={vega_lite}")
     assert line.endswith(f": {where}: a padding is a number of pixels from 0 to 1,000")
-    valid(spec, "vega_lite={autosize: none, padding: {left: 1000, top: 0}}")
+    valid(spec, "vega_lite={autosize: fit, padding: {left: 1000, top: 0}}")
+
+
+def test_autosize_none_is_refused(write_spec: Callable[..., Path]) -> None:
+    # With padding 0, Vega lays a frame of panels out to 0 x 0 pixels (vl-convert: "SVG has an
+    # invalid size"); with padding 50000, to a canvas of 100,000 pixels a side (found by
+    # tests/test_fuzz.py).
+    spec = write_spec(SCENE)
+    with pytest.raises(UserError) as info:
+        valid(spec, "vega_lite={autosize: {type: none}, padding: 50000}")
+    option = "--set vega_lite={autosize: {type: none}, padding: 50000}: "
+    assert [line.removeprefix(option).split(": ", 1) for line in info.value.lines()] == [
+        [
+            "vega_lite.autosize",
+            "'none' leaves a frame of panels no size (Vega sizes it by its "
+            "padding alone): use pad (the default), fit, fit-x or fit-y",
+        ],
+        ["vega_lite.padding", "a padding is a number of pixels from 0 to 1,000"],
+    ]
 
 
 def test_a_canvas_beyond_the_limit_is_refused_not_aborted(tmp_path: Path) -> None:
@@ -166,6 +188,14 @@ def test_a_canvas_beyond_the_limit_is_refused_not_aborted(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("a frame's Vega-Lite lays out to 200,100 x 200,100 pixels")
+
+
+def test_a_canvas_of_no_pixels_is_refused_in_one_line() -> None:
+    from specanim.draw.vlconvert import rasterize
+
+    empty = {"autosize": "none", "padding": 0, "mark": "point", "data": {"values": []}}
+    with pytest.raises(UserError, match="^a frame's Vega-Lite lays out to 0 x 0 pixels: nothing"):
+        rasterize({"width": 0, "height": 0, **empty})
 
 
 # --- frame counts ----------------------------------------------------------------------------
@@ -254,6 +284,9 @@ def test_values_set_from_python_are_held_to_the_limits(write_spec: Callable[...,
         load_plan(spec, default_registry(), None, [override("vega_lite.usermeta", {"x": loop})])
     with pytest.raises(UserError, match="beyond the 64-bit range"):
         load_plan(spec, default_registry(), None, [override("seed", 10**5000)])
+    row = list(range(1000))
+    with pytest.raises(UserError, match="more than 50,000 values"):
+        load_plan(spec, default_registry(), None, [override("vega_lite.usermeta", [row] * 60)])
 
 
 def test_a_set_path_is_at_most_64_keys_deep(write_spec: Callable[..., Path]) -> None:
@@ -279,7 +312,10 @@ SECRET = "root:$6$Zx9wq$Hk3sPqLmN0vRtY2uW8aB:19000:0:99999:7:::"
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        (f"{SECRET}\ndaemon:*:19000:0:99999:7:::\n", ":1: not a scene spec: a key at the top level"),
+        (
+            f"{SECRET}\ndaemon:*:19000:0:99999:7:::\n",
+            ":1: not a scene spec: a key at the top level",
+        ),
         ("password Zx9wq\nand more\n", ":1: not a scene spec: the file holds a text"),
         (f"- {SECRET}\n", ":1: not a scene spec: the file holds a list"),
         (b"\x7fELF\x02\x01\x01\0\0\0\xd0\xff" + SECRET.encode(), ":1: not a spec: the file is not"),
@@ -306,3 +342,15 @@ def test_a_base_that_is_no_spec_is_refused_without_showing_it(
 def test_a_base_that_is_no_regular_file_is_refused(write_spec: Callable[..., Path]) -> None:
     spec = write_spec("extends: /dev/zero\n" + SCENE)
     assert refusal(spec).endswith(": extends: '/dev/zero' is not a regular file: nothing to extend")
+
+
+def test_an_emoji_cut_short_is_one_line(write_spec: Callable[..., Path]) -> None:
+    # Vega cuts a label to its room between the two UTF-16 halves of the emoji; vl-convert then
+    # cannot read the text back (found by tests/test_fuzz.py).
+    from specanim import engine
+
+    narrow = SCENE + "layout: {row: [progress-bar, scatter], sizes: [1, 5]}\n"
+    spec = write_spec(narrow.replace('label: "{epoch}"', 'label: "é🙂"'))
+    prepared = engine.prepare(load_plan(spec, default_registry()), cache="off")
+    with pytest.raises(UserError, match=r"^a text with a character beyond U\+FFFF .* is cut short"):
+        engine.still(prepared, -1)
