@@ -43,6 +43,13 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def shortened(text: str, keep: int = 60) -> str:
+    """text as a message shows it: on one line, its control characters escaped, and cut short,
+    since a long value would fill the line (and every line naming it)."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: keep + 1])
+    return shown if len(text) <= keep else f"{shown[:keep]}… ({len(text):,} characters)"
+
+
 def describe_exception(exc: BaseException) -> str:
     """An exception as one line: its type and the first line of its message."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]

@@ -13,7 +13,7 @@ import math
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -135,11 +135,12 @@ def folder() -> Iterator[Path]:
         yield Path(name)
 
 
-def render_or_refuse(spec: Path) -> np.ndarray | None:
-    """What ``specanim render`` does up to the first frame: the last frame's pixels, or None
-    for input refused with one clean line per problem. Anything else fails the test."""
+def render_or_refuse(spec: Path, sets: Sequence[str] = ()) -> np.ndarray | None:
+    """What ``specanim render`` does up to the first frame (with sets as ``--set`` options):
+    the last frame's pixels, or None for input refused with one clean line per problem.
+    Anything else fails the test."""
     try:
-        pixels = last_frame(spec)
+        pixels = last_frame(spec, sets)
     except UserError as exc:
         lines = exc.lines()
         assert lines and all(line.strip() and "\n" not in line for line in lines), lines
@@ -148,9 +149,9 @@ def render_or_refuse(spec: Path) -> np.ndarray | None:
     return pixels
 
 
-def last_frame(spec: Path) -> np.ndarray:
+def last_frame(spec: Path, sets: Sequence[str] = ()) -> np.ndarray:
     """The last frame's pixels, as ``specanim render`` would make them before encoding."""
-    plan = load_plan(spec, default_registry(), spec.with_name("out.gif"))
+    plan = load_plan(spec, default_registry(), spec.with_name("out.gif"), sets)
     return engine.still(engine.prepare(plan, cache="off"), -1)
 
 
@@ -162,6 +163,173 @@ def test_mutated_specs_render_or_say_why_in_one_line(text: str) -> None:
         spec = where / "scene.yaml"
         spec.write_text(text, encoding="utf-8")
         render_or_refuse(spec)
+
+
+# --- --set options and vega_lite: pass-through -------------------------------------------------
+
+# Text a frame cannot draw, long text, integers past 64 bits (a file's 10**300 has 301 digits).
+HOSTILE_TEXT = ["a\ab", "\0", "\x1b[31m", "\v", "\ufffe", "\uffff", "\ud800", "x" * 1001]
+HUGE_INTS = [2**63, -(2**63) - 1, 10**30, 10**300]
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from(ODD_NUMBERS + PLAUSIBLE + HUGE_INTS + [1e5, -5, 1000, 1001]),
+    st.sampled_from(ODD_TEXT + HOSTILE_TEXT + ["red", "#fff", "none", "pad", "fit"]),
+    st.text(max_size=8),
+)
+JSONISH = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["type", "x", "fontSize", "value", "a\ab", ""]), inner)
+    ),
+    max_leaves=8,
+)
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# --set values no YAML dumper writes: aliases (recursive, exponential), deep nesting, tags,
+# raw control characters, integers in YAML's other notations, several lines, broken YAML.
+RAW_VALUES = [
+    "&a [*a]",
+    "{a0: &a0 [1,1,1,1,1,1,1,1], a1: &a1 [*a0,*a0,*a0,*a0,*a0,*a0,*a0,*a0], "
+    "a2: &a2 [*a1,*a1,*a1,*a1,*a1,*a1,*a1,*a1], a3: &a3 [*a2,*a2,*a2,*a2,*a2,*a2,*a2,*a2], "
+    "a4: &a4 [*a3,*a3,*a3,*a3,*a3,*a3,*a3,*a3], a5: [*a4,*a4,*a4,*a4,*a4,*a4,*a4,*a4]}",
+    nested(64),
+    nested(3000),
+    "!!python/object/apply:os.system ['true']",
+    "a\x07b",
+    "9" * 5000,
+    "1:" * 30 + "1",
+    "{a: ",
+    "two\nlines",
+]
+TEMPLATES = ["{epoch}", "{progress:.0%}", "{frame!r:>4}", "{epoch.real}", "{phase:x^999}", "é🙂"]
+NUMBERS = st.sampled_from(PLAUSIBLE + [1, 10, 20, 100, 240, 241, 1e5, 0.2])
+# Paths of the scene, each with values that often pass validation.
+SET_PATHS: dict[str, st.SearchStrategy[Any]] = {
+    "title": st.sampled_from(TEMPLATES),
+    "subtitle": st.sampled_from(TEMPLATES),
+    "seed": st.integers(0, 2**64),
+    "width": NUMBERS,
+    "title_size": NUMBERS,
+    "timeline.fps": NUMBERS,
+    "timeline.duration": NUMBERS,
+    "timeline.hold_end": NUMBERS,
+    "dataset.limit": NUMBERS,
+    "panels.scatter.point_size": NUMBERS,
+    "panels.progress-bar.label": st.sampled_from(TEMPLATES),
+    "panels.scatter.title": st.sampled_from(TEMPLATES),
+    "vega_lite.usermeta": JSONISH,
+    "vega_lite.padding": NUMBERS,
+    "layout.sizes[0]": NUMBERS,
+}
+PATH_PARTS = ["title", "panels", "scatter", "[0]", "[1]", "[99]", "vega_lite", "x", "a\x07", "."]
+
+
+@st.composite
+def set_options(draw: st.DrawFn, hostile: bool = False) -> list[str]:
+    """Up to three ``--set PATH=VALUE`` options: mostly a path of the scene with a value that
+    may pass, else random paths and values; with hostile, the first (read first) a hostile
+    value. Paths and hostile values are picked uniformly (hypothesis alone prefers the first of
+    a list)."""
+    rnd = draw(st.randoms(use_true_random=False))
+    options = []
+    for n in range(rnd.randint(1 if hostile else 0, 3)):
+        path = rnd.choice(list(SET_PATHS))
+        if hostile and n == 0:
+            value = rnd.choice(RAW_VALUES)
+        elif rnd.random() < 0.7:
+            value = yaml_text(draw(SET_PATHS[path]))
+        else:
+            if rnd.random() < 0.5:
+                parts = [rnd.choice(PATH_PARTS) for _ in range(rnd.randint(1, 4))]
+                path = ".".join(parts).replace(".[", "[")
+            value = yaml_text(draw(JSONISH))
+        options.append(f"{path}={value}")
+    return options
+
+
+def yaml_text(value: Any) -> str:
+    """A value as --set takes it: YAML in one line (control characters escaped)."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**9)
+    return text.removesuffix("\n").removesuffix("\n...")
+
+
+SIZES = st.sampled_from([0, 1, 4, 10, 20, 1000, 1001, 50000, 100000, -1, 1e308, 2**63, "10"])
+FRAME_VEGA_LITE: dict[str, st.SearchStrategy[Any]] = {
+    "padding": SIZES | st.dictionaries(st.sampled_from(["left", "top", "expr"]), SIZES),
+    "autosize": st.sampled_from(["none", "pad", "fit", {"type": "none"}, {"contains": "x"}]),
+    "background": st.sampled_from(["white", "#123", "a\ab", "x" * 1001]),
+    "config": st.fixed_dictionaries(
+        {},
+        optional={
+            "font": st.sampled_from(["DejaVu Sans", "\uffff", ""]),
+            "concat": st.fixed_dictionaries({"spacing": SIZES}),
+            "title": st.fixed_dictionaries({"fontSize": SIZES, "offset": SIZES}),
+            "view": st.fixed_dictionaries({"continuousWidth": SIZES}),
+        },
+    ),
+    "usermeta": JSONISH,
+    "params": st.just([{"name": "p", "value": 1}]),
+    "hconcat": JSONISH,  # specanim's own: refused
+}
+PANEL_VEGA_LITE: dict[str, st.SearchStrategy[Any]] = {
+    "mark": st.fixed_dictionaries(
+        {},
+        optional={
+            "fontSize": SIZES,
+            "size": SIZES,
+            "opacity": st.sampled_from([0, 0.5, 1, 2]),
+            "color": st.sampled_from(["red", "a\ab", "\uffff"]),
+        },
+    ),
+    "encoding": st.fixed_dictionaries({"opacity": st.fixed_dictionaries({"value": SIZES})}),
+    "padding": SIZES,  # the frame's: refused here
+}
+
+
+@st.composite
+def vega_lite(draw: st.DrawFn, keys: dict[str, st.SearchStrategy[Any]]) -> dict[str, Any]:
+    """A ``vega_lite:`` mapping of up to three of keys (picked uniformly), with values that
+    may pass."""
+    rnd = draw(st.randoms(use_true_random=False))
+    chosen = rnd.sample(list(keys), rnd.randint(0, 3))
+    return {key: draw(keys[key]) for key in chosen}
+
+
+def render_with(sets: list[str], frame: dict[str, Any], panel: dict[str, Any]) -> None:
+    """The base scene with frame and panel as its and its scatter's ``vega_lite:``, and sets as
+    ``--set`` options: rendered, or refused in one line per problem."""
+    spec = copy.deepcopy(BASE)
+    if frame:
+        spec["vega_lite"] = frame
+    if panel:
+        spec["panels"][1]["vega_lite"] = panel
+    with folder() as where:
+        path = where / "scene.yaml"
+        path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False))
+        render_or_refuse(path, sets)
+
+
+@pytest.mark.timeout(300)
+@settings(FUZZ, max_examples=EXPLORE or 40)
+@given(set_options(), vega_lite(FRAME_VEGA_LITE), vega_lite(PANEL_VEGA_LITE))
+def test_set_and_vega_lite_render_or_say_why_in_one_line(
+    sets: list[str], frame: dict[str, Any], panel: dict[str, Any]
+) -> None:
+    render_with(sets, frame, panel)
+
+
+@pytest.mark.timeout(300)
+@settings(FUZZ, max_examples=EXPLORE or 30)
+@given(set_options(hostile=True), vega_lite(FRAME_VEGA_LITE))
+def test_hostile_set_values_are_refused_in_one_line(sets: list[str], frame: dict[str, Any]) -> None:
+    render_with(sets, frame, {})
 
 
 # --- data files for the `file` dataset -------------------------------------------------------
@@ -329,7 +497,7 @@ def with_change(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
         (("layout", "sizes", 0), math.inf, "layout.sizes[0]: input should be a finite number"),
         (("layout", "sizes", 0), 1e308, "layout.sizes[0]: input should be less than or equal"),
         (("panels", 1, "view", "limits", 1), 1e308, "limits need xmin < xmax and ymin < ymax"),
-        (("title",), "{progress:>1000000000}", "a width or precision above 999"),
+        (("title",), "{progress:>1000000000}", "with a width or precision of at most 999"),
         (("title",), "{phase:.2f}", "template '{phase:.2f}': Unknown format code 'f'"),
         (
             ("margin",),

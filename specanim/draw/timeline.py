@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from specanim.errors import UserError
+from specanim.spec.limits import MAX_FRAMES
 from specanim.spec.models import Timeline
 from specanim.values import Frame, Trajectory
 
@@ -33,9 +35,16 @@ MOTION_SAMPLE = 4096  # points used to measure motion; enough for a stable avera
 
 def plan_shots(timeline: Timeline, trajectory: Trajectory) -> list[Shot]:
     """The pictures of the animation in order, with holds on the first and last."""
-    shots = [Shot(float(p)) for p in positions(timeline, trajectory)]
-    start = int(round(timeline.hold_start * timeline.fps))
-    end = int(round(timeline.hold_end * timeline.fps))
+    places = positions(timeline, trajectory)
+    start = timeline.frames(timeline.hold_start)
+    end = timeline.frames(timeline.hold_end)
+    if len(places) + start + end > MAX_FRAMES:  # snapshots without a duration: known only now
+        raise UserError(
+            f"timeline: {len(places):,} snapshots and the holds make "
+            f"{len(places) + start + end:,} frames: an animation has at most {MAX_FRAMES:,} "
+            "(raise timeline.every, or set timeline.duration)"
+        )
+    shots = [Shot(float(p)) for p in places]
     if len(shots) == 1:
         return [Shot(shots[0].position, 1 + start + end)]
     shots[0] = Shot(shots[0].position, 1 + start)
@@ -53,7 +62,7 @@ def positions(timeline: Timeline, trajectory: Trajectory) -> np.ndarray:
             return steps
         count = len(steps)
     else:
-        count = max(int(round(timeline.fps * timeline.duration)), 1)
+        count = max(timeline.frames(timeline.duration), 1)
     if count == 1 or last == 0:
         return np.full(count, float(last))
     eased = EASINGS[timeline.easing](np.linspace(0.0, 1.0, count))

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from specanim.draw.bounds import check_canvas, drawable_json, split_character
 from specanim.fonts import vl_convert
 from specanim.spec import urls
 
@@ -46,6 +47,7 @@ def _rasterize(text: str, scale: float, alpha: bool) -> np.ndarray:
     # the second, so the SVG between them is checked first.
     svg = _convert(vlc.vegalite_to_svg, text)
     urls.check_svg(svg)
+    check_canvas(svg, scale)
     png = vlc.svg_to_png(svg, scale=scale)
     with Image.open(io.BytesIO(png)) as image:
         return np.asarray(image.convert("RGBA" if alpha else "RGB"))
@@ -61,7 +63,7 @@ def scenegraph(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _text(spec: dict[str, Any]) -> str:
-    return json.dumps(spec, separators=(",", ":"))
+    return drawable_json(json.dumps(spec, separators=(",", ":")))
 
 
 def _convert(convert: Callable[..., Any], text: str) -> Any:
@@ -70,7 +72,7 @@ def _convert(convert: Callable[..., Any], text: str) -> Any:
     try:
         return convert(text, allowed_base_urls=urls.ALLOWED_BASE_URLS)
     except ValueError as exc:
-        raise urls.refused_by_vl_convert(str(exc)) or exc from None
+        raise urls.refused_by_vl_convert(str(exc)) or split_character(str(exc)) or exc from None
 
 
 def fit_canvas(

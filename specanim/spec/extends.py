@@ -10,13 +10,16 @@ errors name the file and line it came from.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
+from specanim.errors import Location, SpecError
 from specanim.spec.migrations import upgrade
 from specanim.spec.source import PathKey, Source, parse_source, read_source
 
 REPLACED = {("layout",)}  # mappings a child replaces as a whole
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # what every key of a spec's top level is
 
 
 def read_spec(file: Path) -> Source:
@@ -35,6 +38,7 @@ def _read(file: Path, chain: tuple[tuple[Path, str], ...]) -> Source:
 
 
 def _extend(source: Source, file: Path, chain: tuple[tuple[Path, str], ...]) -> Source:
+    _check_is_spec(source)
     upgrade(source)
     data = source.data
     if not isinstance(data, dict) or "extends" not in data:
@@ -50,8 +54,35 @@ def _extend(source: Source, file: Path, chain: tuple[tuple[Path, str], ...]) -> 
         cycle = " -> ".join([*names, names[0]])
         raise source.error(("extends",), f"'{target}' is already in the chain, a cycle: {cycle}")
     if not base_file.is_file():
-        raise source.error(("extends",), f"no spec file '{base_file}' to extend")
+        problem = (
+            f"'{base_file}' is not a regular file: nothing to extend"
+            if base_file.exists()
+            else f"no spec file '{base_file}' to extend"
+        )
+        raise source.error(("extends",), problem)
     return merge(_read(base_file, chain), source)
+
+
+def _check_is_spec(source: Source) -> None:
+    """SpecError unless the document is a mapping of names, as every spec is. The message shows
+    nothing of the file: ``extends: /etc/shadow`` would otherwise print it line by line."""
+    data = source.data
+    if not isinstance(data, dict):
+        kind = (
+            "a list" if isinstance(data, list) else "a text" if isinstance(data, str) else "a value"
+        )
+        raise SpecError(
+            Location(source.name, 1, ""),
+            f"not a scene spec: the file holds {kind}, not a mapping of keys such as dataset:",
+        )
+    for key in data:
+        if not _NAME.fullmatch(key):
+            line = source.origin((key,), key=True).line
+            raise SpecError(
+                Location(source.name, line, ""),
+                "not a scene spec: a key at the top level that is not a name "
+                "(such as dataset: or panels:)",
+            )
 
 
 def merge(base: Source, child: Source) -> Source:

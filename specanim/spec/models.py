@@ -22,6 +22,7 @@ from pydantic import (
 
 from specanim.camera import ViewOptions
 from specanim.fonts import drawn, not_drawn
+from specanim.spec.limits import MAX_FRAMES
 from specanim.spec.migrations import FIRST_VERSION, current_version, too_new
 from specanim.spec.palette import check_color, check_scheme
 from specanim.spec.template import Template
@@ -162,7 +163,17 @@ class Timeline(Strict):
             raise ValueError(
                 "'every' and 'duration' do not go together: duration spaces the frames"
             )
+        frames = sum(self.frames(s) for s in (self.duration or 0, self.hold_start, self.hold_end))
+        if frames > MAX_FRAMES:
+            raise ValueError(
+                f"{self.fps:g} fps for the duration and holds make {frames:,} frames: an "
+                f"animation has at most {MAX_FRAMES:,}"
+            )
         return self
+
+    def frames(self, seconds: float) -> int:
+        """The number of frames that show for seconds."""
+        return int(round(seconds * self.fps))
 
 
 class SceneSpec(Strict):

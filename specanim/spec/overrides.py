@@ -19,11 +19,12 @@ from typing import Any
 
 import yaml
 
-from specanim.errors import Location, SpecError, UserError, did_you_mean
+from specanim.errors import Location, SpecError, UserError, did_you_mean, shortened
 from specanim.spec.extends import panel_key
+from specanim.spec.limits import MAX_DEPTH, Refused, load_value, problems
 from specanim.spec.source import Origin, PathKey, Source, format_path
 
-_PART = re.compile(r"([^.\[\]=]+)|\[(\d+)\]")
+_PART = re.compile(r"([^.\[\]=]+)|\[(\d{1,9})\]")
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,17 @@ class Override:
 
 
 def parse_override(text: str, label: str = "--set") -> Override:
-    """Parse ``path=value`` (the value is YAML); UserError naming the option if it is malformed."""
-    shown = f"{label} {text}"
+    """Parse ``path=value`` (the value is YAML, held to the limits of a spec file); UserError
+    naming the option if it is malformed."""
+    shown = f"{label} {shortened(text)}"
     path_text, equals, value_text = text.partition("=")
     if not equals or not path_text.strip():
         raise UserError(f"{shown}: expected PATH=VALUE, e.g. reducer.random_state=7")
     path = _parse_path(path_text.strip(), shown)
     try:
-        value = yaml.safe_load(value_text)
+        value = load_value(value_text)
+    except Refused as exc:
+        raise UserError(f"{shown}: {exc}") from None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or "not a YAML value"
         raise UserError(f"{shown}: invalid value: {problem}") from None
@@ -53,7 +57,10 @@ def parse_override(text: str, label: str = "--set") -> Override:
 def override(path: str, value: Any, label: str | None = None) -> Override:
     """An override of the value at a dotted path (as for ``--set``), given from Python; label
     names it in messages (default ``path=value``)."""
-    shown = label or f"{path}={value!r}"
+    try:
+        shown = label or shortened(f"{path}={value!r}")
+    except ValueError:  # an integer of more digits than Python writes out
+        shown = shortened(path)
     return Override(_parse_path(path.strip(), shown), value, shown)
 
 
@@ -65,9 +72,13 @@ def _parse_path(text: str, shown: str) -> PathKey:
             pos += 1
         match = _PART.match(text, pos)
         if match is None:
-            raise UserError(f"{shown}: cannot read the path '{text}' (e.g. panels.scatter.opacity)")
+            raise UserError(
+                f"{shown}: cannot read the path '{shortened(text)}' (e.g. panels.scatter.opacity)"
+            )
         parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
         pos = match.end()
+        if len(parts) > MAX_DEPTH:
+            raise UserError(f"{shown}: the path is more than {MAX_DEPTH} keys deep")
     return tuple(parts)
 
 
@@ -100,6 +111,8 @@ def _apply(source: Source, override: Override) -> None:
         at = (*at, step)
         if inner:
             node = node[step]
+    for sub, problem in problems(override.value):  # a value from Python: no YAML read it
+        raise _error(override, (*at, *sub), problem)
     for table in (source.origins, source.key_origins):
         for sub in [p for p in table if p[: len(at)] == at and p != at]:
             del table[sub]

@@ -89,7 +89,7 @@ def read_source(file: Path) -> Source:
     except FileNotFoundError:
         raise SpecError(Location(str(file), None, ""), "no such spec file") from None
     except Refused as exc:
-        raise SpecError(Location(str(file), None, ""), str(exc)) from None
+        raise SpecError(Location(str(file), exc.line, ""), str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(Location(str(file), None, ""), f"cannot read spec: {exc}") from None
     return parse_source(text, file)
@@ -98,7 +98,10 @@ def read_source(file: Path) -> Source:
 def parse_source(text: str, file: Path) -> Source:
     """Parse YAML text that came from file."""
     source = Source(file, None)
-    loader = BoundedLoader(text)
+    try:
+        loader = BoundedLoader(text)
+    except Refused as exc:
+        raise SpecError(Location(str(file), exc.line, ""), str(exc)) from None
     try:
         node = loader.get_single_node()
         source.data = {} if node is None else _build(loader, node, (), source)
@@ -138,4 +141,7 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: PathKey, source: Sour
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(loader, item, (*path, i), source) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except Refused as exc:  # a value beyond the limits: the error names its path
+        raise source.error(path, str(exc)) from None

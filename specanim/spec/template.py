@@ -18,27 +18,40 @@ FRAME_FIELDS = ("epoch", "epochs", "iteration", "phase", "progress", "frame", "f
 FIELDS_CONTEXT = "frame_fields"
 
 
+# A standard format spec (``[[fill]align][sign][z][#][0][width][grouping][.precision][type]``),
+# with width and precision below 1000: '{epoch:>1000000000}' would take a GB a frame.
+_FORMAT_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?\d{0,3}[,_]?(?:\.\d{1,3})?[bcdeEfFgGnosxX%]?")
+
+
 def check_template(text: str, fields: Sequence[str] = FRAME_FIELDS) -> str:
-    """Return text if every ``{field}`` in it is one of fields; ValueError otherwise."""
+    """Return text if every ``{field}`` in it is one of fields, by name alone (no attribute or
+    item), with at most a conversion and a standard format spec; ValueError otherwise."""
     try:
         parts = list(string.Formatter().parse(text))
     except ValueError as exc:
         raise ValueError(
             f"broken template {text!r}: {exc} (write {{{{ and }}}} for braces)"
         ) from None
-    for _, field, spec, _ in parts:
+    for _, field, spec, conversion in parts:
         if field is None:
             continue
-        name = field.split(".")[0].split("[")[0]
-        if name not in fields:
+        if conversion not in (None, "r", "s", "a"):
+            raise ValueError(f"'{{{field}!{conversion}}}': a conversion is !r, !s or !a")
+        if field not in fields:
+            name = re.split(r"[.\[]", field)[0]
+            if name in fields:  # '{epoch.__class__}' would show Python's internals
+                raise ValueError(f"'{{{field}}}': a field is a name alone, without '.' or '[...]'")
             raise ValueError(
                 f"unknown field '{{{field}}}'{did_you_mean(name, fields)}; "
                 f"known: {', '.join(fields)}"
             )
         if spec and "{" in spec:
             raise ValueError(f"nested fields are not supported in {text!r}")
-        if spec and re.search(r"\d{4,}", spec):  # '{epoch:>1000000000}' takes a GB a frame
-            raise ValueError(f"a width or precision above 999 in {text!r}")
+        if spec and not _FORMAT_SPEC.fullmatch(spec):
+            raise ValueError(
+                f"'{{{field}:{spec}}}': not a format such as :.0% or :>4, "
+                "with a width or precision of at most 999"
+            )
     return text
 
 

@@ -26,10 +26,11 @@ from specanim.errors import (
     UserError,
     describe_exception,
     did_you_mean,
+    shortened,
 )
 from specanim.options import Options
 from specanim.plugins import LocalPlugin, Plugin, Registry, UnknownComponent, with_local
-from specanim.spec import urls, vega_lite
+from specanim.spec import limits, urls, vega_lite
 from specanim.spec.extends import read_spec
 from specanim.spec.models import Layer, LayoutNode, OutputEntry, SceneSpec, Split
 from specanim.spec.overrides import Override, apply_overrides
@@ -130,6 +131,11 @@ def spec_registry(file: Path, registry: Registry) -> Registry:
 
 def validate(source: Source, registry: Registry, output: Path | None = None) -> Plan:
     """Validate a parsed spec; output (from the command line) overrides ``output.path``."""
+    # The document as a whole, wherever its values came from (a file, a base, --set, Python),
+    # within the limits a spec file is read with; past them, nothing else is looked at.
+    beyond = [source.error(path, message) for path, message in limits.problems(source.data)]
+    if beyond:
+        raise SpecErrors(beyond)
     errors: list[SpecError] = []
     spec: SceneSpec | None = None
     data = source.data if isinstance(source.data, dict) else {}
@@ -489,7 +495,7 @@ def error_message(err: Any) -> str:
     msg = msg[0].lower() + msg[1:]
     value = err.get("input")
     if isinstance(value, (str, int, float, bool)) or value is None:
-        return f"{msg}, got {value!r}"
+        return f"{msg}, got {shortened(repr(value))}"
     return f"{msg}, got a {type(value).__name__}"
 
 

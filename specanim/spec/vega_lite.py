@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from specanim.errors import did_you_mean
 from specanim.fonts import drawn, not_drawn
+from specanim.spec.limits import MAX_PADDING
 
 Where = Literal["frame", "panel"]
 # Settings of a whole frame; the parts that lay it out (hconcat, data, ...) are specanim's.
@@ -57,6 +58,31 @@ def check(fragment: Any, where: Where) -> list[tuple[tuple[str | int, ...], str]
         else:
             fonts = _fonts(value, (key,))
             problems += [(path, not_drawn(font)) for path, font in fonts if not drawn(font)]
+            if key == "padding":
+                problems += _padding_problems(value)
+            elif (
+                key == "autosize"
+                and (value if isinstance(value, str) else value.get("type")) == "none"
+            ):
+                problems.append(
+                    (
+                        (key,),
+                        "'none' leaves a frame of panels no size (Vega sizes it by its padding "
+                        "alone): use pad (the default), fit, fit-x or fit-y",
+                    )
+                )
+    return problems
+
+
+def _padding_problems(padding: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """A padding beyond MAX_PADDING, or computed by an expression: vl-convert paints a canvas
+    that large (``padding: 100000`` asks for 160 GB and aborts)."""
+    sides = padding.items() if isinstance(padding, Mapping) else [(None, padding)]
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for side, value in sides:
+        if not isinstance(value, (int, float)) or not 0 <= value <= MAX_PADDING:
+            path: tuple[str | int, ...] = ("padding",) if side is None else ("padding", side)
+            problems.append((path, f"a padding is a number of pixels from 0 to {MAX_PADDING:,}"))
     return problems
 
 
