@@ -336,6 +336,24 @@ def test_render_without_a_path_writes_an_animation_here_and_never_replaces_a_use
     assert Path(gif.render("mine.gif", workers=1).path) == Path("mine.gif")
 
 
+def test_the_manifest_of_a_scene_made_in_python_holds_no_path_of_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshots = np.random.default_rng(0).normal(size=(3, 50, 2)).astype(np.float32)
+    labels = np.arange(50) % 3
+    small = {"width": 128, "height": 96, "timeline": {"hold_end": 0}}
+    manifests = []
+    for machine in ("one", "two"):  # two caches in two places, as on two machines
+        monkeypatch.setenv("SPECANIM_CACHE_DIR", str(tmp_path / machine / "cache"))
+        scene = specanim.from_snapshots(snapshots, labels=labels, **small)
+        output = tmp_path / machine / "out.gif"
+        scene.render(output, workers=1)
+        manifests.append((tmp_path / machine / "out.gif.manifest.json").read_text())
+    assert manifests[0] == manifests[1]
+    assert str(tmp_path) not in manifests[0]
+    assert '"cache:arrays/' in manifests[0]
+
+
 # A user's plain script: a DataFrame of their own, no `if __name__ == "__main__":` guard.
 SCRIPT = """\
 import numpy as np

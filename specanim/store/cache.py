@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
+CACHED_ARRAYS = "cache:arrays/"  # how a path into the arrays folder is written path-free
 EntryKind = Literal["trajectory", "arrays"]
 KINDS: tuple[EntryKind, ...] = ("trajectory", "arrays")
 ARRAYS_SUFFIX = ".npz"
@@ -142,6 +143,22 @@ def folder() -> Path:
 def arrays_folder() -> Path:
     """The folder of the arrays entries."""
     return cache_dir("arrays")
+
+
+def path_free(value: Any) -> Any:
+    """value (a spec, options) with every path into the cache's arrays folder (a scene made in
+    Python reads its arrays there) written as ``cache:arrays/<entry>``: an entry is named by the
+    hash of its content, so the same arrays have the same name on every machine, and a manifest
+    or cache key made from value holds no path of the cache."""
+    if isinstance(value, dict):
+        return {key: path_free(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [path_free(item) for item in value]
+    if isinstance(value, str) and Path(value).is_absolute():
+        path = Path(value)
+        if path.parent == arrays_folder() or path.parent.resolve() == arrays_folder().resolve():
+            return CACHED_ARRAYS + path.name
+    return value
 
 
 def entries(where: Path | None = None) -> list[Entry]:

@@ -26,6 +26,7 @@ from specanim.components import Component
 from specanim.errors import UserError
 from specanim.plugins import local_plugin
 from specanim.spec.validate import Plan
+from specanim.store.cache import path_free
 from specanim.store.output import MANIFEST_SUFFIX
 from specanim.store.trajectories import Origin
 from specanim.versions import __version__, installed
@@ -148,8 +149,8 @@ def document(plan: Plan) -> Any:
     render ran, not what it made."""
     data = plan.source.data
     if isinstance(data, dict) and "executor" in data:
-        return {key: value for key, value in data.items() if key != "executor"}
-    return data
+        data = {key: value for key, value in data.items() if key != "executor"}
+    return path_free(data)
 
 
 def versions(scene: Described) -> dict[str, Any]:
@@ -222,7 +223,7 @@ def _requirements(dist: str) -> list[str]:
 
 def _entry(resolved: Any) -> dict[str, Any]:
     """A component entry as validated: its type and every option, defaults included."""
-    return {"type": resolved.cls.name, **resolved.options.model_dump(mode="json")}
+    return path_free({"type": resolved.cls.name, **resolved.options.model_dump(mode="json")})
 
 
 def digest(output: Path) -> dict[str, Any]:

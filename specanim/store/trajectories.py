@@ -30,7 +30,7 @@ import numpy as np
 from specanim.components import Reducer
 from specanim.errors import InputError
 from specanim.plugins import local_plugin
-from specanim.store.cache import keep_limit
+from specanim.store.cache import keep_limit, path_free
 from specanim.store.entries import FORMAT, SUFFIX, DamagedEntry, entry_lock, read_entry, write_entry
 from specanim.store.paths import cache_dir
 from specanim.values import Data, Progress, Trajectory
@@ -154,7 +154,7 @@ def describe(reducer: Reducer, fingerprint: str) -> dict[str, Any]:
         "format": FORMAT,
         "data": fingerprint,
         "reducer": reducer.name,
-        "options": reducer.options.model_dump(mode="json"),
+        "options": path_free(reducer.options.model_dump(mode="json")),
         "versions": dict(reducer.versions()),
     }
     local = local_plugin(type(reducer))
