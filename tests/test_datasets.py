@@ -467,7 +467,21 @@ def test_file_without_a_label_column_has_one_class(tmp_path: Path) -> None:
     assert data.classes == ("all",)  # label: null leaves out even a 'digit' column
     error = input_error(TableFile, path=str(path), label="labl")
     assert error.key == "label"
-    assert error.message == "d.csv has no column 'labl' (did you mean 'lable'?)"
+    assert error.message.startswith("d.csv has no column 'labl' (did you mean 'lable'?): ")
+    assert "its columns are 'pixel5', 'pixel6', 'lable', " in error.message
+
+
+def test_file_with_another_separator_says_so_and_reads_with_sep(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("f0;f1;cls\n1;2;a\n3;4;b\n5;6;a\n", encoding="utf-8")
+    error = input_error(TableFile, path=str(path), label="cls")
+    assert error.key == "label"
+    assert error.message == (
+        "d.csv has no column 'cls': its columns are 'f0;f1;cls' (its values seem separated by "
+        "';': set sep: ';')"
+    )
+    data = load(TableFile, path=str(path), label="cls", sep=";")
+    assert data.classes == ("a", "b") and data.features.tolist() == [[1, 2], [3, 4], [5, 6]]
 
 
 def test_file_pixel_prefix(tmp_path: Path) -> None:

@@ -72,6 +72,13 @@ class TableFileOptions(Options):
         "is not a feature, and the label if it is a number. .npz files: arrays of one number "
         "per row kept likewise (default: none).",
     )
+    sep: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1,
+        description="CSV and TSV tables: the character between values (default: ',' for .csv, "
+        "a tab for .tsv); ';' reads the tables spreadsheets write in many countries.",
+    )
     dropna: bool = Field(
         False,
         description="Tables: leave out rows with an empty or non-finite feature value (by "
@@ -159,7 +166,7 @@ class TableFile(Dataset):
         import pandas as pd  # imported when used: importing pandas would slow every command
 
         parquet = path.suffix.lower() == ".parquet"
-        sep = "\t" if path.suffix.lower() == ".tsv" else ","
+        sep = self.options.sep or ("\t" if path.suffix.lower() == ".tsv" else ",")
         with _reading(path):
             if parquet:
                 table = pd.read_parquet(path)
@@ -221,11 +228,7 @@ class TableFile(Dataset):
         else none (``label: null`` asks for none)."""
         if self.options.label is not None:
             if self.options.label not in columns:
-                raise InputError(
-                    f"{path.name} has no column '{self.options.label}'"
-                    f"{did_you_mean(self.options.label, columns)}",
-                    key="label",
-                )
+                raise InputError(_no_column(path, self.options.label, columns), key="label")
             return self.options.label
         if "label" in self.options.model_fields_set:
             return None
@@ -235,11 +238,7 @@ class TableFile(Dataset):
         """InputError at key unless every one of names is a column."""
         for name in names:
             if name not in columns:
-                raise InputError(
-                    f"{path.name} has no column '{name}'{did_you_mean(name, columns)}: "
-                    f"its columns are {_some(columns)}",
-                    key=key,
-                )
+                raise InputError(_no_column(path, name, columns), key=key)
 
     def _kept_columns(
         self, path: Path, columns: Sequence[str], numeric: Sequence[str], label: str | None
@@ -514,6 +513,17 @@ def _load_npy(path: Path, key: str) -> np.ndarray:
                 raise InputError(f"{path} is not a .npy file", key=key)
         array: np.ndarray = np.load(path, allow_pickle=False)
         return array
+
+
+def _no_column(path: Path, name: str, columns: Sequence[str]) -> str:
+    """The message for a column the table lacks: the columns it has, and, when its header read
+    as one column holding another separator, the sep option that reads it."""
+    message = f"{path.name} has no column '{name}'{did_you_mean(name, columns)}: "
+    message += f"its columns are {_some(columns)}"
+    other = [c for c in ";\t|" if len(columns) == 1 and c in columns[0]]
+    if other:
+        message += f" (its values seem separated by {other[0]!r}: set sep: {other[0]!r})"
+    return message
 
 
 def _some(names: Sequence[str], most: int = 8) -> str:
