@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -531,7 +532,11 @@ def test_file_pixels_from_0_to_1_are_kept(tmp_path: Path) -> None:
     [
         (300, "pixel values must lie in 0..1 or 0..255, found 0..300"),
         (-2, "pixel values must lie in 0..1 or 0..255, found -2.."),
-        (np.nan, "d.csv has empty or non-finite values in feature column 'pixel5' (1 row)"),
+        (
+            np.nan,
+            "d.csv has empty, non-finite or too large (beyond ±3.4e+38) values in feature "
+            "column 'pixel5' (1 row)",
+        ),
         ("dark", "feature column 'pixel5' of d.csv holds text, expected numbers"),
     ],
 )
@@ -759,12 +764,33 @@ def test_file_missing_values_are_named_or_dropped(tmp_path: Path) -> None:
     error = input_error(TableFile, path=str(path), label="species")
     assert error.key == "path"
     assert error.message == (
-        "m.csv has empty or non-finite values in feature columns 'sepal_length' (1 row), "
-        "'sepal_width' (2 rows): fill them in, or set 'dropna: true' to leave those rows out"
+        "m.csv has empty, non-finite or too large (beyond ±3.4e+38) values in feature columns "
+        "'sepal_length' (1 row), 'sepal_width' (2 rows): fill them in, or set 'dropna: true' to "
+        "leave those rows out"
     )
     data = load(TableFile, path=str(path), label="species", dropna=True, columns=["age"])
     assert len(data) == 3 and data.labels.tolist() == [0, 0, 1]
     np.testing.assert_array_equal(data.columns["age"], [1, 4, 6])  # the same rows
+
+
+def test_file_values_beyond_32_bit_floats_are_named_without_a_numpy_warning(
+    tmp_path: Path,
+) -> None:
+    table = measurements()
+    table["sepal_length"] = 1e300  # finite in the file, beyond what float32 holds
+    path = write_table(table, tmp_path / "m.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's overflow warning would fail the test
+        error = input_error(TableFile, path=str(path), label="species")
+        assert "too large (beyond ±3.4e+38) values in feature column 'sepal_length' (" in (
+            error.message
+        )
+        error = input_error(TableFile, path=str(path), label="species", dropna=True)
+    assert error.key == "dropna"
+    assert error.message == (
+        f"m.csv: every one of its {len(table)} rows has an empty, non-finite or too large "
+        "feature value, so dropna leaves none"
+    )
 
 
 def test_file_table_without_labels_is_one_class(tmp_path: Path) -> None:

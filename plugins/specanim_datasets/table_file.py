@@ -189,10 +189,17 @@ class TableFile(Dataset):
             )
         if self.options.columns is None:  # the default: every other number, and the label
             kept = [c for c in numeric if c not in features or c == label]
-        values = table[features].to_numpy(np.float32)
+        values = table[features].to_numpy(np.float64)  # float32 would turn 1e300 into inf
         complete = self._complete_rows(path, values, features)
         if complete is not None:
+            if not complete.any():
+                raise InputError(
+                    f"{path.name}: every one of its {len(values)} rows has an empty, non-finite "
+                    "or too large feature value, so dropna leaves none",
+                    key="dropna",
+                )
             table, values = table[complete], values[complete]
+        values = values.astype(np.float32)
         labels = table[label].to_numpy() if label is not None else None
         colour = {c: table[c].to_numpy(np.float64) for c in kept}
         return Content(values, labels, pixels=pixels, columns=colour)
@@ -202,7 +209,8 @@ class TableFile(Dataset):
     ) -> np.ndarray | None:
         """None if every feature value is a finite number, else the rows that are complete
         (dropna), else an InputError naming the columns with gaps."""
-        bad = ~np.isfinite(values)
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.abs(values) <= FLOAT32_MAX)  # NaN, infinities and what float32 cannot hold
         if not bad.any():
             return None
         if self.options.dropna:
@@ -216,7 +224,8 @@ class TableFile(Dataset):
         ]
         shown = ", ".join(where[:8]) + (f" and {len(where) - 8} more" if len(where) > 8 else "")
         raise InputError(
-            f"{path.name} has empty or non-finite values in feature column"
+            f"{path.name} has empty, non-finite or too large (beyond ±{FLOAT32_MAX:.1e}) "
+            "values in feature column"
             f"{'s' if len(where) > 1 else ''} {shown}: "
             "fill them "
             "in, or set 'dropna: true' to leave those rows out",
@@ -513,6 +522,9 @@ def _load_npy(path: Path, key: str) -> np.ndarray:
                 raise InputError(f"{path} is not a .npy file", key=key)
         array: np.ndarray = np.load(path, allow_pickle=False)
         return array
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # features are embedded as 32-bit floats
 
 
 def _no_column(path: Path, name: str, columns: Sequence[str]) -> str:
