@@ -20,6 +20,8 @@ from specanim.values import Data, Scene
 from specanim_panels.legend import Legend, nice_ticks
 from specanim_panels.scatter import Scatter
 
+from .conftest import Run
+
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
 
@@ -219,3 +221,31 @@ def test_two_scatters_of_one_frame_keep_their_own_colours(
     assert near(right, RED, 40) == 0 and near(right, BLUE, 40) == 0
     grey = (np.ptp(right.astype(int), axis=2) < 8) & (right.min(axis=2) < 200)
     assert grey.sum() > 200  # a grey scheme's points on the white page
+
+
+@pytest.mark.parametrize(
+    ("palette", "says"),
+    [
+        ("category10", "the scheme 'category10' has 10 colours for 12 classes"),
+        ("['#ff0000', '#0000ff']", "the list has 2 colours for 12 classes"),
+    ],
+)
+def test_a_palette_with_fewer_colours_than_classes_is_one_line(
+    tmp_path: Path, specanim: Run, palette: str, says: str
+) -> None:
+    rows = [f"{i % 12},{i},{i * i % 7}" for i in range(48)]
+    (tmp_path / "t.csv").write_text("label,a,b\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        f"width: 64\nheight: 64\npalette: {palette}\ndataset: {{type: file, path: t.csv}}\n"
+        "reducer: {type: pca}\npanels: [{type: scatter}]\n",
+        encoding="utf-8",
+    )
+    done = specanim("still", spec, "-o", tmp_path / "s.png", "-q")
+    assert done.returncode == 2 and not (tmp_path / "s.png").exists()
+    assert done.stderr.strip().splitlines() == [
+        f"{spec}:3: palette: {says}, so classes would share a colour: list 12 colours, or name "
+        "a scheme with enough (category20, tableau20) or a continuous one (viridis, turbo)"
+    ]
+    spec.write_text(spec.read_text(encoding="utf-8").replace(palette, "category20"))
+    assert specanim("still", spec, "-o", tmp_path / "s.png", "-q").returncode == 0

@@ -68,12 +68,23 @@ def rgb(color: str) -> tuple[int, int, int]:
 
 
 def resolve(palette: str | list[str], count: int) -> tuple[str, ...]:
-    """count colours: from a list (which must be long enough) or sampled from a Vega scheme."""
-    if isinstance(palette, list):
-        if len(palette) < count:
-            raise ValueError(f"{len(palette)} colours for {count} classes")
-        return tuple(palette[:count])
-    return _scheme_colors(check_scheme(palette), count)
+    """count colours, one for each class: from a list, or sampled from a Vega scheme; ValueError
+    if the list is shorter or the scheme has fewer colours (Vega would repeat them, and
+    classes would share a colour)."""
+    if isinstance(palette, list):  # a list may give classes one colour on purpose
+        colors, have = tuple(palette[:count]), len(palette)
+        what = f"the list has {have} colours"
+    else:
+        colors = _scheme_colors(check_scheme(palette), count)
+        have = len(set(colors))
+        what = f"the scheme '{palette}' has {have} colours"
+    if have < count:
+        raise ValueError(
+            f"{what} for {count} classes, so classes would share a colour: list {count} "
+            "colours, or name a scheme with enough (category20, tableau20) or a continuous one "
+            "(viridis, turbo)"
+        )
+    return colors
 
 
 RAMP_SIZE = 256  # samples of a continuous scheme: finer steps than the eye tells apart
