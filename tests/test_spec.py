@@ -144,3 +144,30 @@ def test_a_missing_spec_file_is_one_line(specanim: Run, tmp_path: Path) -> None:
     result = specanim("render", tmp_path / "nope.yaml")
     assert result.returncode == 2
     assert result.stderr.strip() == f"{tmp_path / 'nope.yaml'}: no such spec file"
+
+
+def test_validate_with_data_loads_the_data_and_names_what_disagrees(
+    tmp_path: Path, specanim: Run
+) -> None:
+    rows = [f"{i % 3},{i},{i * i % 7}" for i in range(30)]
+    (tmp_path / "t.csv").write_text("cls,a,b\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "width: 64\nheight: 64\npalette: ['#ff0000', '#00ff00']\n"
+        "dataset: {type: file, path: t.csv, label: klass}\n"
+        "reducer: {type: pca}\npanels: [{type: scatter}]\n",
+        encoding="utf-8",
+    )
+    assert specanim("validate", "s.yaml").returncode == 0  # the spec alone reads no data
+    done = specanim("validate", "--data", "s.yaml")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "s.yaml:4: dataset.label: t.csv has no column 'klass': its columns are 'cls', 'a', 'b'"
+    ]
+    done = specanim("validate", "--data", "s.yaml", "--set", "dataset.label=cls")
+    assert done.returncode == 2
+    assert done.stderr.startswith("s.yaml:3: palette: the list has 2 colours for 3 classes")
+    done = specanim(
+        "validate", "--data", "s.yaml", "--set", "dataset.label=cls", "--set", "palette=paired"
+    )
+    assert (done.returncode, done.stdout) == (0, "s.yaml: valid\n"), done.stderr

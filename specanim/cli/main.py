@@ -163,12 +163,23 @@ def cli() -> None:
 @cli.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @set_option
-def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
+@click.option(
+    "--data",
+    "with_data",
+    is_flag=True,
+    help="Also load each spec's data (no fit) and check it against the spec: its columns, "
+    "labels and values, and a colour for each class.",
+)
+def validate(specs: tuple[Path, ...], overrides: tuple[str, ...], with_data: bool) -> None:
     """Check spec files; print every problem, one per line."""
     problems: list[str] = []
     for spec in specs:
         try:
-            load_plan(spec, default_registry(), overrides=overrides)
+            plan = load_plan(spec, default_registry(), overrides=overrides)
+            if with_data:
+                from specanim import engine
+
+                engine.check_data(plan)
         except UserError as exc:
             problems += exc.lines()
     if problems:

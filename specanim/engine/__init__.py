@@ -14,12 +14,21 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from specanim.engine.checking import check
-    from specanim.engine.prepared import Prepared, fit, frame_spec, load, prepare, still
+    from specanim.engine.prepared import (
+        Prepared,
+        check_data,
+        fit,
+        frame_spec,
+        load,
+        prepare,
+        still,
+    )
     from specanim.engine.rendering import Recorder, Result, fingerprint, render
 
 _WHERE = {
     "check": "checking",
     "Prepared": "prepared",
+    "check_data": "prepared",
     "fit": "prepared",
     "frame_spec": "prepared",
     "load": "prepared",
@@ -35,6 +44,7 @@ __all__ = [
     "Recorder",
     "Result",
     "check",
+    "check_data",
     "fingerprint",
     "fit",
     "frame_spec",

@@ -119,14 +119,7 @@ def prepare(
     # Panels draw labels and images; the features (70,000 x 784 floats for MNIST) would only
     # be copied into every render worker.
     data = dataclasses.replace(data, features=np.empty((len(data), 0), np.float32))
-    if data.colors is not None and "palette" not in spec.model_fields_set:
-        colors = data.colors  # the dataset's own class colours, unless the spec chose others
-    else:
-        try:
-            colors = palette.resolve(spec.palette, len(data.classes))
-        except ValueError as exc:
-            raise plan.source.error(("palette",), str(exc)) from None
-    scene = Scene(data, trajectory, colors, spec.background, spec.foreground, spec.font)
+    scene = Scene(data, trajectory, colors(plan, data), spec.background, spec.foreground, spec.font)
     first = next(iter(fitted))
     panels: dict[str, Panel[Any]] = {}
     for key, entry in plan.panels.items():
@@ -138,6 +131,24 @@ def prepare(
     prepared = Prepared(plan, data, trajectory, composer, shots, origins, fingerprint)
     composer.start(prepared.frame(0))
     return prepared
+
+
+def colors(plan: Plan, data: Data) -> tuple[str, ...]:
+    """A colour for each class of data: the dataset's own, unless the spec chose a palette."""
+    if data.colors is not None and "palette" not in plan.spec.model_fields_set:
+        return data.colors
+    try:
+        return palette.resolve(plan.spec.palette, len(data.classes))
+    except ValueError as exc:
+        raise plan.source.error(("palette",), str(exc)) from None
+
+
+def check_data(plan: Plan, report: Reporter | None = None) -> Data:
+    """The plan's data, loaded and checked against the spec as a render would before its fit
+    (columns, labels, values, a colour for each class); SpecError where they disagree."""
+    data, _ = load(plan, report or Quiet())
+    colors(plan, data)
+    return data
 
 
 def load(plan: Plan, report: Reporter) -> tuple[Data, str]:
