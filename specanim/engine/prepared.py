@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import functools
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,17 +131,29 @@ def prepare(
     shots = plan_shots(spec.timeline, trajectory)
     prepared = Prepared(plan, data, trajectory, composer, shots, origins, fingerprint)
     composer.start(prepared.frame(0))
+    for name in composer.cut_titles(prepared.frame(0)):
+        warnings.warn(
+            f"{plan.source.locate((name,))}: wider than the frame: drawn shortened, ending in "
+            f"'…'; shorten it or lower {name}_size",
+            UserWarning,
+            stacklevel=2,
+        )
     return prepared
 
 
 def colors(plan: Plan, data: Data) -> tuple[str, ...]:
-    """A colour for each class of data: the dataset's own, unless the spec chose a palette."""
+    """A colour for each class of data: the dataset's own, unless the spec chose a palette; a
+    warning if classes share one of the palette's colours."""
     if data.colors is not None and "palette" not in plan.spec.model_fields_set:
         return data.colors
     try:
-        return palette.resolve(plan.spec.palette, len(data.classes))
+        chosen = palette.resolve(plan.spec.palette, len(data.classes))
     except ValueError as exc:
         raise plan.source.error(("palette",), str(exc)) from None
+    shared = palette.repeated(plan.spec.palette, chosen)
+    if shared is not None:
+        warnings.warn(f"{plan.source.locate(('palette',))}: {shared}", UserWarning, stacklevel=2)
+    return chosen
 
 
 def check_data(plan: Plan, report: Reporter | None = None) -> Data:

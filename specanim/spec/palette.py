@@ -68,23 +68,29 @@ def rgb(color: str) -> tuple[int, int, int]:
 
 
 def resolve(palette: str | list[str], count: int) -> tuple[str, ...]:
-    """count colours, one for each class: from a list, or sampled from a Vega scheme; ValueError
-    if the list is shorter or the scheme has fewer colours (Vega would repeat them, and
-    classes would share a colour)."""
-    if isinstance(palette, list):  # a list may give classes one colour on purpose
-        colors, have = tuple(palette[:count]), len(palette)
-        what = f"the list has {have} colours"
-    else:
-        colors = _scheme_colors(check_scheme(palette), count)
-        have = len(set(colors))
-        what = f"the scheme '{palette}' has {have} colours"
-    if have < count:
-        raise ValueError(
-            f"{what} for {count} classes, so classes would share a colour: list {count} "
-            "colours, or name a scheme with enough (category20, tableau20) or a continuous one "
-            "(viridis, turbo)"
-        )
-    return colors
+    """count colours, one for each class: from a list (ValueError if it is shorter), or
+    sampled from a Vega scheme, which repeats its colours when it has fewer (``repeated``)."""
+    if isinstance(palette, list):
+        if len(palette) < count:
+            raise ValueError(
+                f"the list has {len(palette)} colours for {count} classes: list {count} colours, "
+                "or name a Vega scheme"
+            )
+        return tuple(palette[:count])
+    return _scheme_colors(check_scheme(palette), count)
+
+
+def repeated(palette: str | list[str], colors: tuple[str, ...]) -> str | None:
+    """Why classes share a colour of a scheme (it has fewer colours than classes); None if
+    each class has its own, or the spec's list gave classes one colour on purpose."""
+    have = len(set(colors))
+    if isinstance(palette, list) or have == len(colors):
+        return None
+    return (
+        f"the scheme '{palette}' has {have} colours for {len(colors)} classes, so classes share "
+        "a colour: name a scheme with enough (category20, tableau20) or a continuous one "
+        "(viridis, turbo), or list a colour for each class"
+    )
 
 
 RAMP_SIZE = 256  # samples of a continuous scheme: finer steps than the eye tells apart
