@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,3 +93,22 @@ def _units(view: dict) -> list[dict]:
     if parts:
         return [u for p in parts for u in _units(p)]
     return [view, *view.get("layer", [])]
+
+
+@pytest.mark.parametrize("title", ["A title", "A title with {epoch} of {epochs} epochs"])
+def test_a_title_wider_than_the_frame_is_shortened_with_a_warning_and_its_vega_lite_renders(
+    write_spec: Callable[..., Path], title: str
+) -> None:
+    long = title + " that runs far beyond the right edge of a frame 400 pixels wide"
+    layout = "{row: [{column: [progress-bar, scatter], title: true}, digit-grid]}"
+    spec = SPEC.replace("LAYOUT", layout).replace("A fixed title", long)
+    with pytest.warns(UserWarning, match=r"scene.yaml:1: title: wider than the frame") as seen:
+        prepared = engine.prepare(load_plan(write_spec(spec), default_registry()))
+    assert len(seen) == 1  # the subtitle fits
+    frame = prepared.frame(0)
+    whole = rasterize(prepared.composer.frame_spec(frame))  # the frame's full Vega-Lite
+    assert whole.shape == (260, 400, 3)
+    assert np.array_equal(whole, engine.still(prepared, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a title that fits says nothing
+        engine.prepare(load_plan(write_spec(SPEC.replace("LAYOUT", layout)), default_registry()))

@@ -334,13 +334,36 @@ class Composer:
         lines = [(spec.title, spec.title_size), (spec.subtitle, spec.subtitle_size)]
         return self._title_view(frame, size, [(t, s) for t, s in lines if t])
 
+    def cut_titles(self, frame: Frame) -> list[str]:
+        """The scene's title lines ("title", "subtitle") that, filled from frame's values, are
+        wider than the title's box: each is drawn shortened to the box, ending in an ellipsis."""
+        size, spec = title_size(self.tree), self.spec
+        if size is None:
+            return []
+        lines = {
+            "title": (spec.title, spec.title_size),
+            "subtitle": (spec.subtitle, spec.subtitle_size),
+        }
+        cut = []
+        for name, (text, font_size) in lines.items():
+            if text:
+                line = self._title_view(frame, size, [(text, font_size)], limit=False)
+                graph = scenegraph(self._alone(line))
+                # Vega widens a view to hold its marks: beyond the box, the text was longer.
+                if graph["width"] - 2 * graph.get("origin", (0, 0))[0] > size.width:
+                    cut.append(name)
+        return cut
+
     def _title_view(
-        self, frame: Frame, size: Size, lines: list[tuple[str, float]]
+        self, frame: Frame, size: Size, lines: list[tuple[str, float]], limit: bool = True
     ) -> dict[str, Any]:
-        """Lines of text, each filled from frame's values, left-aligned from the top."""
+        """Lines of text, each filled from frame's values, left-aligned from the top; with limit,
+        a line wider than the box is shortened to it, ending in an ellipsis (Vega's limit)."""
         spec, layers, y = self.spec, [], 0.0
         for text, font_size in lines:
             mark = {"type": "text", "align": "left", "baseline": "top", "fontSize": font_size}
+            if limit:
+                mark["limit"] = size.width
             layers.append(
                 {
                     "mark": {**mark, "font": spec.font, "color": spec.foreground},
