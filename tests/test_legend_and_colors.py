@@ -15,7 +15,15 @@ from specanim.errors import InputError
 from specanim.plugins import default_registry
 from specanim.spec.palette import ramp, rgb
 from specanim.spec.validate import load_plan
-from specanim.testing import check_pickles, make_frames, make_panel, make_scene, render_panel
+from specanim.testing import (
+    check_pickles,
+    make_box,
+    make_frames,
+    make_panel,
+    make_scene,
+    panel_spec,
+    render_panel,
+)
 from specanim.values import Data, Scene
 from specanim_panels.legend import Legend, nice_ticks
 from specanim_panels.scatter import Scatter
@@ -248,3 +256,32 @@ def test_a_palette_short_of_colours_is_an_error_for_a_list_and_a_warning_for_a_s
     spec.write_text("width: 64\nheight: 64\npalette: category20\n" + body)
     done = specanim("still", spec, "-o", tmp_path / "s.png", "-q")
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_colour_bar_title_too_long_for_its_box_is_set_smaller_and_shown_whole() -> None:
+    from specanim.draw.vlconvert import rasterize
+
+    scene = with_columns(value_scene(), temperature=value_scene().data.columns["age"])
+    options = {"color": {"field": "temperature"}, "orientation": "vertical"}
+    frame = make_frames(scene)[0]
+    pixels = render_panel(Legend, options, scene, frame, 70, 240)
+    panel = make_panel(Legend, options, scene)
+    view = panel_spec(panel, frame, make_box(scene, 70, 240))
+    title = next(layer for layer in view["layer"] if layer.get("mark", {}).get("text"))
+    size = title["mark"]["fontSize"]
+    assert size < panel.options.font_size  # set smaller to fit
+    alone = {  # the same word at that size with room to spare: its ink, whole
+        "width": 300,
+        "height": 40,
+        "data": {"values": [{}]},
+        "mark": {**title["mark"], "limit": 0, "x": 0, "y": 0},
+        "config": {"background": scene.background},
+    }
+    whole = rasterize(alone)
+
+    def ink_width(rgb_pixels: np.ndarray, rows: int) -> int:
+        columns = np.flatnonzero((rgb_pixels[:rows].min(axis=2) > 128).any(axis=0))
+        return int(columns[-1] - columns[0] + 1)
+
+    rows = int(6 + size * 1.6)  # the title's line at the top of the legend
+    assert abs(ink_width(pixels, rows) - ink_width(whole, 40)) <= 2  # no ellipsis

@@ -15,6 +15,7 @@ from specanim_panels._common import ONE_ROW, ColorOptions, ValueColors
 PAD = 6  # pixels kept free around the legend's content
 CHAR_WIDTH = 0.6  # a Liberation Sans character's average width, in ems: enough to size text
 LINE = 1.6  # an entry's height, in font sizes
+MIN_TITLE_SIZE = 7.0  # pixels: the smallest a legend's title is set to fit its box
 BAR_THICKNESS = 16  # the colour bar's width across its length, in pixels, at most
 
 
@@ -75,8 +76,12 @@ class Legend(Panel[LegendOptions]):
         title = default if self.options.heading is None else self.options.heading
         if not title:
             return [], 0.0
-        size = self.options.font_size
-        mark = self._text(size, align="left", baseline="top", limit=max(width - 2 * PAD, 1))
+        room = max(width - 2 * PAD, 1)
+        # A title too long for the box is set smaller to show whole, down to MIN_TITLE_SIZE;
+        # beyond that Vega's limit shortens it with an ellipsis.
+        wide = CHAR_WIDTH * len(title)
+        size = max(min(self.options.font_size, room / wide), MIN_TITLE_SIZE)
+        mark = self._text(size, align="left", baseline="top", limit=room)
         layer = {
             "data": ONE_ROW,
             "mark": {**mark, "text": title, "fontWeight": "bold", "x": PAD, "y": PAD},
