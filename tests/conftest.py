@@ -5,12 +5,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.commands import run_specanim
 
 pytest_plugins = ["tests.browser"]  # the `browser` and `visit` fixtures for pages
 
@@ -76,13 +77,6 @@ def specanim(tmp_path: Path) -> Run:
     """Run the real ``specanim`` command in a new process, in the test's folder, no terminal."""
 
     def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "specanim", *map(str, args)],
-            cwd=cwd or tmp_path,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=600,
-        )
+        return run_specanim(cwd or tmp_path, *args)
 
     return run
