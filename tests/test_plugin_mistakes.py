@@ -62,7 +62,8 @@ class Blob(Panel[BlobOptions]):
 
 
 class Means(Bar):
-    """The mean x of a class with no points (NaN) and an infinity, as NumPy float32s."""
+    """The mean x of a class with no points (NaN) and an infinity, as NumPy float32s: in the
+    data from frame 2 on, and as a position in pixels in every frame."""
 
     name = "means"
 
@@ -71,11 +72,16 @@ class Means(Bar):
         empty = np.float32(np.nan) if later(frame) else np.float32(x.min())
         return {
             "data": {"values": [{"x": empty, "y": np.float32(2)}, {"x": 1.0, "y": -np.inf}]},
-            "mark": "point",
-            "encoding": {
-                "x": {"field": "x", "type": "quantitative"},
-                "y": {"field": "y", "type": "quantitative"},
-            },
+            "layer": [
+                {
+                    "mark": "point",
+                    "encoding": {
+                        "x": {"field": "x", "type": "quantitative"},
+                        "y": {"field": "y", "type": "quantitative"},
+                    },
+                },
+                {"mark": "rule", "encoding": {"x": {"value": np.float32(np.nan)}}},
+            ],
         }
 
 
