@@ -19,6 +19,7 @@ from tests.conftest import Run
 # and 3 progress 2/3 and 1: "later" mistakes happen where frames are rendered, not in frame 0
 # (which the main process draws before rendering starts).
 PLUGIN = '''
+import os
 from typing import Any
 
 import numpy as np
@@ -110,7 +111,7 @@ class Boom(Bar):
     name = "boom"
 
     def view(self, frame: Frame, box: Box) -> dict[str, Any]:
-        if later(frame):
+        if later(frame) and os.environ.get("BOOM", "1") == "1":
             raise ZeroDivisionError("a bar of no width")
         return super().view(frame, box)
 
@@ -364,6 +365,22 @@ def test_an_error_in_view_mid_render_names_the_frame_in_every_executor(
         "ZeroDivisionError: a bar of no width",
     )
     assert not (tmp_path / "out.gif").exists()
+
+
+def test_an_error_in_view_names_the_frame_in_render_check(
+    tmp_path: Path, specanim: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scene(tmp_path, "{type: boom}")
+    monkeypatch.setenv("BOOM", "0")
+    made = specanim("render", "specs/scene.yaml", "-o", "out.gif", "-q")
+    assert made.returncode == 0, made.stderr
+    monkeypatch.setenv("BOOM", "1")  # the same scene (code and spec), now failing
+    checked = specanim("render", "specs/scene.yaml", "-o", "out.gif", "-q", "--check", "-w", "2")
+    fails(
+        checked,
+        f"specs/scene.yaml:8: panels[0]: panel 'boom' {PLUGIN_NAME} failed in view() of frame 2: "
+        "ZeroDivisionError: a bar of no width",
+    )
 
 
 @pytest.mark.parametrize(
