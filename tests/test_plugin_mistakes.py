@@ -143,6 +143,14 @@ class Bare(Line):
         return super().fit(data, progress).snapshots
 
 
+class Valued(Line):
+    name = "valued"
+
+    @classmethod
+    def frame_values(cls, options: Any) -> dict[str, str]:
+        return {"loss": options.loss_name}
+
+
 class Diverging(Line):
     name = "diverging"
 
@@ -169,7 +177,16 @@ class Refusing(FrameSink):
         pass
 
 
-class Picky(Encoder):
+class PickyOptions(Options):
+    level: str = "high"
+
+    @field_validator("level")
+    @classmethod
+    def known(cls, value: str) -> str:
+        return {"high": "9"}[value]
+
+
+class Picky(Encoder[PickyOptions]):
     name = "picky"
     extensions = (".picky",)
 
@@ -199,7 +216,7 @@ def register_panels(register):
 
 @hookimpl
 def register_reducers(register):
-    for cls in (Line, Short, Bare, Diverging):
+    for cls in (Line, Short, Bare, Valued, Diverging):
         register(cls)
 
 
@@ -324,6 +341,30 @@ def test_a_bug_in_an_options_validator_is_the_plugins_fault_in_one_line(
     assert shown.returncode == 1
     assert "Traceback" in shown.stderr and 'mistakes.py", line' in shown.stderr
     assert shown.stderr.splitlines()[-1] == expected
+
+
+@pytest.mark.parametrize(
+    ("reducer", "more", "line"),
+    [
+        (
+            "line",
+            "output: {type: picky, path: out.picky, level: low}\n",
+            f"11: output: encoder 'picky' {PLUGIN_NAME} failed in an options validator: "
+            "KeyError: 'low'",
+        ),
+        (
+            "valued",
+            "",
+            f"6: reducer: reducer 'valued' {PLUGIN_NAME} failed in frame_values(): "
+            "AttributeError: 'Options' object has no attribute 'loss_name'",
+        ),
+    ],
+)
+def test_a_bug_in_an_encoders_validator_or_in_frame_values_is_one_line(
+    tmp_path: Path, specanim: Run, reducer: str, more: str, line: str
+) -> None:
+    scene(tmp_path, reducer=reducer, more=more)
+    fails(specanim("validate", "specs/scene.yaml"), f"specs/scene.yaml:{line}")
 
 
 @pytest.mark.parametrize(
