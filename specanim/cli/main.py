@@ -9,7 +9,6 @@ import os
 import signal
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 import click
 
 from specanim.components import KINDS, Kind
-from specanim.engine.progress import reporter
+from specanim.engine.progress import one_line_warnings, reporter
 from specanim.errors import ComponentError, SpecanimError, UserError, did_you_mean
 from specanim.plugins import Registered, Registry, UnknownComponent, default_registry
 from specanim.spec.validate import load_plan, spec_registry
@@ -105,11 +104,7 @@ def _one_line_messages() -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(_Lower())
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
-
-    def show(message: Warning | str, *_: object, **__: object) -> None:
-        click.echo(f"warning: {message}", err=True)
-
-    warnings.showwarning = show
+    one_line_warnings()
 
 
 def _fail(lines: list[str], code: int) -> NoReturn:
