@@ -44,6 +44,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _pinned_fonts() -> None:
+    """Start vl-convert with specanim's fonts alone before any test can use it directly.
+
+    vl-convert builds its font database once per process, at its first use; a test that used
+    it plainly first would leave the host's fonts in it for every later test of the session.
+    """
+    from specanim.fonts import vl_convert
+
+    vl_convert()
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Keep the suite's trajectory and download caches out of the user's cache folder."""
     os.environ["SPECANIM_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
