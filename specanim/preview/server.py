@@ -17,6 +17,7 @@ import ipaddress
 import json
 import re
 import socket
+import sys
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,8 +25,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from specanim.errors import SpecanimError, UserError, message_lines
-from specanim.preview.session import Session
+from specanim.errors import UserError, describe_exception
+from specanim.preview.session import Session, failure_lines
 from specanim.preview.watch import Watcher
 from specanim.store.trajectories import CacheMode
 
@@ -49,7 +50,7 @@ def serve(
     then one line per reload. UserError if the port cannot be had."""
     session = Session(spec, overrides, cache)
     server = _bind(host, port)
-    server.session = session
+    server.session, server.said = session, said
     server.hosts = _allowed_hosts(host, server.server_address[1])
     watcher = Watcher(session, said)
     watcher.start()
@@ -66,6 +67,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a page left open does not keep the process alive
     session: Session
     hosts: set[str] | None  # the Host headers accepted; None: any
+
+    said: Callable[[str], None]
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        exc = sys.exc_info()[1]
+        if exc is not None and not isinstance(exc, ConnectionError):  # not a page closed early
+            self.said(f"error: answering {client_address}: {describe_exception(exc)}")
 
 
 def _bind(host: str, port: int) -> _Server:
@@ -127,8 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
         if match := FRAME.fullmatch(path):
             try:
                 png = session.frame_png(match[1], int(match[2]))
-            except SpecanimError as exc:  # shown in the page as the command prints it
-                text = "\n".join(message_lines(exc)).encode()
+            except Exception as exc:  # shown in the page as the command prints it
+                text = "\n".join(failure_lines(exc)).encode()
                 return self._send(HTTPStatus.UNPROCESSABLE_ENTITY, text, "text/plain", body)
             if png is not None:
                 return self._send(HTTPStatus.OK, png, "image/png", body, cached=True)

@@ -23,7 +23,7 @@ from PIL import Image
 
 from specanim import engine
 from specanim.engine.progress import Task
-from specanim.errors import SpecanimError, message_lines
+from specanim.errors import SpecanimError, describe_exception, message_lines
 from specanim.plugins import default_registry
 from specanim.spec.extends import read_spec
 from specanim.spec.overrides import apply_overrides
@@ -63,16 +63,18 @@ class Session:
         self._data: tuple[tuple[str, ...], tuple[Data, str]] | None = None
         self._trajectories: dict[str, Trajectory] = {}  # by cache key
         self._frames: OrderedDict[tuple[str, int], bytes] = OrderedDict()
-        self._lock = threading.Lock()  # the engine draws one thing at a time
+        # The engine draws one thing at a time; loading and fitting, which only the watcher's
+        # thread does, go on outside it, so the page scrubs the frames shown meanwhile.
+        self._drawing = threading.Lock()
 
     # --- reloading ---------------------------------------------------------------------------
 
     def reload(self) -> list[str]:
         """Read the spec again and prepare its scene; the lines of what went wrong (also kept
-        for the page), none if the page shows the new scene."""
+        for the page), none if the page shows the new scene. Called from one thread only."""
         # Entering catch_warnings resets the warnings already shown once, so each reload shows
         # its own; the filters that silence libraries' import warnings stay.
-        with self._lock, warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught:
             self.stage = "reading the spec"
             try:
                 source = read_spec(self.spec)
@@ -80,8 +82,8 @@ class Session:
                 plan = validate(apply_overrides(source, self.overrides), default_registry())
                 self.shown = self._prepare(plan)
                 self.errors = []
-            except SpecanimError as exc:
-                self.errors = message_lines(exc)
+            except Exception as exc:
+                self.errors = failure_lines(exc)
             self.warnings = [f"warning: {w.message}" for w in caught]
             self.reloads += 1
             self.stage = "error" if self.errors else "ready"
@@ -112,16 +114,17 @@ class Session:
         # Only the trajectories this plan uses stay: a key left behind is never shown again.
         self._trajectories = {key: self._trajectories[key] for key in keys.values()}
         obtained = {name: self._trajectories[key] for name, key in keys.items()}
-        prepared = engine.prepare(plan, obtained=obtained, loaded=(data, fingerprint))
+        with self._drawing:
+            prepared = engine.prepare(plan, obtained=obtained, loaded=(data, fingerprint))
         return _Shown(prepared, _digest(plan, fingerprint, keys))
 
     # --- frames ------------------------------------------------------------------------------
 
     def frame_png(self, digest: str, frame: int) -> bytes | None:
         """The PNG of a frame of the scene named digest; None if the page shows another scene
-        now or it has no such frame. SpecanimError if drawing it failed."""
+        now or it has no such frame; raises what drawing it raised."""
         key = (digest, frame)
-        with self._lock:
+        with self._drawing:
             shown = self.shown
             if key in self._frames:
                 self._frames.move_to_end(key)
@@ -185,6 +188,14 @@ class _Stages:
 
     def info(self, message: str) -> None:
         pass
+
+
+def failure_lines(exc: Exception) -> list[str]:
+    """The lines the page shows for exc: specanim's errors as the command prints them; any
+    other (a fault in specanim itself) in one line too, so the preview goes on."""
+    if isinstance(exc, SpecanimError):
+        return message_lines(exc)
+    return [f"error: {describe_exception(exc)}"]
 
 
 def _files(source: Source) -> set[Path]:
