@@ -207,6 +207,60 @@ def test_the_page_scrubs_follows_edits_shows_errors_and_recovers(
     assert len(preview.lines) <= 5, preview.lines
 
 
+# A panel that fails to draw the frames from FAIL_FROM on.
+FAILING = """
+    from specanim.sdk import Panel, hookimpl
+
+    FAIL_FROM = {fail_from!r}
+
+    class Failing(Panel):
+        name = "failing"
+
+        def view(self, frame, box):
+            if not frame.layout_only and frame.index >= FAIL_FROM:
+                raise RuntimeError("a made-up fault")
+            return {{"data": {{"values": [{{}}]}}, "mark": "point"}}
+
+    @hookimpl
+    def register_panels(register):
+        register(Failing)
+"""
+
+
+def test_a_frame_that_fails_to_draw_shows_the_line_the_command_prints(
+    tmp_path: Path, visit: Visit
+) -> None:
+    scene(tmp_path)
+    text = (tmp_path / "scene.yaml").read_text()
+    text = text.replace("plugins: [scaled.py]", "plugins: [scaled.py, failing.py]")
+    (tmp_path / "scene.yaml").write_text(text + "  - type: failing\n")
+    write(tmp_path / "failing.py", FAILING.format(fail_from=5))
+    still = subprocess.run(
+        [sys.executable, "-m", "specanim", "still", "scene.yaml", "--frame", "9", "-o", "x.png"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+    )
+    assert still.returncode == 1 and len(still.stderr.splitlines()) == 1, still.stderr
+    started = Preview(tmp_path)
+    try:
+        url, _ = started.url()
+        page = visit.page
+        page.goto(url)
+        page.wait_for_function("document.getElementById('frame').dataset.frame === '0'")
+        page.focus("#scrubber")
+        page.keyboard.press("End")
+        page.wait_for_function("document.getElementById('errors').hidden === false")
+        assert page.text_content("#errors") == still.stderr.strip()
+        assert page.get_attribute("#frame", "data-frame") == "0"  # the last frame drawn stays
+        # A frame that draws clears the error.
+        page.keyboard.press("Home")
+        page.wait_for_function("document.getElementById('errors').hidden")
+    finally:
+        started.end()
+
+
 def get(port: int, path: str, host: str | None = None) -> tuple[int, bytes]:
     """The status and body of a GET of path, sent as written (no normalising)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=HANG)
