@@ -337,3 +337,15 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert ran.stderr.splitlines() == [
         f"--port {port}: another program listens on it; choose another port, or 0 for a free one"
     ]
+
+
+def test_a_missing_spec_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "specanim", "preview", "nowhere.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=HANG,
+    )
+    assert (ran.returncode, ran.stderr) == (2, "nowhere.yaml: no such spec file\n")

@@ -28,6 +28,7 @@ from typing import Any
 from specanim.errors import UserError, describe_exception
 from specanim.preview.session import Session, failure_lines
 from specanim.preview.watch import Watcher
+from specanim.spec.extends import read_spec
 from specanim.store.trajectories import CacheMode
 
 PAGES = {"/": "page.html", "/page.js": "page.js", "/page.css": "page.css"}
@@ -47,7 +48,9 @@ def serve(
     said: Callable[[str], None] = print,
 ) -> None:
     """Serve a preview of spec until the process is interrupted; said(line) is told the URL,
-    then one line per reload. UserError if the port cannot be had."""
+    then one line per reload. UserError if there is no spec file or the port cannot be had."""
+    if not spec.is_file():  # nothing to preview or watch: the line every command prints
+        read_spec(spec)
     session = Session(spec, overrides, cache)
     server = _bind(host, port)
     server.session, server.said = session, said
