@@ -70,8 +70,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a page left open does not keep the process alive
     session: Session
     hosts: set[str] | None  # the Host headers accepted; None: any
-
-    said: Callable[[str], None]
+    said: Callable[[str], None]  # tells the terminal
 
     def handle_error(self, request: object, client_address: object) -> None:
         exc = sys.exc_info()[1]
