@@ -173,3 +173,17 @@ class WorkerDied(RenderError):
 class VegaLiteError(RenderError):
     """vl-convert could not draw a spec: what it said, as one line. The engine turns it into a
     ComponentError naming the panel whose view alone cannot be drawn either, if there is one."""
+
+
+def message_lines(exc: SpecanimError) -> list[str]:
+    """The lines that tell a person about exc, as the command prints them: a user's mistake as
+    its own lines, a plugin's fault as its located line, anything else after ``error:``; the
+    last line followed by the error's notes (what a failed render kept)."""
+    if isinstance(exc, UserError):
+        lines = exc.lines()
+    elif isinstance(exc, ComponentError):
+        lines = [str(exc)]
+    else:
+        lines = [f"error: {exc}"]
+    notes = getattr(exc, "__notes__", None)
+    return [*lines[:-1], f"{lines[-1]}; {'; '.join(notes)}"] if notes else lines

@@ -17,7 +17,13 @@ import click
 
 from specanim.components import KINDS, Kind
 from specanim.engine.progress import one_line_warnings, reporter
-from specanim.errors import ComponentError, SpecanimError, UserError, did_you_mean
+from specanim.errors import (
+    ComponentError,
+    SpecanimError,
+    UserError,
+    did_you_mean,
+    message_lines,
+)
 from specanim.plugins import Registered, Registry, UnknownComponent, default_registry
 from specanim.spec.validate import load_plan, spec_registry
 from specanim.store.output import atomic_path, check_target, noting_replaced
@@ -49,14 +55,12 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except UserError as exc:
-        _fail(_noted(exc.lines(), exc), exc.exit_code)
-    except ComponentError as exc:  # a plugin's fault: its traceback only on request
-        if os.environ.get(TRACEBACK_VARIABLE, "0") not in ("", "0") and exc.detail:
-            click.echo(exc.detail.rstrip(), err=True)
-        _fail(_noted([str(exc)], exc), exc.exit_code)
     except SpecanimError as exc:
-        _fail(_noted([f"error: {exc}"], exc), exc.exit_code)
+        # A plugin's fault shows its traceback only on request.
+        if isinstance(exc, ComponentError) and exc.detail:
+            if os.environ.get(TRACEBACK_VARIABLE, "0") not in ("", "0"):
+                click.echo(exc.detail.rstrip(), err=True)
+        _fail(message_lines(exc), exc.exit_code)
     finally:
         # The process ends next, and the interpreter's last collection walks every object
         # first: after umap-learn (numba, llvmlite) that is a long walk that frees nothing that
@@ -86,12 +90,6 @@ def _signals_unwind() -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop)
-
-
-def _noted(lines: list[str], exc: BaseException) -> list[str]:
-    """lines, the last one followed by the exception's notes (what a failed render kept)."""
-    notes = getattr(exc, "__notes__", None)
-    return [*lines[:-1], f"{lines[-1]}; {'; '.join(notes)}"] if notes else lines
 
 
 class _Lower(logging.Formatter):
@@ -400,6 +398,39 @@ def still(
             Image.fromarray(engine.still(prepared, frame)).save(tmp, format="PNG")
     if not quiet:
         click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@spec_argument
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one (printed).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; only loopback unless you give another.",
+)
+@set_option
+@cache_option
+@verbose_option
+def preview(spec: Path, port: int, host: str, overrides: tuple[str, ...], cache: CacheMode) -> None:
+    """Serve a page that shows SPEC's frames while you write it, updated on every save."""
+    from specanim import preview
+
+    try:
+        preview.serve(spec, host=host, port=port, overrides=overrides, cache=cache, said=_say)
+    except Stopped as exc:
+        exc.add_note("the preview ended")
+        raise
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
 
 
 spec_option = click.option(

@@ -102,12 +102,14 @@ def prepare(
     cache: CacheMode = "use",
     report: Reporter | None = None,
     obtained: Mapping[str, Trajectory] | None = None,
+    loaded: tuple[Data, str] | None = None,
 ) -> Prepared:
     """Load the data, obtain the trajectory and build the panels of a plan; obtained holds
-    trajectories already at hand, by reducer name (a batch fits them in parallel)."""
+    trajectories already at hand, by reducer name (a batch fits them in parallel), and loaded
+    the plan's data and its fingerprint if they are at hand (a preview keeps them)."""
     report = report or Quiet()
     spec = plan.spec
-    data, fingerprint = load(plan, report)
+    data, fingerprint = loaded or load(plan, report)
     origins: dict[str, trajectories.Origin] = {}
     fitted: dict[str, Trajectory] = {}
     for name, resolved in plan.reducers.items():
