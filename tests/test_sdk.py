@@ -26,6 +26,7 @@ from specanim.sdk import (
     RasterLayer,
     Reducer,
     View,
+    bad_features,
     draw_polylines,
     hookimpl,
     over,
@@ -265,6 +266,20 @@ def test_polylines_are_continuous_and_fade_per_segment() -> None:
     assert 0.25 * 255 < np.median(alpha[15:45]) < 0.35 * 255
     assert 0.85 * 255 < np.median(alpha[55:85]) < 0.95 * 255
     assert rgba[5:15].max() == 0  # the stroke is 3 pixels wide
+
+
+def test_bad_features_are_judged_by_float32_alone() -> None:
+    top = float(np.finfo(np.float32).max)
+    # Just past float32's maximum, a value still rounds to it (a float32); 1e39 does not.
+    values = np.array([[1.0, top * (1 + 2**-26)], [np.nan, 1.0], [1e39, -np.inf], [0, 0]])
+    rows, problem = bad_features(values, ["a", "b"])
+    assert rows.tolist() == [False, True, True, False]
+    assert problem == (
+        "empty, NaN, infinite or too large (beyond float32, ±3.4e38) values in feature columns "
+        "'a' (2 rows), 'b' (1 row)"
+    )
+    rows, problem = bad_features(values[[0, 3]], ["a", "b"])
+    assert rows.tolist() == [False, False] and problem == ""
 
 
 def test_over_composites_straight_alpha() -> None:
