@@ -145,12 +145,13 @@ class Frame:
     # is rendered: a raster layer's pixels go unseen, so one of zeros of the box's size will do.
     layout_only: bool = False
 
-    def format(self, text: str) -> str:
-        """Fill ``{epoch}``-style fields of text from this frame's values."""
+    def format(self, text: str, **fields: Any) -> str:
+        """Fill ``{epoch}``-style fields of text from this frame's values and fields (a panel's
+        own, declared in its ``template_fields``)."""
         if "{" not in text:
             return text
         try:
-            return text.format_map(self.values)
+            return text.format_map({**self.values, **fields})
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
             # Templates are checked for their field names when the spec is loaded; a format
             # that does not suit a value ('{phase:.2f}' on a text) shows only here.
