@@ -202,7 +202,7 @@ def bad_features(values: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, 
         if k
     ]
     shown = ", ".join(where[:8]) + (f" and {len(where) - 8} more" if len(where) > 8 else "")
-    rows: np.ndarray = bad.any(axis=1)
+    rows = np.asarray(bad.any(axis=1))
     return rows, (
         "empty, NaN, infinite or too large (beyond float32, ±3.4e38) values in feature "
         f"column{'s' if len(where) > 1 else ''} {shown}"

@@ -15,20 +15,21 @@ import numpy as np
 import pytest
 from pydantic import Field
 
+import specanim.sdk
 from specanim import engine
 from specanim.errors import SpecErrors
 from specanim.plugins import Registry, load_registry
 from specanim.sdk import (
+    FRAME_FIELDS,
     Box,
     Component,
     Data,
-    FRAME_FIELDS,
     Frame,
     Options,
     Panel,
     Progress,
+    RasterLayer,
     Reducer,
-    Scene,
     Step,
     Template,
     Trajectory,
@@ -202,11 +203,66 @@ def test_defaults_are_checked_in_nested_models_and_optional_templates() -> None:
     ]
 
 
+# --- a chart with axes, kept inside its box ---------------------------------------------------
+
+DOC = Path(__file__).parents[1] / "docs" / "plugins.md"
+
+
+def doc_example(first_line: str) -> dict[str, Any]:
+    """What the doc's Python example that starts with first_line defines, run as a reader
+    would, with the SDK and numpy imported."""
+    blocks = re.findall(r"^```python\n(.*?)^```$", DOC.read_text("utf-8"), re.MULTILINE | re.DOTALL)
+    (block,) = [b for b in blocks if b.startswith(first_line)]
+    namespace: dict[str, Any] = {"np": np, **vars(specanim.sdk)}
+    exec(compile(block, str(DOC), "exec", dont_inherit=True), namespace)
+    return namespace
+
+
+# The doc's chart with axes, kept inside its box.
+Curve: type[Panel[Any]] = doc_example("# Each axis takes a fixed room")["Curve"]
+
+
+class Blank(Panel):
+    """Nothing: a box that must stay empty."""
+
+    name = "blank"
+
+    def view(self, frame: Frame, box: Box) -> View:
+        return RasterLayer(np.zeros((box.height, box.width, 4), np.uint8))
+
+
+def test_a_chart_with_axes_stays_inside_its_box(write_spec: Callable[..., Path]) -> None:
+    body = """
+width: 450
+panels: [{type: blank, id: left}, {type: curve}, {type: blank, id: right}]
+layout: {row: [left, curve, right]}
+"""
+    grows = SCENE.replace("{type: pca}", "{type: versioned}").replace("width: 300\n", "")
+    spec = write_spec(grows + body)
+    prepared = engine.prepare(load_plan(spec, registry(Versioned, Curve, Blank)), cache="off")
+    assert prepared.composer.boxes()["curve"].width == 150
+    # The chart is exactly its box (in the first frame, one snapshot; in the last, all):
+    # frames are drawn box by box.
+    assert prepared.composer.by_box
+    for frame in (0, 1, -1):
+        pixels = engine.still(prepared, frame)
+        assert pixels.shape == (200, 450, 3)
+        drawn = pixels.max(axis=2) > 0
+        assert drawn[:, 150:190].sum() > 100  # the y axis's labels, in the box
+        assert drawn[180:, 190:300].sum() > 50  # the x axis's labels, in the box
+        assert drawn[:, :150].sum() == 0 and drawn[:, 300:].sum() == 0  # nothing outside it
+        # The same pixels as the whole frame drawn by Vega at once.
+        whole = prepared.composer.frame_pieces(prepared.frame(frame), whole=True)
+        np.testing.assert_array_equal(pixels, prepared.place(whole))
+
+
 # --- a reducer's versions() decide whether its cached trajectory is reused ------------------
 
 
 def test_bumping_versions_misses_the_trajectory_cache(write_spec: Callable[..., Path]) -> None:
-    spec = write_spec(SCENE.replace("{type: pca}", "{type: versioned}") + "panels: [{type: scatter}]\n")
+    spec = write_spec(
+        SCENE.replace("{type: pca}", "{type: versioned}") + "panels: [{type: scatter}]\n"
+    )
     plan = load_plan(spec, registry(Versioned))
     Versioned.fits = 0
     engine.prepare(plan, cache="use")

@@ -289,7 +289,9 @@ def test_polylines_may_have_different_lengths() -> None:
     fading = [np.full(3, 1.0), np.array([1.0, 1.0, 1.0, 0.2])]
     faded = draw_polylines([triangle, square], colors, 2, fading, (100, 40))
     assert faded[20, 90, 3] == 255 and 0.15 * 255 < faded[20, 60, 3] < 0.25 * 255
-    with pytest.raises(ValueError, match=r"arrays of \[2, 5\] values for lines of \[3, 4\] segments"):
+    with pytest.raises(
+        ValueError, match=r"arrays of \[2, 5\] values for lines of \[3, 4\] segments"
+    ):
         draw_polylines([triangle, square], colors, 2, [np.ones(2), np.ones(5)], (100, 40))
 
 

@@ -521,8 +521,6 @@ def _load_npy(path: Path, key: str) -> np.ndarray:
         return array
 
 
-
-
 def _no_column(path: Path, name: str, columns: Sequence[str]) -> str:
     """The message for a column the table lacks: the columns it has, and, when its header read
     as one column holding another separator, the sep option that reads it."""
