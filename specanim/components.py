@@ -110,6 +110,9 @@ class Panel(Component[OptionsT]):
 
     kind: ClassVar[Kind] = "panel"
     dynamic: bool = True  # False: the view is the same in every frame (may be set per instance)
+    # The fields (name: description) this panel computes per frame and its Template options may
+    # use beyond the frame's values; view() fills them with frame.format(text, name=value).
+    template_fields: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, options: OptionsT, scene: Scene) -> None:
         self.options = options

@@ -59,6 +59,7 @@ from specanim.values import (
     Trajectory,
     View,
     ViewPart,
+    bad_features,
 )
 from specanim.versions import installed
 
@@ -104,6 +105,7 @@ __all__ = [
     "View",
     "ViewOptions",
     "ViewPart",
+    "bad_features",
     "check_color",
     "check_continuous",
     "check_scheme",

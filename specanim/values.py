@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import mmap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -145,12 +145,13 @@ class Frame:
     # is rendered: a raster layer's pixels go unseen, so one of zeros of the box's size will do.
     layout_only: bool = False
 
-    def format(self, text: str) -> str:
-        """Fill ``{epoch}``-style fields of text from this frame's values."""
+    def format(self, text: str, **fields: Any) -> str:
+        """Fill ``{epoch}``-style fields of text from this frame's values and fields (a panel's
+        own, declared in its ``template_fields``)."""
         if "{" not in text:
             return text
         try:
-            return text.format_map(self.values)
+            return text.format_map({**self.values, **fields})
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
             # Templates are checked for their field names when the spec is loaded; a format
             # that does not suit a value ('{phase:.2f}' on a text) shows only here.
@@ -180,3 +181,29 @@ View: TypeAlias = "ViewPart | list[ViewPart]"
 
 
 Progress = Callable[[int, int], None]  # (done, total) while a reducer fits
+
+
+def bad_features(values: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, str]:
+    """Which rows of values ((n, d) numbers, column j named names[j]) cannot be features, and
+    why: an (n,) bool array, True where a row holds an empty (NaN), infinite or too large
+    value, and one phrase naming those columns and in how many rows each ("empty, NaN,
+    infinite or too large (beyond float32, ±3.4e38) values in feature column 'f2' (2 rows)"),
+    or "" when every value is a finite float32."""
+    # Too large is judged by the cast itself: float32 rounds a value up to half a unit past
+    # its maximum down to the maximum and anything beyond to inf.
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad = ~np.isfinite(np.asarray(values, np.float32))
+    if not bad.any():
+        return np.zeros(len(bad), bool), ""
+    counts = bad.sum(axis=0)
+    where = [
+        f"'{name}' ({int(k)} row{'s' if k > 1 else ''})"
+        for name, k in zip(names, counts, strict=True)
+        if k
+    ]
+    shown = ", ".join(where[:8]) + (f" and {len(where) - 8} more" if len(where) > 8 else "")
+    rows = np.asarray(bad.any(axis=1))
+    return rows, (
+        "empty, NaN, infinite or too large (beyond float32, ±3.4e38) values in feature "
+        f"column{'s' if len(where) > 1 else ''} {shown}"
+    )

@@ -534,8 +534,8 @@ def test_file_pixels_from_0_to_1_are_kept(tmp_path: Path) -> None:
         (-2, "pixel values must lie in 0..1 or 0..255, found -2.."),
         (
             np.nan,
-            "d.csv has empty, non-finite or too large (beyond ±3.4e+38) values in feature "
-            "column 'pixel5' (1 row)",
+            "d.csv has empty, NaN, infinite or too large (beyond float32, ±3.4e38) values in "
+            "feature column 'pixel5' (1 row)",
         ),
         ("dark", "feature column 'pixel5' of d.csv holds text, expected numbers"),
     ],
@@ -764,9 +764,9 @@ def test_file_missing_values_are_named_or_dropped(tmp_path: Path) -> None:
     error = input_error(TableFile, path=str(path), label="species")
     assert error.key == "path"
     assert error.message == (
-        "m.csv has empty, non-finite or too large (beyond ±3.4e+38) values in feature columns "
-        "'sepal_length' (1 row), 'sepal_width' (2 rows): fill them in, or set 'dropna: true' to "
-        "leave those rows out"
+        "m.csv has empty, NaN, infinite or too large (beyond float32, ±3.4e38) values in feature "
+        "columns 'sepal_length' (1 row), 'sepal_width' (2 rows): fill them in, or set "
+        "'dropna: true' to leave those rows out"
     )
     data = load(TableFile, path=str(path), label="species", dropna=True, columns=["age"])
     assert len(data) == 3 and data.labels.tolist() == [0, 0, 1]
@@ -782,7 +782,7 @@ def test_file_values_beyond_32_bit_floats_are_named_without_a_numpy_warning(
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # NumPy's overflow warning would fail the test
         error = input_error(TableFile, path=str(path), label="species")
-        assert "too large (beyond ±3.4e+38) values in feature column 'sepal_length' (" in (
+        assert "(beyond float32, ±3.4e38) values in feature column 'sepal_length' (" in (
             error.message
         )
         error = input_error(TableFile, path=str(path), label="species", dropna=True)

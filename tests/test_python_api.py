@@ -247,7 +247,7 @@ def bad_tables() -> dict[str, tuple[Any, dict[str, Any], str]]:
         "NaN, 1e300, inf": (
             gaps,
             {},
-            "animate(X): empty, NaN, infinite or too large values (beyond float32, 3.4e38) in "
+            "animate(X): empty, NaN, infinite or too large (beyond float32, ±3.4e38) values in "
             "feature columns 'f1' (1 row), 'f2' (2 rows) of 200 rows: fill them in, or leave "
             "those rows out (X.dropna())",
         ),
@@ -287,7 +287,7 @@ def bad_tables() -> dict[str, tuple[Any, dict[str, Any], str]]:
         "an array with NaN": (
             np.array([[0.0, 1.0], [np.nan, 2.0], [1.0, 1.0]]),
             {},
-            "animate(X): empty, NaN, infinite or too large values (beyond float32, 3.4e38) in "
+            "animate(X): empty, NaN, infinite or too large (beyond float32, ±3.4e38) values in "
             "feature column '0' (1 row) of 3 rows: fill them in, or leave those rows out "
             "(X.dropna())",
         ),

@@ -26,6 +26,7 @@ from specanim.sdk import (
     RasterLayer,
     Reducer,
     View,
+    bad_features,
     draw_polylines,
     hookimpl,
     over,
@@ -265,6 +266,47 @@ def test_polylines_are_continuous_and_fade_per_segment() -> None:
     assert 0.25 * 255 < np.median(alpha[15:45]) < 0.35 * 255
     assert 0.85 * 255 < np.median(alpha[55:85]) < 0.95 * 255
     assert rgba[5:15].max() == 0  # the stroke is 3 pixels wide
+
+
+def test_polylines_may_have_different_lengths() -> None:
+    triangle = np.array([[10, 10], [40, 10], [25, 35], [10, 10]], np.float32)
+    square = np.array([[60, 5], [90, 5], [90, 35], [60, 35], [60, 5]], np.float32)
+    colors = np.array([[255, 0, 0], [0, 0, 255]], np.uint8)
+    rgba = draw_polylines([triangle, square], colors, 2, 1.0, (100, 40))
+    assert rgba.shape == (40, 100, 4) and rgba.dtype == np.uint8
+    assert tuple(rgba[10, 25]) == (255, 0, 0, 255)  # the triangle's top edge
+    assert tuple(rgba[20, 90]) == (0, 0, 255, 255)  # the square's right edge
+    assert rgba[20, 75, 3] == 0 and rgba[25, 25, 3] == 0  # inside each ring
+    # Each line alone draws its own pixels; lines of one length draw as the array does.
+    alone = draw_polylines([square], colors[1], 2, 1.0, (100, 40))
+    np.testing.assert_array_equal(rgba[:, 50:], alone[:, 50:])
+    rings = [triangle, square[:4]]
+    np.testing.assert_array_equal(
+        draw_polylines(rings, colors, 2, 0.5, (100, 40)),
+        draw_polylines(np.stack(rings), colors, 2, 0.5, (100, 40)),
+    )
+    # Opacity per segment: a list of (k_i - 1,) arrays; the square's last side is faint.
+    fading = [np.full(3, 1.0), np.array([1.0, 1.0, 1.0, 0.2])]
+    faded = draw_polylines([triangle, square], colors, 2, fading, (100, 40))
+    assert faded[20, 90, 3] == 255 and 0.15 * 255 < faded[20, 60, 3] < 0.25 * 255
+    with pytest.raises(
+        ValueError, match=r"arrays of \[2, 5\] values for lines of \[3, 4\] segments"
+    ):
+        draw_polylines([triangle, square], colors, 2, [np.ones(2), np.ones(5)], (100, 40))
+
+
+def test_bad_features_are_judged_by_float32_alone() -> None:
+    top = float(np.finfo(np.float32).max)
+    # Just past float32's maximum, a value still rounds to it (a float32); 1e39 does not.
+    values = np.array([[1.0, top * (1 + 2**-26)], [np.nan, 1.0], [1e39, -np.inf], [0, 0]])
+    rows, problem = bad_features(values, ["a", "b"])
+    assert rows.tolist() == [False, True, True, False]
+    assert problem == (
+        "empty, NaN, infinite or too large (beyond float32, ±3.4e38) values in feature columns "
+        "'a' (2 rows), 'b' (1 row)"
+    )
+    rows, problem = bad_features(values[[0, 3]], ["a", "b"])
+    assert rows.tolist() == [False, False] and problem == ""
 
 
 def test_over_composites_straight_alpha() -> None:

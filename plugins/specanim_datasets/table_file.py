@@ -20,7 +20,15 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, PositiveInt
 
-from specanim.sdk import Data, Dataset, InputError, Options, did_you_mean, hookimpl
+from specanim.sdk import (
+    Data,
+    Dataset,
+    InputError,
+    Options,
+    bad_features,
+    did_you_mean,
+    hookimpl,
+)
 
 from ._common import ONE_CLASS, Limit, encode_labels, existing_file, resolve, scale_pixels, take
 
@@ -209,26 +217,15 @@ class TableFile(Dataset):
     ) -> np.ndarray | None:
         """None if every feature value is a finite number, else the rows that are complete
         (dropna), else an InputError naming the columns with gaps."""
-        with np.errstate(invalid="ignore"):
-            bad = ~(np.abs(values) <= FLOAT32_MAX)  # NaN, infinities and what float32 cannot hold
-        if not bad.any():
+        rows, problem = bad_features(values, features)
+        if not problem:
             return None
         if self.options.dropna:
-            complete: np.ndarray = ~bad.any(axis=1)
+            complete: np.ndarray = ~rows
             return complete
-        counts = bad.sum(axis=0)
-        where = [
-            f"'{c}' ({int(k)} row{'s' if k > 1 else ''})"
-            for c, k in zip(features, counts, strict=True)
-            if k
-        ]
-        shown = ", ".join(where[:8]) + (f" and {len(where) - 8} more" if len(where) > 8 else "")
         raise InputError(
-            f"{path.name} has empty, non-finite or too large (beyond ±{FLOAT32_MAX:.1e}) "
-            "values in feature column"
-            f"{'s' if len(where) > 1 else ''} {shown}: "
-            "fill them "
-            "in, or set 'dropna: true' to leave those rows out",
+            f"{path.name} has {problem}: fill them in, or set 'dropna: true' to leave those "
+            "rows out",
             key="path",
         )
 
@@ -522,9 +519,6 @@ def _load_npy(path: Path, key: str) -> np.ndarray:
                 raise InputError(f"{path} is not a .npy file", key=key)
         array: np.ndarray = np.load(path, allow_pickle=False)
         return array
-
-
-FLOAT32_MAX = float(np.finfo(np.float32).max)  # features are embedded as 32-bit floats
 
 
 def _no_column(path: Path, name: str, columns: Sequence[str]) -> str:

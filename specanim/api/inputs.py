@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from specanim.errors import UserError, did_you_mean
-from specanim.values import Step, Trajectory
+from specanim.values import Step, Trajectory, bad_features
 
 # The arrays of a scene's data archive, by role: the file dataset reads them by these names.
 FEATURES, LABELS, CLASSES, IMAGES = "X", "labels", "classes", "images"
@@ -185,23 +185,13 @@ def _numbers(column: Any) -> tuple[np.ndarray, int, str]:
 def _finite(values: np.ndarray, names: Sequence[str], argument: str) -> np.ndarray:
     """values as float32 features; a UserError naming the columns with empty, NaN, infinite
     or too large values (and in how many rows) unless every value is a finite float32."""
-    with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused just below
-        matrix = np.asarray(values, np.float32)
-    bad = ~np.isfinite(matrix)
-    if bad.any():
-        counts = bad.sum(axis=0)
-        where = [
-            f"'{n}' ({int(k)} row{'s' if k > 1 else ''})"
-            for n, k in zip(names, counts, strict=True)
-            if k
-        ]
-        shown = ", ".join(where[:8]) + (f" and {len(where) - 8} more" if len(where) > 8 else "")
+    _, problem = bad_features(values, names)
+    if problem:
         raise UserError(
-            f"{argument}: empty, NaN, infinite or too large values (beyond float32, 3.4e38) in "
-            f"feature column{'s' if len(where) > 1 else ''} {shown} of {len(matrix)} rows: "
-            "fill them in, or leave those rows out (X.dropna())"
+            f"{argument}: {problem} of {len(values)} rows: fill them in, or leave those rows "
+            "out (X.dropna())"
         )
-    return matrix
+    return np.asarray(values, np.float32)
 
 
 def _some(names: Sequence[str], most: int = 8) -> str:

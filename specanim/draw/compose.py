@@ -121,6 +121,7 @@ class Composer:
         self._first: dict[str, tuple[Frame, list[Any], dict[str, Any]]] | None = None
         self.corners: dict[str, tuple[int, int]] = {WHOLE: (0, 0)}  # where each view lies
         self.by_box = False  # whether frames are drawn box by box (see frame_pieces)
+        self._insets: dict[str, tuple[int, int]] = {}  # a box piece's plot within it, by name
 
     def frame_of(self, trajectory: str, frame: Frame) -> Frame:
         """The frame (of the lead trajectory) as seen in a named trajectory of the scene."""
@@ -187,15 +188,28 @@ class Composer:
         graph = scenegraph(self.frame_spec(frame, painted=True))
         self.corners = {WHOLE: (0, 0), **corners(graph)}
         if isinstance(self.tree, Leaf):  # the frame's top view: Vega names no group for it
-            x, y = graph.get("origin", (0, 0))
-            self.corners[self.tree.name] = (int(round(x)), int(round(y)))
+            self.corners[self.tree.name] = _origin(graph)
         # Frame-level Vega-Lite beyond config (params, padding, ...) acts on the whole frame.
         whole = set(self.spec.vega_lite or {}) - {"config"}
+        pieces = self._box_pieces(frame)
         self.by_box = not whole and all(
             piece.name in self.corners
             and (piece.spec is None or piece.fits(rasterize_remembered(piece.spec)))
-            for piece in self._box_pieces(frame)
+            for piece in pieces
         )
+        # Vega names the corner of a view's plot; drawn alone, a view that fits its box starts
+        # at its axes, left of and above the plot (a chart whose axes take room in its box).
+        self._insets = {
+            piece.name: _origin(scenegraph(piece.spec))
+            for piece in (pieces if self.by_box else [])
+            if piece.spec is not None
+        }
+
+    def corner(self, piece: Piece) -> tuple[int, int]:
+        """Where a piece's top left corner lies in the frame."""
+        x, y = self.corners[piece.name]
+        dx, dy = self._insets.get(piece.name, (0, 0)) if piece.spec is not None else (0, 0)
+        return x - dx, y - dy
 
     def boxes(self) -> dict[str, Box]:
         """The box of every panel, by panel key (the panels of a layer share one)."""
@@ -493,6 +507,12 @@ def layered(
     if resolve:
         out["resolve"] = dict(resolve)
     return out
+
+
+def _origin(graph: dict[str, Any]) -> tuple[int, int]:
+    """Where a spec's top view lies in its picture: its scenegraph's origin, in pixels."""
+    x, y = graph.get("origin", (0, 0))
+    return int(round(x)), int(round(y))
 
 
 def _size_of(rgba: np.ndarray) -> Size:

@@ -190,42 +190,82 @@ class PointRasterizer:
 
 
 def draw_polylines(
-    paths: np.ndarray,
+    paths: np.ndarray | Sequence[np.ndarray],
     colors: np.ndarray | Sequence[int],
     width: float,
-    opacity: float | np.ndarray,
+    opacity: float | np.ndarray | Sequence[np.ndarray],
     size: tuple[int, int],
 ) -> np.ndarray:
-    """A (height, width, 4) uint8 RGBA image of polylines with round joins, antialiased.
+    """A (height, width, 4) uint8 RGBA image (straight alpha, row 0 at the top) of n polylines
+    with round joins, antialiased.
 
-    paths: (n, k, 2) pixel positions, k points along each of n lines; colors: (n, 3) uint8 or
-    one (3,) colour; width: stroke width in pixels; opacity: one for all, (n,) per line, or
-    (n, k - 1) per segment (a trail that fades); size: (width, height) of the image. Segments
-    are drawn as discs every half pixel along them, each carrying its share of the stroke's
-    opacity, so a stroke's opacity does not depend on its length or direction.
+    paths: pixel positions along each line (x from the left, y down): an (n, k, 2) array of n
+    lines of k points each, or a list of n (k_i, 2) arrays of any lengths (rings of different
+    sizes); a line of fewer than 2 points draws nothing. colors: (n, 3) per line or one (3,)
+    colour, numbers 0..255 (any dtype). width: the stroke's width in pixels. opacity: 0..1, one
+    for all, (n,) per line, or per segment: (n, k - 1) (or broadcast to it: (1, k - 1)) for an
+    array of paths, a list of n (k_i - 1,) arrays for a list (a trail that fades). size: (width,
+    height) of the image. Segments are drawn as discs every half pixel along them, each
+    carrying its share of the stroke's opacity, so a stroke's opacity does not depend on its
+    length or direction.
     """
-    n, k = paths.shape[:2]
     box_w, box_h = size
-    if n == 0 or k < 2:
+    if isinstance(paths, np.ndarray):  # n lines of k points: no copy of each line
+        n, k = paths.shape[:2]
+        points = paths.reshape(-1, 2).astype(np.float32, copy=False)
+        lengths = np.full(n, k, np.intp)
+    else:
+        lines = [np.asarray(p, np.float32).reshape(-1, 2) for p in paths]
+        n = len(lines)
+        points = np.concatenate(lines) if lines else np.zeros((0, 2), np.float32)
+        lengths = np.array([len(p) for p in lines], np.intp)
+    segments_of = np.maximum(lengths - 1, 0)  # per line
+    # A segment starts at every point but the last of its line.
+    starts = np.ones(len(points), bool)
+    starts[np.cumsum(lengths)[lengths > 0] - 1] = False
+    start_at = np.flatnonzero(starts)
+    if len(start_at) == 0:
         return np.zeros((box_h, box_w, 4), np.uint8)
-    start = paths[:, :-1].reshape(-1, 2).astype(np.float32)
-    step = (paths[:, 1:] - paths[:, :-1]).reshape(-1, 2).astype(np.float32)
+    line = np.repeat(np.arange(n), segments_of)  # the line of each segment
+    start = points[start_at]
+    step = points[start_at + 1] - start
     length = np.hypot(step[:, 0], step[:, 1])
     ok = np.isfinite(length)
     spacing = 0.5
     count = np.where(ok, np.ceil(np.where(ok, length, 0) / spacing).astype(np.intp), 0) + ok
-    segment = np.repeat(np.arange(n * (k - 1)), count)
+    segment = np.repeat(np.arange(len(start)), count)
     first = np.cumsum(count) - count
     t = (np.arange(len(segment)) - first[segment]) / np.maximum(count[segment], 1)
     xy = start[segment] + step[segment] * t[:, None].astype(np.float32)
-    alpha = np.asarray(opacity, np.float64)
-    alpha = np.broadcast_to(alpha[:, None] if alpha.ndim == 1 else alpha, (n, k - 1)).ravel()
+    alpha = _per_segment(opacity, n, segments_of, line)
     # Depth per disc: the stroke's over the discs that cover a point of it (width / spacing).
     depth = -np.log1p(-np.clip(alpha, 0, OPAQUE)) * min(spacing / max(width, spacing), 1.0)
     per_disc = -np.expm1(-depth[segment])
     rgb = np.asarray(colors, np.float64).reshape(-1, 3)
-    paint = rgb if len(rgb) == 1 else np.repeat(rgb, k - 1, axis=0)[segment]
+    paint = rgb if len(rgb) == 1 else rgb[line][segment]
     return PointRasterizer(paint, max(width, 0.5), per_disc).draw(xy, box_w, box_h)
+
+
+def _per_segment(
+    opacity: float | np.ndarray | Sequence[np.ndarray],
+    n: int,
+    segments_of: np.ndarray,
+    line: np.ndarray,
+) -> np.ndarray:
+    """draw_polylines' opacity as one float64 per segment, in the order of the lines."""
+    if isinstance(opacity, (list, tuple)) and any(np.ndim(a) for a in opacity):
+        # Per segment of lines of any lengths: (k_i - 1,) for line i.
+        given = [np.asarray(a, np.float64).ravel() for a in opacity]
+        if [len(a) for a in given] != segments_of.tolist():
+            raise ValueError(
+                f"opacity per segment: arrays of {[len(a) for a in given]} values for lines "
+                f"of {segments_of.tolist()} segments"
+            )
+        return np.concatenate(given)
+    alpha = np.asarray(opacity, np.float64)
+    if alpha.ndim < 2:  # one for all, or one per line
+        return np.broadcast_to(alpha, (n,))[line]
+    return np.broadcast_to(alpha, (n, int(segments_of.max()))).ravel()
 
 
 def over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:

@@ -77,12 +77,12 @@ class Prepared:
         for piece in pieces:
             if piece.spec is None:
                 assert piece.rgba is not None
-                paint(canvas, piece.rgba, *self.composer.corners[piece.name])
+                paint(canvas, piece.rgba, *self.composer.corner(piece))
                 continue
             rgb = rasterize_remembered(piece.spec)
             if not piece.fits(rgb):
                 return None
-            paint(canvas, rgb, *self.composer.corners[piece.name])
+            paint(canvas, rgb, *self.composer.corner(piece))
         return canvas
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Sequence
-from typing import Annotated
+import typing
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ValidationInfo
 
 from specanim.errors import did_you_mean
 
@@ -62,3 +63,34 @@ def _check_in_context(text: str, info: ValidationInfo) -> str:
 
 # An option that is a template over the frame's values, checked when the spec is validated.
 Template = Annotated[str, AfterValidator(_check_in_context)]
+
+
+def unknown_in_defaults(model: type[BaseModel], fields: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """The options of model (nested ones as ``trail.label``) whose default is a Template that
+    does not suit fields, each with what is wrong: pydantic never checks a default."""
+    for name, info in model.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        if isinstance(default, str) and _is_template(info.annotation, info.metadata):
+            try:
+                check_template(default, fields)
+            except ValueError as exc:
+                yield name, f"defaults to {default!r}: {exc}"
+        for nested in _models(info.annotation):
+            for inner, problem in unknown_in_defaults(nested, fields):
+                yield f"{name}.{inner}", problem
+
+
+def _is_template(annotation: Any, metadata: Sequence[Any]) -> bool:
+    """Whether a field of this annotation (and metadata) is a Template, or Template | None."""
+    if any(isinstance(m, AfterValidator) and m.func is _check_in_context for m in metadata):
+        return True
+    return any(
+        _is_template(arg, getattr(arg, "__metadata__", ())) for arg in typing.get_args(annotation)
+    )
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models a field of this annotation may hold (a nested model, or one | None)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models(arg)]

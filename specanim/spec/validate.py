@@ -35,7 +35,7 @@ from specanim.spec.extends import read_spec
 from specanim.spec.models import Layer, LayoutNode, OutputEntry, SceneSpec, Split
 from specanim.spec.overrides import Override, apply_overrides
 from specanim.spec.source import PathKey, Source, format_path
-from specanim.spec.template import FIELDS_CONTEXT, FRAME_FIELDS
+from specanim.spec.template import FIELDS_CONTEXT, FRAME_FIELDS, unknown_in_defaults
 
 C = TypeVar("C", bound=Component)
 
@@ -195,12 +195,24 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
             errors.append(source.error((*path, "type"), str(exc)))
             return None
         cls, options = reg.cls, {k: v for k, v in raw.items() if k not in skip}
+        # A panel's templates may also use the fields it declares and fills itself.
+        fields = (*context[FIELDS_CONTEXT], *getattr(cls, "template_fields", {}))
         try:
-            valid = validated(cls, reg.plugin, source, path, options, context)
-            return Resolved(cls, valid, source, path, reg.plugin)
+            valid = validated(cls, reg.plugin, source, path, options, {FIELDS_CONTEXT: fields})
         except ValidationError as exc:
             errors.extend(_located(exc, source, path, cls.Options, extra_keys=skip))
             return None
+        for option, problem in unknown_in_defaults(cls.Options, fields):
+            if not _given(valid, option):  # the default is used
+                errors.append(
+                    source.error(
+                        path,
+                        f"plugin '{reg.plugin}' is broken: {kind} '{cls.name}' option "
+                        f"'{option}' {problem}",
+                    )
+                )
+                return None
+        return Resolved(cls, valid, source, path, reg.plugin)
 
     dataset = entry("dataset", ("dataset",), data.get("dataset"), ("type",))
     reducers = {
@@ -335,6 +347,19 @@ def _frame_fields(
             raise failure(reg.cls, reg.plugin, source, path, "frame_values()", exc) from exc
         fields += [k for k in declared if k not in fields]
     return tuple(fields)
+
+
+def _given(options: BaseModel, dotted: str) -> bool:
+    """Whether the entry gave the option at dotted (``trail.label``), or a value in place of a
+    model that holds it (``trail: null``), rather than leave its default."""
+    value: Any = options
+    for part in dotted.split("."):
+        if not isinstance(value, BaseModel):
+            return True
+        if part not in value.model_fields_set:
+            return False
+        value = getattr(value, part)
+    return True
 
 
 def raw_options(raw: dict[str, Any]) -> dict[str, Any]:
