@@ -521,6 +521,11 @@ def plugins(as_json: bool, spec: Path | None) -> None:
     records: list[dict[str, str | None]] = []
     for reg in registry:
         plugin = registry.plugin(reg.plugin)
+        try:
+            registry.lookup(reg.kind, reg.name)
+            clash = None
+        except UnknownComponent as exc:  # another plugin registers the name too
+            clash = str(exc)
         records.append(
             {
                 "kind": reg.kind,
@@ -529,8 +534,8 @@ def plugins(as_json: bool, spec: Path | None) -> None:
                 "distribution": plugin.distribution if plugin else None,
                 "version": plugin.version if plugin else None,
                 "summary": reg.cls.summary(),
-                "status": "ok",
-                "error": None,
+                "status": "clash" if clash else "ok",
+                "error": clash,
             }
         )
     for plugin in registry.plugins:
