@@ -662,6 +662,25 @@ def migrate(spec: Path, output: Path | None, in_place: bool) -> None:
             tmp.write_text(text, encoding="utf-8")
 
 
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Folder to write the package's folder, specanim-NAME, in.",
+)
+def new_plugin(name: str, parent: Path) -> None:
+    """Write a new plugin package whose panel is called NAME: the panel and its options, a
+    test with specanim.testing, an example spec, py.typed, pyproject.toml and a README."""
+    from specanim.api.new_plugin import new_plugin as write
+
+    folder = write(name, parent)
+    click.echo(f"wrote {folder}: see its README.md", err=True)
+
+
 def _slice(text: str | None) -> slice | None:
     if text is None:
         return None
