@@ -605,23 +605,21 @@ def _find(registry: Registry, words: tuple[str, ...]) -> Registered:
     """The component ``NAME`` or ``KIND NAME`` names; UserError if none or several."""
     if len(words) > 2 or (len(words) == 2 and words[0] not in KINDS):
         raise UserError(f"describe takes NAME or KIND NAME (KIND: {', '.join(KINDS)})")
+    name = words[-1]
     if len(words) == 2:
-        kind: Kind = words[0]  # type: ignore[assignment]  # checked against KINDS above
-        try:
-            return registry.lookup(kind, words[1])
-        except UnknownComponent as exc:
-            raise UserError(str(exc)) from None
-    name = words[0]
-    found = [r for r in registry if r.name == name]
-    if len(found) > 1:
-        kinds = " and ".join(f"a {r.kind}" for r in found)
-        raise UserError(
-            f"'{name}' is {kinds}: say which, e.g. specanim describe {found[0].kind} {name}"
-        )
-    if not found:
+        kinds: list[Kind] = [words[0]]  # type: ignore[list-item]  # checked against KINDS above
+    else:
+        kinds = [kind for kind in KINDS if name in registry.names(kind)]
+    if len(kinds) > 1:
+        which = " and ".join(f"a {kind}" for kind in kinds)
+        raise UserError(f"'{name}' is {which}: say which, e.g. specanim describe {kinds[0]} {name}")
+    if not kinds:
         names = sorted({r.name for r in registry})
         raise UserError(f"unknown component '{name}'{did_you_mean(name, names)}")
-    return found[0]
+    try:
+        return registry.lookup(kinds[0], name)
+    except UnknownComponent as exc:  # none, or two plugins register it
+        raise UserError(str(exc)) from None
 
 
 @cli.command()
