@@ -96,6 +96,15 @@ class Registered:
         return self.cls.name
 
 
+def _twice(first: Registered, then: Registered) -> PluginError:
+    """A name that a plugin given by name (a spec's, a session's) takes from another."""
+    return PluginError(
+        f"{then.kind} '{then.name}' is registered twice: by plugin '{first.plugin}' "
+        f"({first.cls.__module__}.{first.cls.__qualname__}) and by plugin "
+        f"'{then.plugin}' ({then.cls.__module__}.{then.cls.__qualname__})"
+    )
+
+
 class UnknownComponent(LookupError):
     """No one component of that kind has that name: none (the message suggests the closest
     one), or several installed plugins register it (the message says how to choose)."""
@@ -118,11 +127,7 @@ class Registry:
         added = list(registered)
         for reg in added:
             for first in self._by_kind[reg.kind].get(reg.name, ()):
-                raise PluginError(
-                    f"{reg.kind} '{reg.name}' is registered twice: by plugin '{first.plugin}' "
-                    f"({first.cls.__module__}.{first.cls.__qualname__}) and by plugin "
-                    f"'{reg.plugin}' ({reg.cls.__module__}.{reg.cls.__qualname__})"
-                )
+                raise _twice(first, reg)
         return Registry((*self.plugins, plugin), (*self, *added))
 
     def names(self, kind: Kind) -> list[str]:
@@ -249,6 +254,12 @@ def load_registry(extra: Iterable[tuple[str, object]] = ()) -> Registry:
             raise
         except Exception as exc:  # the plugin's partial registrations are dropped with it
             plugins[i] = replace(plugin, status="broken", error=_hook_failure(exc))
+    # Extra plugins are chosen by their caller (the components given to the Python API):
+    # a name one of them takes from an installed plugin is the caller's mistake, at once.
+    given = {name for name, _ in extra}
+    for regs in Registry(registered=registered).clashes():
+        if any(r.plugin in given for r in regs):
+            raise _twice(regs[0], regs[1])  # in loading order: installed plugins first
     for plugin in plugins:
         if plugin.status == "broken":
             warnings.warn(

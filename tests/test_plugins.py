@@ -13,10 +13,9 @@ from specanim.camera import Box
 from specanim.components import Panel
 from specanim.errors import PluginError
 from specanim.options import Options
-from specanim.plugins import UnknownComponent, load_registry
+from specanim.plugins import load_registry
 from specanim.spec.validate import load_plan
 from specanim.values import Frame, View
-from specanim.versions import __version__
 
 from .conftest import Run
 
@@ -88,17 +87,13 @@ def test_a_third_party_panel_is_usable_in_a_spec(write_spec: Callable[..., Path]
     assert plan.panels["class-labels"].options.columns == 2  # type: ignore[attr-defined]
 
 
-def test_two_plugins_registering_one_name_stop_only_its_lookup_and_say_how_to_choose() -> None:
+def test_two_plugins_registering_one_name_is_an_error_naming_both() -> None:
     clash = plugin(register_panels=lambda register: register(Scatter))
-    registry = load_registry([("my-scatter", clash)])
-    assert registry.lookup("panel", "digit-grid").plugin == "digit-grid"
-    with pytest.raises(UnknownComponent) as info:
-        registry.lookup("panel", "scatter")
-    assert str(info.value) == (
-        "panel 'scatter' is registered by 2 plugins: 'scatter' (specanim "
-        f"{__version__}) and 'my-scatter'; choose one by disabling the other, e.g. "
-        "SPECANIM_DISABLE_PLUGINS=my-scatter"
-    )
+    with pytest.raises(PluginError) as info:
+        load_registry([("my-scatter", clash)])
+    message = str(info.value)
+    assert "panel 'scatter' is registered twice" in message
+    assert "plugin 'scatter'" in message and "plugin 'my-scatter'" in message
 
 
 def test_a_misspelled_hook_is_caught() -> None:
