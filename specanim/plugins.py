@@ -13,6 +13,7 @@ import functools
 import hashlib
 import importlib.metadata
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -59,7 +60,9 @@ Status = Literal["ok", "broken", "disabled"]
 class Plugin:
     """One plugin: an installed entry point, a spec's local plugin, or one added for tests."""
 
-    name: str  # the entry point's name, or a local plugin's path as its spec writes it
+    # The entry point's name (``distribution:entry`` when another distribution declares an
+    # entry point of that name too), or a local plugin's path as its spec writes it.
+    name: str
     distribution: str | None = None  # the installed package that declares it
     version: str | None = None
     status: Status = "ok"
@@ -69,6 +72,12 @@ class Plugin:
         """``'legend' (specanim-legend 0.2)`` for messages."""
         dist = " ".join(x for x in (self.distribution, self.version) if x)
         return f"'{self.name}'" + (f" ({dist})" if dist else "")
+
+    def answers_to(self, word: str) -> bool:
+        """Whether a name in SPECANIM_DISABLE_PLUGINS means this plugin: its name, its entry
+        point's name, or ``distribution:entry``."""
+        entry = self.name.rpartition(":")[2]
+        return word in (self.name, entry, f"{self.distribution}:{entry}")
 
 
 @dataclass(frozen=True)
@@ -87,30 +96,39 @@ class Registered:
         return self.cls.name
 
 
+def _twice(first: Registered, then: Registered) -> PluginError:
+    """A name that a plugin given by name (a spec's, a session's) takes from another."""
+    return PluginError(
+        f"{then.kind} '{then.name}' is registered twice: by plugin '{first.plugin}' "
+        f"({first.cls.__module__}.{first.cls.__qualname__}) and by plugin "
+        f"'{then.plugin}' ({then.cls.__module__}.{then.cls.__qualname__})"
+    )
+
+
 class UnknownComponent(LookupError):
-    """No component of that kind has that name; the message suggests the closest one."""
+    """No one component of that kind has that name: none (the message suggests the closest
+    one), or several installed plugins register it (the message says how to choose)."""
 
 
 class Registry:
     """Every component the loaded plugins registered, by kind and name, and every plugin."""
 
     def __init__(self, plugins: Iterable[Plugin] = (), registered: Iterable[Registered] = ()):
+        """A name registered by several plugins is kept with all of them: it stops only the
+        specs that use it (lookup says how to choose), not the plugins' other components."""
         self.plugins: tuple[Plugin, ...] = tuple(plugins)  # ok, broken and disabled ones
-        self._by_kind: dict[Kind, dict[str, Registered]] = {kind: {} for kind in KINDS}
+        self._by_kind: dict[Kind, dict[str, list[Registered]]] = {kind: {} for kind in KINDS}
         for reg in registered:
-            table = self._by_kind[reg.kind]
-            if reg.name in table:
-                first = table[reg.name]
-                raise PluginError(
-                    f"{reg.kind} '{reg.name}' is registered twice: by plugin '{first.plugin}' "
-                    f"({first.cls.__module__}.{first.cls.__qualname__}) and by plugin "
-                    f"'{reg.plugin}' ({reg.cls.__module__}.{reg.cls.__qualname__})"
-                )
-            table[reg.name] = reg
+            self._by_kind[reg.kind].setdefault(reg.name, []).append(reg)
 
     def extended(self, plugin: Plugin, registered: Iterable[Registered] = ()) -> Registry:
-        """A new registry with one more plugin and its components; PluginError on a clash."""
-        return Registry((*self.plugins, plugin), (*self, *registered))
+        """A new registry with one more plugin (a spec's local one) and its components;
+        PluginError if one of them takes a name already registered."""
+        added = list(registered)
+        for reg in added:
+            for first in self._by_kind[reg.kind].get(reg.name, ()):
+                raise _twice(first, reg)
+        return Registry((*self.plugins, plugin), (*self, *added))
 
     def names(self, kind: Kind) -> list[str]:
         """The registered names of one kind, sorted."""
@@ -118,7 +136,12 @@ class Registry:
 
     def __iter__(self) -> Iterator[Registered]:
         for kind in KINDS:
-            yield from (self._by_kind[kind][n] for n in self.names(kind))
+            for name in self.names(kind):
+                yield from self._by_kind[kind][name]
+
+    def clashes(self) -> list[list[Registered]]:
+        """The names registered by more than one plugin: each with its registrations."""
+        return [regs for kind in KINDS for regs in self._by_kind[kind].values() if len(regs) > 1]
 
     def broken(self) -> list[Plugin]:
         """The plugins that failed to load."""
@@ -130,12 +153,23 @@ class Registry:
 
     def lookup(self, kind: Kind, name: str) -> Registered:
         """The registration of name; UnknownComponent (with a suggestion) if there is none."""
-        try:
-            return self._by_kind[kind][name]
-        except KeyError:
-            message = f"unknown {kind} '{name}'{did_you_mean(name, self._by_kind[kind])}"
-            notes = self._broken_note() + self._disabled_note(name)
-            raise UnknownComponent(message + notes) from None
+        found = self._by_kind[kind].get(name, [])
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise UnknownComponent(self._clash_message(found))
+        message = f"unknown {kind} '{name}'{did_you_mean(name, self._by_kind[kind])}"
+        raise UnknownComponent(message + self._broken_note() + self._disabled_note(name))
+
+    def _clash_message(self, found: list[Registered]) -> str:
+        """Which plugins register one name, and how to keep only one of them."""
+        plugins = [self.plugin(r.plugin) or Plugin(r.plugin) for r in found]
+        both = " and ".join(p.label() for p in plugins)
+        return (
+            f"{found[0].kind} '{found[0].name}' is registered by {len(found)} plugins: {both}; "
+            f"choose one by disabling the other{'s' if len(found) > 2 else ''}, e.g. "
+            f"{DISABLE_VARIABLE}={plugins[-1].name}"
+        )
 
     def get(self, kind: Kind, name: str) -> type[Component]:
         """The class registered as name; UnknownComponent (with a suggestion) if there is none."""
@@ -152,9 +186,9 @@ class Registry:
 
     def _disabled_note(self, name: str) -> str:
         """A disabled plugin of the same name probably provides the missing component."""
-        plugin = self.plugin(name)
-        if plugin is not None and plugin.status == "disabled":
-            return f"; plugin '{name}' is disabled by {DISABLE_VARIABLE}"
+        disabled = [p for p in self.plugins if p.status == "disabled" and p.answers_to(name)]
+        if disabled:
+            return f"; plugin '{disabled[0].name}' is disabled by {DISABLE_VARIABLE}"
         return ""
 
     # Registration checked each class's base, so these casts only name what get() returns.
@@ -175,8 +209,8 @@ class Registry:
 
     def encoder_for_extension(self, extension: str) -> str | None:
         """The name of the encoder that claims a file ending such as ``.mp4``, if any."""
-        for reg in self._by_kind["encoder"].values():
-            if extension.lower() in getattr(reg.cls, "extensions", ()):
+        for reg in self:
+            if reg.kind == "encoder" and extension.lower() in getattr(reg.cls, "extensions", ()):
                 return reg.name
         return None
 
@@ -186,8 +220,9 @@ class Registry:
 
 def load_registry(extra: Iterable[tuple[str, object]] = ()) -> Registry:
     """The registry of every installed plugin's components, plus extra (name, plugin object)
-    pairs for tests. A plugin that fails to import or whose register hook raises is recorded
-    as broken, with a warning; a name registered twice or an unknown hook is a PluginError."""
+    pairs for tests. A plugin that fails to import, has a hook specanim cannot call, or whose
+    register hook raises is recorded as broken, with a warning; an extra one's bad hook is a
+    PluginError."""
     manager = _manager()
     plugins: list[Plugin] = []
     for entry_point, plugin in _entry_points():
@@ -196,15 +231,19 @@ def load_registry(extra: Iterable[tuple[str, object]] = ()) -> Registry:
             continue
         try:
             module = entry_point.load()
+            _register(manager, module, plugin)
         except Exception as exc:  # a broken third-party plugin must not stop the others
-            plugins.append(replace(plugin, status="broken", error=describe_exception(exc)))
+            error = exc.problem if isinstance(exc, _HookProblem) else describe_exception(exc)
+            plugins.append(replace(plugin, status="broken", error=error))
             continue
-        _register(manager, module, plugin.name)
         plugins.append(plugin)
     for name, obj in extra:
-        _register(manager, obj, name)
-        plugins.append(Plugin(name))
-    _check_hooks(manager)
+        plugin = Plugin(name)
+        try:
+            _register(manager, obj, plugin)
+        except _HookProblem as exc:
+            raise PluginError(f"plugin {plugin.label()} {exc.problem}") from None
+        plugins.append(plugin)
     registered: list[Registered] = []
     for i, plugin in enumerate(plugins):
         if plugin.status != "ok":
@@ -215,6 +254,12 @@ def load_registry(extra: Iterable[tuple[str, object]] = ()) -> Registry:
             raise
         except Exception as exc:  # the plugin's partial registrations are dropped with it
             plugins[i] = replace(plugin, status="broken", error=_hook_failure(exc))
+    # Extra plugins are chosen by their caller (the components given to the Python API):
+    # a name one of them takes from an installed plugin is the caller's mistake, at once.
+    given = {name for name, _ in extra}
+    for regs in Registry(registered=registered).clashes():
+        if any(r.plugin in given for r in regs):
+            raise _twice(regs[0], regs[1])  # in loading order: installed plugins first
     for plugin in plugins:
         if plugin.status == "broken":
             warnings.warn(
@@ -232,9 +277,12 @@ def default_registry() -> Registry:
 
 
 def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, Plugin]]:
-    """The group's entry points by name, each with its plugin record (disabled ones marked)."""
+    """The group's entry points, each with its plugin record (disabled ones marked), by name.
+
+    Entry-point names are each distribution's own: one that two distributions declare is
+    named ``distribution:entry`` in both, and both load."""
     disabled = {n.strip() for n in os.environ.get(DISABLE_VARIABLE, "").split(",") if n.strip()}
-    found: dict[str, tuple[importlib.metadata.EntryPoint, Plugin]] = {}
+    found: dict[tuple[str | None, str], tuple[importlib.metadata.EntryPoint, Plugin]] = {}
     # A distribution's name and version, by the distribution's entry: each of them reads and
     # parses its whole metadata file, and one distribution holds many plugins (all the
     # built-in ones): read once per distribution, since every command's start pays for it.
@@ -244,23 +292,35 @@ def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, Plugin]]:
         if id(dist) not in named:
             metadata = dist.metadata if dist else None
             named[id(dist)] = (metadata["Name"], metadata["Version"]) if metadata else (None, None)
-        plugin = Plugin(ep.name, *named[id(dist)], "disabled" if ep.name in disabled else "ok")
-        if ep.name in found and found[ep.name][0].value != ep.value:
-            raise PluginError(
-                f"two installed plugins are named '{ep.name}': {found[ep.name][1].label()} "
-                f"and {plugin.label()}; uninstall one of them"
+        # A distribution seen twice on sys.path: the first one is the one Python imports.
+        found.setdefault((named[id(dist)][0], ep.name), (ep, Plugin(ep.name, *named[id(dist)])))
+    entries = [name for _, name in found]
+    out: list[tuple[importlib.metadata.EntryPoint, Plugin]] = []
+    for (dist_name, name), (ep, plugin) in found.items():
+        if entries.count(name) > 1:
+            plugin = replace(plugin, name=f"{dist_name}:{name}")
+        if any(plugin.answers_to(word) for word in disabled):
+            plugin = replace(plugin, status="disabled")
+        out.append((ep, plugin))
+    for word in sorted(disabled):
+        if not any(plugin.answers_to(word) for _, plugin in out):
+            warnings.warn(
+                f"{DISABLE_VARIABLE} names '{word}', which is no installed plugin"
+                f"{did_you_mean(word, [p.name for _, p in out])}",
+                stacklevel=3,
             )
-        found[ep.name] = (ep, plugin)
-    for name in sorted(disabled - set(found)):
-        warnings.warn(
-            f"{DISABLE_VARIABLE} names '{name}', which is no installed plugin"
-            f"{did_you_mean(name, found)}",
-            stacklevel=3,
-        )
-    return [found[name] for name in sorted(found)]
+    return sorted(out, key=lambda pair: pair[1].name)
 
 
 # --- pluggy --------------------------------------------------------------------------------------
+
+
+class _HookProblem(Exception):
+    """A plugin's hook that specanim cannot call; problem says which and what was meant."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
 
 
 def _manager() -> pluggy.PluginManager:
@@ -269,22 +329,27 @@ def _manager() -> pluggy.PluginManager:
     return manager
 
 
-def _register(manager: pluggy.PluginManager, obj: object, name: str) -> None:
+def _register(manager: pluggy.PluginManager, obj: object, plugin: Plugin) -> None:
+    """Register a plugin's hooks; _HookProblem if one is misspelt or takes other arguments."""
+    hooks = list(_HOOKS.values())
+    for attr in dir(obj):
+        if manager.parse_hookimpl_opts(obj, attr) is None:
+            continue
+        if attr not in hooks:
+            raise _HookProblem(f"implements an unknown hook '{attr}'{did_you_mean(attr, hooks)}")
+        try:
+            arguments = list(inspect.signature(getattr(obj, attr)).parameters)
+        except (TypeError, ValueError):  # a callable whose signature Python cannot read
+            arguments = []
+        if arguments != ["register"]:
+            raise _HookProblem(
+                f"has a hook {attr}({', '.join(arguments)}) that specanim cannot call: "
+                f"it takes one argument named register: def {attr}(register)"
+            )
     try:
-        manager.register(obj, name=name)
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin '{name}' has a hook that specanim cannot call: {exc}") from exc
-    except ValueError as exc:
-        raise PluginError(f"plugin '{name}' cannot be registered: {exc}") from exc
-
-
-def _check_hooks(manager: pluggy.PluginManager) -> None:
-    """Every hook a plugin implements must be one of specanim's (a typo is not ignored)."""
-    try:
-        manager.check_pending()
-    except pluggy.PluginValidationError as exc:
-        name = manager.get_name(exc.plugin) or repr(exc.plugin)
-        raise PluginError(f"plugin '{name}' implements an unknown hook: {exc}") from exc
+        manager.register(obj, name=plugin.name)
+    except (pluggy.PluginValidationError, ValueError) as exc:
+        raise _HookProblem(f"cannot be registered: {describe_exception(exc)}") from exc
 
 
 def _collect(manager: pluggy.PluginManager, plugin: str) -> list[Registered]:
@@ -429,8 +494,10 @@ def with_local(registry: Registry, plugin: LocalPlugin) -> Registry:
     """The registry plus a local plugin's components; PluginError if it cannot load or clashes."""
     module = import_local(plugin)
     manager = _manager()
-    _register(manager, module, plugin.name)
-    _check_hooks(manager)
+    try:
+        _register(manager, module, Plugin(plugin.name))
+    except _HookProblem as exc:
+        raise PluginError(f"plugin '{plugin.name}' {exc.problem}") from None
     if not any(getattr(manager.hook, hook).get_hookimpls() for hook in _HOOKS.values()):
         raise PluginError(
             f"plugin '{plugin.name}' has no hook: mark its register_panels (or register_datasets, "

@@ -11,6 +11,7 @@ the panel alone through vl-convert::
     pixels = render_panel(Legend, {"columns": 2}, scene, frames[-1], 200, 100)
     assert pixels.shape == (100, 200, 3)
 
+``fit_reducer`` fits a reducer as the engine does and returns its checked trajectory;
 ``check_pickles`` checks that a component can go to the render worker processes.
 """
 
@@ -21,22 +22,25 @@ import pickle
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from specanim.camera import Box, Camera, ViewOptions
-from specanim.components import Panel
+from specanim.components import Panel, Reducer
 from specanim.draw.compose import to_vega_lite
 from specanim.draw.timeline import frame_count, make_frame, plan_shots, shot_starts
 from specanim.draw.vlconvert import rasterize, standalone
 from specanim.options import Options
 from specanim.spec.models import Timeline
 from specanim.spec.palette import resolve
+from specanim.spec.validate import component_options
+from specanim.store.trajectories import obtain
 from specanim.values import Data, Frame, Scene, Step, Trajectory
 
 __all__ = [
     "check_pickles",
+    "fit_reducer",
     "make_box",
     "make_frames",
     "make_panel",
@@ -110,13 +114,35 @@ def make_box(
     return Box(width, height, Camera(options, scene.trajectory, width, height))
 
 
-def make_panel(
-    cls: type[Panel[Any]], options: Options | Mapping[str, Any], scene: Scene
-) -> Panel[Any]:
-    """A panel built as the engine builds it: its options validated by its own model."""
+PanelT = TypeVar("PanelT", bound=Panel[Any])
+ReducerT = TypeVar("ReducerT", bound=Reducer[Any])
+
+
+def make_panel(cls: type[PanelT], options: Options | Mapping[str, Any], scene: Scene) -> PanelT:
+    """A panel built as the engine builds it: its options validated by its own model (wrong
+    ones raise SpecErrors, one line each, as ``specanim validate`` words them)."""
     if not isinstance(options, Options):
-        options = cls.Options.model_validate(dict(options))
+        options = component_options(cls, options, f"{cls.__name__} options")
     return cls(options, scene)
+
+
+def fit_reducer(
+    cls: type[ReducerT],
+    data: Data | np.ndarray,
+    base_dir: Path | None = None,
+    **options: Any,
+) -> Trajectory:
+    """The trajectory cls fits on data (a Data, or an (n, d) array of features in one class)
+    with options validated by its own model, checked as the engine checks a fit (finite
+    coordinates, snapshots of shape (S, n, 2), one step per snapshot), read-only. Nothing is
+    cached; base_dir (default: the current folder) is what the reducer's relative paths
+    are relative to."""
+    if not isinstance(data, Data):
+        features = np.asarray(data, np.float32)
+        data = Data(features, np.zeros(len(features), np.int64), ("0",), None)
+    valid = component_options(cls, options, f"{cls.__name__} options")
+    reducer = cls(valid, base_dir or Path.cwd())
+    return obtain(reducer, data, lambda done, total: None, mode="off")
 
 
 def panel_spec(panel: Panel[Any], frame: Frame, box: Box) -> dict[str, Any]:

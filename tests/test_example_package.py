@@ -4,8 +4,6 @@ its own tests, run against that installation."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +20,7 @@ from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
 
 from .conftest import ROOT
+from .packages import copy_source, install_target, run_ok
 
 PACKAGE = ROOT / "examples" / "specanim-centroids"
 SPEC = PACKAGE / "specs" / "digits_centroids.yaml"
@@ -31,25 +30,12 @@ SPEC = PACKAGE / "specs" / "digits_centroids.yaml"
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The package installed into a folder of its own (the venv is left alone): the
     environment of a process that sees it, as if pip had installed it there."""
-    # pip builds in the source folder (build/, *.egg-info): build a copy, not the checkout.
-    source = tmp_path_factory.mktemp("source") / PACKAGE.name
-    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", target, source],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    path = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "PYTHONPATH": path}
+    source = copy_source(PACKAGE, tmp_path_factory.mktemp("source"))
+    return install_target(source, tmp_path_factory.mktemp("site"))
 
 
 def run(args: list[str | Path], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, *map(str, args)]
-    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done
+    return run_ok([sys.executable, *args], cwd, env)
 
 
 def without_centroids(spec: dict[str, Any], folder: Path) -> Path:

@@ -25,6 +25,7 @@ from specanim.options import Options
 from specanim.plugins import UnknownComponent, load_registry
 from specanim.spec.validate import load_plan
 from specanim.values import Frame
+from specanim.versions import __version__
 
 # A local plugin file with a working panel (a bar as long as the progress), panels that
 # misbehave, a reducer that needs no fitting (four snapshots), and a dataset and a reducer
@@ -341,6 +342,130 @@ def test_a_register_hook_that_raises_breaks_its_plugin_and_drops_its_registratio
     assert "scatter" in registry.names("panel")
     [broken] = registry.broken()
     assert broken.error == "register_encoders() raised RuntimeError: no codec"
+
+
+# A tutorial-like package: its entry point has a built-in plugin's name ('legend'), and its
+# panel takes the built-in scatter's name.
+SCATTER_TOO = """
+    from specanim.sdk import hookimpl
+    from specanim_panels.scatter import Scatter
+
+
+    class Mine(Scatter):
+        pass
+
+
+    @hookimpl
+    def register_panels(register):
+        register(Mine)
+"""
+
+
+def site_env(site: Path, **variables: str) -> dict[str, str]:
+    """The environment of a process that sees the packages installed into site."""
+    path = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+    return {"PYTHONPATH": path, **variables}
+
+
+def test_an_entry_point_named_like_another_distributions_is_qualified_and_both_load(
+    tmp_path: Path,
+) -> None:
+    install(tmp_path / "site", "from specanim.sdk import hookimpl\n", "specanim-legend", "legend")
+    env = site_env(tmp_path / "site")
+    spec = scene(tmp_path, panel="legend", reducer="pca")
+    valid = run("validate", spec, cwd=tmp_path, env=env)
+    assert (valid.returncode, valid.stderr) == (0, "")
+    records = json.loads(run("plugins", "--json", cwd=tmp_path, env=env).stdout)
+    assert {r["plugin"] for r in records if r["name"] == "legend"} == {"specanim:legend"}
+    skipped = run(
+        "plugins", "--json", cwd=tmp_path, env={**env, "SPECANIM_DISABLE_PLUGINS": "legend"}
+    )
+    assert skipped.returncode == 0 and skipped.stderr == ""
+    disabled = {r["plugin"] for r in json.loads(skipped.stdout) if r["status"] == "disabled"}
+    assert disabled == {"specanim:legend", "specanim-legend:legend"}
+    one = {**env, "SPECANIM_DISABLE_PLUGINS": "specanim-legend:legend"}
+    assert run("validate", spec, cwd=tmp_path, env=one).returncode == 0
+
+
+def test_a_component_name_clash_stops_only_the_specs_that_use_it(tmp_path: Path) -> None:
+    install(tmp_path / "site", SCATTER_TOO)
+    env = site_env(tmp_path / "site")
+    listing = run("plugins", cwd=tmp_path, env=env)
+    assert (listing.returncode, listing.stderr) == (0, "")
+    assert run("describe", "digit-grid", cwd=tmp_path, env=env).returncode == 0
+    assert run("validate", scene(tmp_path, reducer="pca"), cwd=tmp_path, env=env).returncode == 0
+
+    spec = scene(tmp_path, panel="scatter", reducer="pca")
+    clash = run("validate", spec, cwd=tmp_path, env=env)
+    assert clash.returncode == 2
+    assert clash.stderr.splitlines() == [
+        f"{spec}:8: panels[0].type: panel 'scatter' is registered by 2 plugins: 'scatter' "
+        f"(specanim {__version__}) and 'swatches' (specanim-swatches 0.3); choose one by "
+        "disabling the other, e.g. SPECANIM_DISABLE_PLUGINS=swatches"
+    ]
+    for words in (["panel", "scatter"], ["scatter"]):
+        described = run("describe", *words, cwd=tmp_path, env=env)
+        assert described.returncode == 2
+        assert described.stderr == clash.stderr.split("panels[0].type: ")[1]
+    chosen = run(
+        "validate", spec, cwd=tmp_path, env={**env, "SPECANIM_DISABLE_PLUGINS": "swatches"}
+    )
+    assert (chosen.returncode, chosen.stderr) == (0, "")
+
+
+def test_a_local_plugin_clash_exits_2_in_plugins_as_in_validate(tmp_path: Path) -> None:
+    spec = scene(tmp_path)
+    (spec.parent / "plugins" / "panels.py").write_text(textwrap.dedent(SCATTER_TOO))
+    for args in (
+        ["validate", spec],
+        ["plugins", "--spec", spec],
+        ["describe", "bar", "--spec", spec],
+    ):
+        done = run(*args, cwd=tmp_path)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "plugins[0]: panel 'scatter' is registered twice" in done.stderr
+
+
+MISSPELT = """
+    from specanim.sdk import hookimpl
+
+    @hookimpl
+    def register_panel(register):
+        pass
+"""
+ARGUMENT = """
+    from specanim.sdk import hookimpl
+
+    @hookimpl
+    def register_panels(registry):
+        pass
+"""
+
+
+def test_a_misspelt_hook_or_argument_is_one_line_naming_plugin_hook_and_what_was_meant(
+    tmp_path: Path,
+) -> None:
+    spec = scene(tmp_path)
+    local = spec.parent / "plugins" / "panels.py"
+    local.write_text(textwrap.dedent(MISSPELT))
+    assert errors_of(spec)[0] == (
+        f"{spec}:4: plugins[0]: plugin 'plugins/panels.py' implements an unknown hook "
+        "'register_panel' (did you mean 'register_panels'?)"
+    )
+    local.write_text(textwrap.dedent(ARGUMENT))
+    assert errors_of(spec)[0] == (
+        f"{spec}:4: plugins[0]: plugin 'plugins/panels.py' has a hook register_panels(registry) "
+        "that specanim cannot call: it takes one argument named register: "
+        "def register_panels(register)"
+    )
+    install(tmp_path / "site", MISSPELT)
+    listing = run("plugins", cwd=tmp_path, env=site_env(tmp_path / "site"))
+    assert listing.returncode == 0
+    assert listing.stderr.splitlines() == [
+        "warning: plugin 'swatches' (specanim-swatches 0.3) failed to load: implements an "
+        "unknown hook 'register_panel' (did you mean 'register_panels'?) "
+        "(set SPECANIM_DISABLE_PLUGINS=swatches to skip it)"
+    ]
 
 
 # --- errors in plugin code ---------------------------------------------------------------------

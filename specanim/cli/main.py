@@ -547,6 +547,11 @@ def plugins(as_json: bool, spec: Path | None) -> None:
     records: list[dict[str, str | None]] = []
     for reg in registry:
         plugin = registry.plugin(reg.plugin)
+        try:
+            registry.lookup(reg.kind, reg.name)
+            clash = None
+        except UnknownComponent as exc:  # another plugin registers the name too
+            clash = str(exc)
         records.append(
             {
                 "kind": reg.kind,
@@ -555,8 +560,8 @@ def plugins(as_json: bool, spec: Path | None) -> None:
                 "distribution": plugin.distribution if plugin else None,
                 "version": plugin.version if plugin else None,
                 "summary": reg.cls.summary(),
-                "status": "ok",
-                "error": None,
+                "status": "clash" if clash else "ok",
+                "error": clash,
             }
         )
     for plugin in registry.plugins:
@@ -626,23 +631,21 @@ def _find(registry: Registry, words: tuple[str, ...]) -> Registered:
     """The component ``NAME`` or ``KIND NAME`` names; UserError if none or several."""
     if len(words) > 2 or (len(words) == 2 and words[0] not in KINDS):
         raise UserError(f"describe takes NAME or KIND NAME (KIND: {', '.join(KINDS)})")
+    name = words[-1]
     if len(words) == 2:
-        kind: Kind = words[0]  # type: ignore[assignment]  # checked against KINDS above
-        try:
-            return registry.lookup(kind, words[1])
-        except UnknownComponent as exc:
-            raise UserError(str(exc)) from None
-    name = words[0]
-    found = [r for r in registry if r.name == name]
-    if len(found) > 1:
-        kinds = " and ".join(f"a {r.kind}" for r in found)
-        raise UserError(
-            f"'{name}' is {kinds}: say which, e.g. specanim describe {found[0].kind} {name}"
-        )
-    if not found:
+        kinds: list[Kind] = [words[0]]  # type: ignore[list-item]  # checked against KINDS above
+    else:
+        kinds = [kind for kind in KINDS if name in registry.names(kind)]
+    if len(kinds) > 1:
+        which = " and ".join(f"a {kind}" for kind in kinds)
+        raise UserError(f"'{name}' is {which}: say which, e.g. specanim describe {kinds[0]} {name}")
+    if not kinds:
         names = sorted({r.name for r in registry})
         raise UserError(f"unknown component '{name}'{did_you_mean(name, names)}")
-    return found[0]
+    try:
+        return registry.lookup(kinds[0], name)
+    except UnknownComponent as exc:  # none, or two plugins register it
+        raise UserError(str(exc)) from None
 
 
 @cli.command()
@@ -681,6 +684,25 @@ def migrate(spec: Path, output: Path | None, in_place: bool) -> None:
     elif applied or target != spec:
         with atomic_path(target) as tmp:
             tmp.write_text(text, encoding="utf-8")
+
+
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Folder to write the package's folder, specanim-NAME, in.",
+)
+def new_plugin(name: str, parent: Path) -> None:
+    """Write a new plugin package whose panel is called NAME: the panel and its options, a
+    test with specanim.testing, an example spec, py.typed, pyproject.toml and a README."""
+    from specanim.api.new_plugin import new_plugin as write
+
+    folder = write(name, parent)
+    click.echo(f"wrote {folder}: see its README.md", err=True)
 
 
 def _slice(text: str | None) -> slice | None:

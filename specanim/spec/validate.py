@@ -6,7 +6,7 @@ from __future__ import annotations
 import traceback
 import types
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -527,6 +527,16 @@ def _check_shared_view(
 
 
 # --- pydantic errors as located one-liners ---------------------------------------------------
+
+
+def component_options(cls: type[Component], options: Mapping[str, Any], where: str) -> Options:
+    """options validated by the component's own model, as a spec entry's are; SpecErrors
+    with the spec's lines (``where: columns: input should be ...``) if they are wrong."""
+    try:
+        return cls.Options.model_validate(dict(options))
+    except ValidationError as exc:
+        source = Source(Path(where), dict(options))
+        raise SpecErrors(_located(exc, source, (), cls.Options)) from None
 
 
 def _located(
