@@ -78,13 +78,15 @@ class Exhibit:
     spec: Path
 
     def overrides(self) -> list[str]:
-        """Half the spec's size, 5 s at 10 frames/s (and fewer points for the MNIST scenes)."""
+        """Half the spec's size and text, 5 s at 10 frames/s (fewer points for the MNIST scenes)."""
         scene = yaml.safe_load(self.spec.read_text(encoding="utf-8"))
         # mp4 and webm need even sizes; webp takes any, but even halves keep the aspect
         width, height = (int(scene.get(key, 640)) // 4 * 2 for key in ("width", "height"))
         return [
             f"width={width}",
             f"height={height}",
+            "title_size=13",  # half the default sizes, as the frame is
+            "subtitle_size=10",
             "timeline.fps=10",
             "timeline.duration=5",
             "timeline.hold_end=1",
