@@ -99,7 +99,7 @@ class Exhibit:
         sets = [arg for value in self.overrides() for arg in ("--set", value)]
         return {
             f"{self.spec.stem}.webp": ["render", spec, *sets, "-q"],
-            f"{self.spec.stem}.png": ["still", spec, *sets, "--frame", "-1"],
+            f"{self.spec.stem}.png": ["still", spec, *sets, "--frame", "-1", "-q"],
         }
 
     def folder(self) -> Path:

@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import specanim
 
@@ -20,7 +21,7 @@ SPEC = ROOT / "specs" / "digits_umap.yaml"
 PICTURE = ROOT / "docs" / "assets" / "digits_umap.gif"
 
 # The shipped scene at 480x350, every fourth epoch at 10 frames/s: about 5 s of animation.
-OVERRIDES: dict[str, object] = {
+OVERRIDES: dict[str, Any] = {
     "title": "UMAP learning the digits",  # the spec's own title is wider than 480 pixels
     "width": 480,
     "height": 350,

@@ -16,6 +16,7 @@ from types import ModuleType
 
 import click
 import pytest
+import yaml
 
 from specanim.cli.describe import option_rows
 from specanim.cli.main import cli
@@ -49,13 +50,14 @@ def components(specanim: Run) -> list[dict[str, str]]:
 def test_the_reference_names_every_component_and_option(specanim: Run) -> None:
     page = hooks().components_page(default_registry())
     listed = components(specanim)
+    classes = {(r.kind, r.name): r.cls for r in default_registry()}
     assert len(listed) >= 25
     for component in listed:
         kind, name = component["kind"], component["name"]
         heading = f"\n### {kind} `{name}`\n\n{component['summary']}\n"
         assert heading in page, f"{kind} {name} is not in the components' reference"
         section = page.split(heading, 1)[1].split("\n### ", 1)[0]
-        for row in option_rows(default_registry().get(kind, name).Options):
+        for row in option_rows(classes[kind, name].Options):
             assert f"| `{row.name}` |" in section, f"{kind} {name}: option {row.name} is missing"
 
 
@@ -79,10 +81,15 @@ def test_the_site_builds_strictly_with_every_component(tmp_path: Path, specanim:
         assert f"specs/{spec.name}" in gallery, f"the gallery lacks {spec.name}"
 
 
+def blocks(text: str, language: str) -> list[str]:
+    """The text's fenced code blocks in this language."""
+    return re.findall(rf"^```{language}\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)
+
+
 def command_lines(text: str) -> list[str]:
     """Every `specanim ...` line of the text's bash blocks, continuation lines joined."""
     lines = []
-    for block in re.findall(r"^```bash\n(.*?)^```$", text, re.MULTILINE | re.DOTALL):
+    for block in blocks(text, "bash"):
         for line in block.replace("\\\n", " ").splitlines():
             if line.startswith("specanim "):
                 lines.append(line)
@@ -110,10 +117,21 @@ def test_every_command_line_shown_parses(page: Path) -> None:
             raise AssertionError(f"{page.name}: {line}: {error.format_message()}") from None
 
 
+@pytest.mark.parametrize("page", [README, *GUIDE], ids=lambda p: p.name)
+def test_every_yaml_and_python_block_shown_parses(page: Path) -> None:
+    """Spec fragments are YAML mappings or lists; Python listings compile."""
+    text = page.read_text(encoding="utf-8")
+    for block in blocks(text, "yaml"):
+        parsed = yaml.safe_load(block)  # a comment alone is None
+        assert isinstance(parsed, dict | list | None), f"{page.name}: {block}"
+    for block in blocks(text, "python"):
+        compile(block, str(page), "exec", dont_inherit=True)
+
+
 def test_the_readme_is_short_and_its_spec_is_valid(tmp_path: Path, specanim: Run) -> None:
     text = README.read_text(encoding="utf-8")
     assert len(text.splitlines()) <= 200
-    [spec] = re.findall(r"^```yaml\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)
+    [spec] = blocks(text, "yaml")
     (tmp_path / "scene.yaml").write_text(spec, encoding="utf-8")
     result = specanim("validate", "scene.yaml")
     assert result.returncode == 0, result.stderr
