@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import click
 import pytest
@@ -50,7 +51,7 @@ def components(specanim: Run) -> list[dict[str, str]]:
 def test_the_reference_names_every_component_and_option(specanim: Run) -> None:
     page = hooks().components_page(default_registry())
     listed = components(specanim)
-    classes = {(r.kind, r.name): r.cls for r in default_registry()}
+    classes: dict[tuple[str, str], Any] = {(r.kind, r.name): r.cls for r in default_registry()}
     assert len(listed) >= 25
     for component in listed:
         kind, name = component["kind"], component["name"]
