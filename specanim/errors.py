@@ -12,6 +12,9 @@ SpecanimError
 │                             encoder; a panel that cannot be pickled): exit 1, one line naming
 │                             the spec entry and the plugin; it survives a pickle round trip
 └── RenderError               rendering or encoding failed for a reason that is not the input's
+    ├── WorkerDied            a worker process ended before it answered
+    └── VegaLiteError         vl-convert cannot draw a frame's Vega-Lite; the core names the
+                              panel at fault (a ComponentError) when one is
 """
 
 from __future__ import annotations
@@ -165,3 +168,22 @@ class WorkerDied(RenderError):
 
     def __reduce__(self) -> tuple[type[WorkerDied], tuple[str, str]]:
         return type(self), (self.how, self.what)
+
+
+class VegaLiteError(RenderError):
+    """vl-convert could not draw a spec: what it said, as one line. The engine turns it into a
+    ComponentError naming the panel whose view alone cannot be drawn either, if there is one."""
+
+
+def message_lines(exc: SpecanimError) -> list[str]:
+    """The lines that tell a person about exc, as the command prints them: a user's mistake as
+    its own lines, a plugin's fault as its located line, anything else after ``error:``; the
+    last line followed by the error's notes (what a failed render kept)."""
+    if isinstance(exc, UserError):
+        lines = exc.lines()
+    elif isinstance(exc, ComponentError):
+        lines = [str(exc)]
+    else:
+        lines = [f"error: {exc}"]
+    notes = getattr(exc, "__notes__", None)
+    return [*lines[:-1], f"{lines[-1]}; {'; '.join(notes)}"] if notes else lines

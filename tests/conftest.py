@@ -5,12 +5,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.commands import run_specanim
 
 pytest_plugins = ["tests.browser"]  # the `browser` and `visit` fixtures for pages
 
@@ -40,6 +41,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("torch"):
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pinned_fonts() -> None:
+    """Start vl-convert with specanim's fonts alone before any test can use it directly.
+
+    vl-convert builds its font database once per process, at its first use; a test that used
+    it plainly first would leave the host's fonts in it for every later test of the session.
+    """
+    from specanim.fonts import vl_convert
+
+    vl_convert()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -76,13 +89,6 @@ def specanim(tmp_path: Path) -> Run:
     """Run the real ``specanim`` command in a new process, in the test's folder, no terminal."""
 
     def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "specanim", *map(str, args)],
-            cwd=cwd or tmp_path,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=600,
-        )
+        return run_specanim(cwd or tmp_path, *args)
 
     return run

@@ -9,26 +9,12 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .test_faults import HANG, OLDER, Render, write_scene
-
-SPECANIM = [sys.executable, "-m", "specanim"]
-
-
-def run(folder: Path, *args: str, timeout: float = HANG) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SPECANIM, *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=timeout,
-    )
+from .commands import run_specanim as run
+from .test_faults import OLDER, Render, write_scene
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
 from specanim.store import manifest
 
+from .commands import run_script
 from .conftest import Run
 from .test_faults import decode, descendants, is_worker, write_scene
 
@@ -151,18 +152,8 @@ def test_a_plain_script_renders_with_several_workers(tmp_path: Path, given: str)
     workers from its workers) nor one read from standard input (there is no file to run)
     stops them."""
     write_scene(tmp_path, 12)
-    script = tmp_path / "render.py"
-    script.write_text(SCRIPT, encoding="utf-8")
-    command = [sys.executable, "render.py" if given == "as a file" else "-"]
-    with script.open("rb") as stdin:
-        done = subprocess.run(
-            command,
-            cwd=tmp_path,
-            stdin=stdin if given == "on standard input" else subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+    (tmp_path / "render.py").write_text(SCRIPT, encoding="utf-8")
+    done = run_script(tmp_path, "render.py", given)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == "the script ran\n"
     assert len(decode(tmp_path / "out.mp4")) == 15  # 12 snapshots, the last held 0.3 s

@@ -32,6 +32,8 @@ from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
 from specanim.store.workdir import FrameStore
 
+from .commands import HANG
+
 SCENE = """
 title: "Digits, epoch {epoch} of {epochs}"
 width: 320
@@ -46,7 +48,6 @@ panels:
 timeline: {fps: 10, hold_end: HOLD}
 """
 OLDER = b"an older render"
-HANG = 300  # seconds: only a guard against a hang, never a speed requirement
 
 
 def write_scene(folder: Path, snapshots: int, hold_end: float = 0.3) -> Path:

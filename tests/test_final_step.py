@@ -22,22 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from .test_faults import HANG, Render, alive, file_size_limit, write_scene
-
-SPECANIM = [sys.executable, "-m", "specanim"]
-
-
-def run(folder: Path, *args: str, **options: object) -> subprocess.CompletedProcess[str]:
-    """A specanim command in folder, its output captured."""
-    return subprocess.run(
-        [*SPECANIM, *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=HANG,
-        **options,  # type: ignore[call-overload]
-    )
+from .commands import HANG
+from .commands import run_specanim as run
+from .test_faults import Render, alive, file_size_limit, write_scene
 
 
 def older_output(folder: Path, output: str) -> bytes:

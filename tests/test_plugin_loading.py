@@ -350,7 +350,7 @@ def test_a_panel_raising_in_view_is_one_line_naming_entry_and_plugin(tmp_path: P
     spec = scene(tmp_path, panel="boom")
     expected = (
         f"{spec.relative_to(tmp_path)}:8: panels[0]: panel 'boom' (plugin 'plugins/panels.py') "
-        "failed in view(): ZeroDivisionError: integer division or modulo by zero"
+        "failed in view() of frame 2: ZeroDivisionError: integer division or modulo by zero"
     )
     for workers in ("1", "2"):
         result = run("render", spec.relative_to(tmp_path), "-o", "out.gif", "-q", "-w", workers,
@@ -410,7 +410,7 @@ def test_an_encoder_raising_in_write_names_the_output_entry(
         engine.render(prepared)
     assert str(info.value) == (
         f"{spec}:10: output: encoder 'bad-encoder' (plugin 'plugins/panels.py') failed in "
-        "write(): ValueError: the codec refused the frame"
+        "write() of frame 0: ValueError: the codec refused the frame"
     )
     assert list(tmp_path.iterdir()) == [tmp_path / "specs"]  # nothing written, nothing left
 

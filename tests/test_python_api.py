@@ -18,6 +18,7 @@ from specanim.errors import SpecErrors, UserError
 from specanim.plugins import default_registry
 from specanim.spec.validate import load_plan
 
+from .commands import run_script
 from .conftest import Run
 
 SIZE = {"width": 320, "height": 200, "margin": 0}
@@ -377,20 +378,8 @@ print(scene.render(workers=2).path, flush=True)
 def test_a_plain_script_of_a_dataframe_renders_with_two_workers(tmp_path: Path, given: str) -> None:
     """Render workers never run the user's script: neither one without a guard nor one read
     from standard input stops them."""
-    import subprocess
-    import sys
-
-    script = tmp_path / "mine.py"
-    script.write_text(SCRIPT, encoding="utf-8")
-    with script.open("rb") as stdin:
-        done = subprocess.run(
-            [sys.executable, "mine.py" if given == "as a file" else "-"],
-            cwd=tmp_path,
-            stdin=stdin if given == "on standard input" else subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+    (tmp_path / "mine.py").write_text(SCRIPT, encoding="utf-8")
+    done = run_script(tmp_path, "mine.py", given)
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == "animation.mp4\n"
     assert (tmp_path / "animation.mp4").stat().st_size > 0

@@ -9,7 +9,6 @@ import os
 import signal
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
@@ -17,8 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 import click
 
 from specanim.components import KINDS, Kind
-from specanim.engine.progress import reporter
-from specanim.errors import ComponentError, SpecanimError, UserError, did_you_mean
+from specanim.engine.progress import one_line_warnings, reporter
+from specanim.errors import (
+    ComponentError,
+    SpecanimError,
+    UserError,
+    did_you_mean,
+    message_lines,
+)
 from specanim.plugins import Registered, Registry, UnknownComponent, default_registry
 from specanim.spec.validate import load_plan, spec_registry
 from specanim.store.output import atomic_path, check_target, noting_replaced
@@ -50,14 +55,12 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except UserError as exc:
-        _fail(_noted(exc.lines(), exc), exc.exit_code)
-    except ComponentError as exc:  # a plugin's fault: its traceback only on request
-        if os.environ.get(TRACEBACK_VARIABLE, "0") not in ("", "0") and exc.detail:
-            click.echo(exc.detail.rstrip(), err=True)
-        _fail(_noted([str(exc)], exc), exc.exit_code)
     except SpecanimError as exc:
-        _fail(_noted([f"error: {exc}"], exc), exc.exit_code)
+        # A plugin's fault shows its traceback only on request.
+        if isinstance(exc, ComponentError) and exc.detail:
+            if os.environ.get(TRACEBACK_VARIABLE, "0") not in ("", "0"):
+                click.echo(exc.detail.rstrip(), err=True)
+        _fail(message_lines(exc), exc.exit_code)
     finally:
         # The process ends next, and the interpreter's last collection walks every object
         # first: after umap-learn (numba, llvmlite) that is a long walk that frees nothing that
@@ -89,12 +92,6 @@ def _signals_unwind() -> None:
         signal.signal(signum, stop)
 
 
-def _noted(lines: list[str], exc: BaseException) -> list[str]:
-    """lines, the last one followed by the exception's notes (what a failed render kept)."""
-    notes = getattr(exc, "__notes__", None)
-    return [*lines[:-1], f"{lines[-1]}; {'; '.join(notes)}"] if notes else lines
-
-
 class _Lower(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return f"{record.levelname.lower()}: {record.getMessage()}"
@@ -105,11 +102,7 @@ def _one_line_messages() -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(_Lower())
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
-
-    def show(message: Warning | str, *_: object, **__: object) -> None:
-        click.echo(f"warning: {message}", err=True)
-
-    warnings.showwarning = show
+    one_line_warnings()
 
 
 def _fail(lines: list[str], code: int) -> NoReturn:
@@ -405,6 +398,39 @@ def still(
             Image.fromarray(engine.still(prepared, frame)).save(tmp, format="PNG")
     if not quiet:
         click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@spec_argument
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one (printed).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; only loopback unless you give another.",
+)
+@set_option
+@cache_option
+@verbose_option
+def preview(spec: Path, port: int, host: str, overrides: tuple[str, ...], cache: CacheMode) -> None:
+    """Serve a page that shows SPEC's frames while you write it, updated on every save."""
+    from specanim import preview
+
+    try:
+        preview.serve(spec, host=host, port=port, overrides=overrides, cache=cache, said=_say)
+    except Stopped as exc:
+        exc.add_note("the preview ended")
+        raise
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
 
 
 spec_option = click.option(

@@ -46,6 +46,7 @@ from specanim.draw.vlconvert import (
     scenegraph,
     standalone,
 )
+from specanim.errors import ComponentError, SpecanimError, VegaLiteError
 from specanim.spec import vega_lite
 from specanim.spec.models import LayoutNode, SceneSpec
 from specanim.values import Frame, RasterLayer, Scene, Trajectory, View
@@ -56,12 +57,16 @@ WHOLE = "specanim_frame"  # the name of a piece that is the whole frame
 EMPTY: dict[str, Any] = {"data": {"values": []}, "mark": "point"}
 # Scales of the panels drawn in one box are their own: one panel's data never rescales another.
 INDEPENDENT = {"scale": {c: "independent" for c in ("x", "y", "color", "opacity", "size")}}
+# The keys of a view that places views side by side: Vega-Lite draws none of them in a layer.
+CONCATS = ("hconcat", "vconcat", "concat", "facet", "repeat")
 
 
 class Entry(Protocol):
     """A panel's spec entry: turns the panel's errors into errors that name the entry."""
 
     def blame(self, call: str = "") -> AbstractContextManager[None]: ...
+
+    def fault(self, message: str, detail: str = "") -> ComponentError: ...
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,7 @@ class Composer:
         self._config = {**frame_config(spec.background, spec.font), "padding": spec.margin}
         views = {key: getattr(panel.options, "view", None) for key, panel in panels.items()}
         self.tree = place(spec, layout, views, self.trajectories, self.lead)
+        self.box_of = {key: leaf.keys for leaf in leaves(self.tree) for key in leaf.keys}
         self._static: dict[str, RasterLayer] = {}  # panels that never change, drawn once
         self._static_title: RasterLayer | None = None
         # While start() runs: each panel's parts of the first frame, asked for once (a million
@@ -130,8 +136,34 @@ class Composer:
         self._first = {}
         try:
             self._start(dataclasses.replace(frame, layout_only=True), frame)
+        except VegaLiteError as exc:
+            raise self.culprit(frame, exc) from None
         finally:
             self._first = None
+
+    def culprit(self, frame: Frame, error: VegaLiteError) -> SpecanimError:
+        """The error to raise when vl-convert could not draw (a piece of) frame: a
+        ComponentError naming the first panel whose view of frame cannot be drawn alone either,
+        and what is wrong with it (by Vega-Lite's schema, else by vl-convert), or error itself
+        when every view can."""
+        for leaf in leaves(self.tree):
+            seen = self.frame_of(leaf.trajectory, frame)
+            for key in leaf.keys:
+                entry = self.entries.get(key)
+                datasets: dict[str, Any] = {}
+                for part in self._panel_parts_of(key, seen, leaf.box, datasets):
+                    if entry is None or isinstance(part, RasterLayer):
+                        continue
+                    alone = self._alone(part, datasets)
+                    try:
+                        scenegraph(alone)
+                    except VegaLiteError as failed:
+                        why = vega_lite.problem(alone) or str(failed)
+                        return entry.fault(
+                            f"returned Vega-Lite in view() of frame {frame.index} that cannot "
+                            f"be drawn: {why}"
+                        )
+        return error
 
     def _start(self, frame: Frame, full: Frame) -> None:
         """start(): frame asked for layout only; full, the same frame, for the parts drawn
@@ -316,7 +348,8 @@ class Composer:
         entry = self.entries.get(key)
         style = self.styles.get(key)
         out: list[dict[str, Any] | RasterLayer] = []
-        with entry.blame("view()") if entry is not None else nullcontext():
+        call = f"view() of frame {frame.index}"
+        with entry.blame(call) if entry is not None else nullcontext():
             view = self.panels[key].view(frame, box)
             for part in view if isinstance(view, list) else [view]:
                 if isinstance(part, RasterLayer):
@@ -325,6 +358,15 @@ class Composer:
                     continue
                 converted = to_vega_lite(part, box.width, box.height, datasets)
                 out.append(vega_lite.merge_into_view(converted, style) if style else converted)
+        others = [k for k in self.box_of.get(key, ()) if k != key]
+        concat = next((c for p in out if isinstance(p, dict) for c in CONCATS if c in p), None)
+        if concat is not None and (others or len(out) > 1):
+            below = f"panel '{others[0]}'" if others else "its other views"
+            problem = (
+                f"returned a view with '{concat}' in {call}, drawn in a layer with {below}: "
+                "a layer draws unit and layer views only"
+            )
+            raise entry.fault(problem) if entry is not None else ValueError(problem)
         return out
 
     # --- title and static parts ----------------------------------------------------------------
@@ -425,7 +467,7 @@ def to_vega_lite(view: View, width: int, height: int, datasets: dict[str, Any]) 
             f"a panel's view must be a Vega-Lite dict, an Altair chart, a RasterLayer or a list "
             f"of them, not {type(view).__name__}"
         )
-    if any(k in spec for k in ("hconcat", "vconcat", "concat", "facet", "repeat")):
+    if any(k in spec for k in CONCATS):
         return spec
     return {"width": width, "height": height, **spec}
 
@@ -443,7 +485,7 @@ def layered(
     """Views drawn over each other in one width x height box, the first at the bottom."""
     layers = []
     for view in views:
-        if any(k in view for k in ("hconcat", "vconcat", "concat", "facet", "repeat")):
+        if any(k in view for k in CONCATS):
             raise ValueError("a view drawn in a layer cannot be a concatenation or a facet")
         # A layer's size is its own; Vega-Lite's unit views inside a layer take no size.
         layers.append({k: v for k, v in view.items() if k not in ("width", "height")})

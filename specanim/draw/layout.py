@@ -170,7 +170,8 @@ def corners(scenegraph: dict[str, Any]) -> dict[str, tuple[int, int]]:
 
     def walk(mark: dict[str, Any], x: float, y: float) -> None:
         for item in mark.get("items", []):
-            ix, iy = x + item.get("x", 0), y + item.get("y", 0)
+            # A mark at a missing position (null: a view's NaN) has x or y None.
+            ix, iy = x + (item.get("x") or 0), y + (item.get("y") or 0)
             name = mark.get("name", "")
             if mark.get("marktype") == "group" and name.endswith("_group"):
                 found.setdefault(name[: -len("_group")], (int(round(ix)), int(round(iy))))

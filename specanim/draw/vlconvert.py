@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from specanim.draw.bounds import check_canvas, drawable_json, split_character
+from specanim.errors import VegaLiteError
 from specanim.fonts import vl_convert
 from specanim.spec import urls
 
@@ -63,16 +65,60 @@ def scenegraph(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _text(spec: dict[str, Any]) -> str:
-    return drawable_json(json.dumps(spec, separators=(",", ":")))
+    """spec as the JSON text vl-convert reads: NumPy numbers as numbers, NaN and infinities as
+    null (Vega's missing value; vl-convert refuses the text with them, as JSON has no such
+    numbers). VegaLiteError if spec holds anything else JSON cannot say."""
+    try:
+        try:
+            text = _dumps(spec)
+        except ValueError:  # a NaN or an infinity: the rare case pays for a second pass
+            text = _dumps(_finite(spec))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise VegaLiteError(f"not JSON: {exc}") from None
+    return drawable_json(text)
+
+
+def _dumps(spec: Any) -> str:
+    return json.dumps(spec, separators=(",", ":"), allow_nan=False, default=_number)
+
+
+def _number(value: Any) -> Any:
+    """A NumPy scalar (np.mean's float32) as the Python number it holds."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"a {type(value).__name__} is not a JSON value")
+
+
+def _finite(value: Any) -> Any:
+    """value with every NaN and infinity, at any depth, replaced by None."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _convert(convert: Callable[..., Any], text: str) -> Any:
     """convert(text), a Vega-Lite spec checked to name no URL but inline data, by vl-convert
-    told to load nothing else (it loads data while laying out)."""
+    told to load nothing else (it loads data while laying out). VegaLiteError if vl-convert
+    cannot draw it."""
     try:
         return convert(text, allowed_base_urls=urls.ALLOWED_BASE_URLS)
     except ValueError as exc:
-        raise urls.refused_by_vl_convert(str(exc)) or split_character(str(exc)) or exc from None
+        message = str(exc)
+        refused = urls.refused_by_vl_convert(message) or split_character(message)
+        raise refused or VegaLiteError(_first_words(message)) from None
+
+
+def _first_words(message: str) -> str:
+    """What vl-convert says is wrong, as one line: its message is a heading ("Vega-Lite to SVG
+    conversion failed:"), then the JavaScript error, then its stack."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else "vl-convert failed"
 
 
 def fit_canvas(

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from specanim.draw.compose import Entry
+
 DIGEST = 32  # bytes of a SHA-256
 
 
@@ -21,14 +23,19 @@ def digest(rgb: np.ndarray) -> str:
 
 @dataclass(frozen=True)
 class Converting:
-    """A draw function followed by an encoder's converter: what render workers run."""
+    """A draw function followed by an encoder's converter: what render workers run. Its errors
+    name the encoder's entry and the frame (the first of the shot: starts[shot])."""
 
     draw: Callable[[int], np.ndarray]
     convert: Callable[[np.ndarray], np.ndarray]
+    encoder: Entry
+    starts: tuple[int, ...]
 
     def __call__(self, shot: int) -> np.ndarray:
         rgb = self.draw(shot)
-        return pack(self.convert(rgb), digest(rgb))
+        with self.encoder.blame(f"the converter of frame {self.starts[shot]}"):
+            converted = self.convert(rgb)
+        return pack(converted, digest(rgb))
 
 
 def pack(frame: np.ndarray, hex_digest: str) -> np.ndarray:

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from specanim.engine.pickling import dumps
+from specanim.engine.progress import one_line_warnings
 from specanim.errors import (
     RenderError,
     SpecanimError,
@@ -638,6 +639,7 @@ _values: dict[str, Any] = {}  # those unpickled, on the first job that needed ea
 def serve(setup: dict[str, Any]) -> None:
     """A worker's life: connect, warm up, then answer jobs until the connection ends; or, given
     ``server``, the life of the server that forks them."""
+    one_line_warnings()  # a plugin's warnings (NumPy's "Mean of empty slice") as the CLI shows them
     if setup.get("server"):
         _fork_workers(setup)
         return

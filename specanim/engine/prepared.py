@@ -19,6 +19,7 @@ from specanim.draw.raster import paint
 from specanim.draw.timeline import Shot, frame_count, make_frame, plan_shots, shot_starts
 from specanim.draw.vlconvert import rasterize_remembered
 from specanim.engine.progress import Quiet, Reporter
+from specanim.errors import VegaLiteError
 from specanim.spec import palette
 from specanim.spec.validate import Plan
 from specanim.store import trajectories
@@ -59,10 +60,13 @@ class Prepared:
         (``Composer.frame_pieces``): vl-convert draws the vector marks and specanim paints the
         raster layers where Vega put their boxes, so no raster layer is encoded as PNG."""
         frame = self.frame(shot_index)
-        canvas = self.place(self.composer.frame_pieces(frame))
-        if canvas is None:  # a box's marks went beyond it in this frame: Vega moved the boxes
-            canvas = self.place(self.composer.frame_pieces(frame, whole=True))
-            assert canvas is not None  # the whole frame's piece fits whatever its size
+        try:
+            canvas = self.place(self.composer.frame_pieces(frame))
+            if canvas is None:  # a box's marks went beyond it in this frame: Vega moved them
+                canvas = self.place(self.composer.frame_pieces(frame, whole=True))
+                assert canvas is not None  # the whole frame's piece fits whatever its size
+        except VegaLiteError as exc:
+            raise self.composer.culprit(frame, exc) from None
         return canvas
 
     def place(self, pieces: list[Piece]) -> np.ndarray | None:
@@ -98,12 +102,14 @@ def prepare(
     cache: CacheMode = "use",
     report: Reporter | None = None,
     obtained: Mapping[str, Trajectory] | None = None,
+    loaded: tuple[Data, str] | None = None,
 ) -> Prepared:
     """Load the data, obtain the trajectory and build the panels of a plan; obtained holds
-    trajectories already at hand, by reducer name (a batch fits them in parallel)."""
+    trajectories already at hand, by reducer name (a batch fits them in parallel), and loaded
+    the plan's data and its fingerprint if they are at hand (a preview keeps them)."""
     report = report or Quiet()
     spec = plan.spec
-    data, fingerprint = load(plan, report)
+    data, fingerprint = loaded or load(plan, report)
     origins: dict[str, trajectories.Origin] = {}
     fitted: dict[str, Trajectory] = {}
     for name, resolved in plan.reducers.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
@@ -180,3 +181,13 @@ def reporter(quiet: bool = False) -> Reporter:
     if not sys.stderr.isatty():
         return Quiet()
     return Live()
+
+
+def one_line_warnings() -> None:
+    """Show every warning of this process as one ``warning: ...`` line on standard error,
+    without Python's second line (the source line that warned, in a library's code)."""
+
+    def show(message: Warning | str, *_: object, **__: object) -> None:
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+
+    warnings.showwarning = show

@@ -89,6 +89,7 @@ def render(
     target = plan.output
     check_output(plan)
     chosen = select(prepared, frames)
+    wanted = range(prepared.frames)[frames or slice(None)]
     total = sum(n for _, n in chosen)
     if total == 0:
         raise UserError(f"--frames selects no frame: the animation has {prepared.frames}")
@@ -99,9 +100,7 @@ def render(
         encoder = encoder_entry.cls(encoder_entry.options)
     with encoder_entry.blame("converter()"):
         convert = encoder.converter()
-    record = recorder or manifest.Writer(
-        prepared, range(prepared.frames)[frames or slice(None)].start
-    )
+    record = recorder or manifest.Writer(prepared, wanted.start)
     with output_lock(target), noting_replaced(target) as replaced:
         store = FrameStore.open(target, fingerprint(prepared)) if resume else None
         if store is not None:
@@ -111,7 +110,7 @@ def render(
         draw: Callable[[int], np.ndarray]
         draw = prepared.pixels if store is None else Keeping(prepared.pixels, store)
         if convert is not None:  # the workers convert each frame and hash its pixels
-            draw = pictures.Converting(draw, convert)
+            draw = pictures.Converting(draw, convert, encoder_entry, tuple(prepared.starts))
         try:
             with (
                 atomic_path(target, lambda written: record.beside(target, written)) as tmp,
@@ -119,7 +118,8 @@ def render(
             ):
                 with encoder_entry.blame("open()"):
                     sink = encoder.open(tmp, spec.width, spec.height, spec.timeline.fps)
-                _encode(prepared, chosen, draw, executor, sink, convert is not None, record, task)
+                converted = convert is not None
+                _encode(prepared, chosen, wanted, draw, executor, sink, converted, record, task)
         except BaseException as exc:
             if store is not None:
                 kept = store.frames_kept(chosen)
@@ -136,6 +136,7 @@ def render(
 def _encode(
     prepared: Prepared,
     chosen: list[tuple[int, int]],
+    wanted: range,
     draw: Callable[[int], np.ndarray],
     executor: Executor[Any] | None,
     sink: FrameSink,
@@ -144,7 +145,7 @@ def _encode(
     task: Callable[[int], None],
 ) -> None:
     """Draw the chosen shots on executor, in order, write each to sink as many times as it is
-    repeated, and tell the recorder every frame's digest."""
+    repeated (the frames wanted), and tell the recorder every frame's digest."""
     encoder_entry = prepared.plan.encoder
     shots = [i for i, _ in chosen]
     if executor is None or len(shots) <= 1:  # one picture: not worth sending the scene
@@ -166,7 +167,7 @@ def _encode(
                     frame = picture
                     digest = pictures.digest(picture)
                 for k in range(repeat):
-                    with encoder_entry.blame("write()"):
+                    with encoder_entry.blame(f"write() of frame {wanted[done + k]}"):
                         if converted:
                             sink.write_converted(frame)
                         else:

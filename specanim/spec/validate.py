@@ -67,14 +67,11 @@ class Resolved(Generic[C]):
         except SpecanimError:
             raise
         except Exception as exc:
-            where = f" in {call}" if call else ""
-            detail = "".join(traceback.format_exception(exc))
-            raise self.fault(f"failed{where}: {describe_exception(exc)}", detail) from exc
+            raise failure(self.cls, self.plugin, self.source, self.path, call, exc) from exc
 
     def fault(self, message: str, detail: str = "") -> ComponentError:
         """An error of this entry's plugin: ``file:line: panels[2]: panel 'x' (plugin 'y') ...``."""
-        what = f"{self.cls.kind} '{self.cls.name}' (plugin '{self.plugin}')"
-        return ComponentError(self.source.locate(self.path), f"{what} {message}", detail)
+        return fault(self.cls, self.plugin, self.source, self.path, message, detail)
 
     @property
     def base_dir(self) -> Path:
@@ -84,6 +81,48 @@ class Resolved(Generic[C]):
             if name in self.options.model_fields_set and Path in _unwrap(field.annotation):
                 return self.source.origin((*self.path, name)).base_dir
         return self.source.base_dir
+
+
+def fault(
+    cls: type[Component], plugin: str, source: Source, path: PathKey, message: str, detail: str = ""
+) -> ComponentError:
+    """An error of the plugin's component cls at the entry at path (see ``Resolved.fault``)."""
+    what = f"{cls.kind} '{cls.name}' (plugin '{plugin}')"
+    return ComponentError(source.locate(path), f"{what} {message}", detail)
+
+
+def failure(
+    cls: type[Component], plugin: str, source: Source, path: PathKey, call: str, exc: Exception
+) -> ComponentError:
+    """exc, raised by the plugin's code in call, as an error of its entry with its traceback."""
+    where = f" in {call}" if call else ""
+    detail = "".join(traceback.format_exception(exc))
+    return fault(cls, plugin, source, path, f"failed{where}: {describe_exception(exc)}", detail)
+
+
+# What a validator of an options model that raises something other than ValueError or
+# AssertionError (which pydantic turns into located validation errors) failed in.
+VALIDATOR = "an options validator"
+
+
+def validated(
+    cls: type[Component],
+    plugin: str,
+    source: Source,
+    path: PathKey,
+    raw: Any,
+    context: dict[str, Any] | None = None,
+) -> Options:
+    """raw validated by cls's options model; ValidationError for a bad value, ComponentError
+    (the plugin's fault, exit 1) naming the entry if a validator raises anything else, as
+    pydantic lets every other exception through unchanged: a KeyError is a bug in the
+    validator, not a verdict on the value."""
+    try:
+        return cls.Options.model_validate(raw, context=context)
+    except ValidationError:
+        raise
+    except Exception as exc:
+        raise failure(cls, plugin, source, path, VALIDATOR, exc) from exc
 
 
 @dataclass(frozen=True)
@@ -141,7 +180,7 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
     data = source.data if isinstance(source.data, dict) else {}
     local, registry = _local_plugins(source, data.get("plugins"), registry, errors)
     raw_reducers = _raw_reducers(data)
-    context = {FIELDS_CONTEXT: _frame_fields(raw_reducers.values(), registry)}
+    context = {FIELDS_CONTEXT: _frame_fields(raw_reducers.values(), registry, source)}
     try:
         spec = SceneSpec.model_validate(source.data, context=context)
     except ValidationError as exc:
@@ -157,7 +196,7 @@ def validate(source: Source, registry: Registry, output: Path | None = None) -> 
             return None
         cls, options = reg.cls, {k: v for k, v in raw.items() if k not in skip}
         try:
-            valid = cls.Options.model_validate(options, context=context)
+            valid = validated(cls, reg.plugin, source, path, options, context)
             return Resolved(cls, valid, source, path, reg.plugin)
         except ValidationError as exc:
             errors.extend(_located(exc, source, path, cls.Options, extra_keys=skip))
@@ -279,15 +318,21 @@ def _check_vega_lite(source: Source, data: dict[str, Any]) -> list[SpecError]:
     ]
 
 
-def _frame_fields(raws: Iterable[tuple[PathKey, Any]], registry: Registry) -> tuple[str, ...]:
+def _frame_fields(
+    raws: Iterable[tuple[PathKey, Any]], registry: Registry, source: Source
+) -> tuple[str, ...]:
     """The fields templates may use: every frame's, and those the spec's reducers declare."""
     fields = list(FRAME_FIELDS)
-    for _, raw in raws:
+    for path, raw in raws:
         try:
-            cls = registry.reducer(raw["type"])
-            declared = cls.frame_values(cls.Options.model_validate(raw_options(raw)))
-        except (KeyError, TypeError, UnknownComponent, ValidationError):
-            continue  # the reducer entry's own errors are reported where it stands
+            reg = registry.lookup("reducer", raw["type"])
+            options = reg.cls.Options.model_validate(raw_options(raw))
+        except Exception:  # noqa: BLE001  # a bad type or options: reported where it stands
+            continue
+        try:
+            declared = cast("type[Reducer]", reg.cls).frame_values(options)
+        except Exception as exc:
+            raise failure(reg.cls, reg.plugin, source, path, "frame_values()", exc) from exc
         fields += [k for k in declared if k not in fields]
     return tuple(fields)
 
@@ -333,7 +378,7 @@ def _output(
         )
         return None, None
     try:
-        options = cls.Options.model_validate(entry.options())
+        options = validated(cls, reg.plugin, source, ("output",), entry.options())
         resolved = Resolved(cls, options, source, ("output",), reg.plugin)
     except ValidationError as exc:
         errors.extend(_located(exc, source, ("output",), cls.Options, ("type", "path")))
@@ -348,7 +393,7 @@ def _output(
     other_reg = registry.lookup("encoder", chosen)
     other = cast("type[Encoder]", other_reg.cls)
     try:
-        defaults = other.Options.model_validate({})
+        defaults = validated(other, other_reg.plugin, source, ("output",), {})
     except ValidationError:
         raise UserError(
             f"{override}: {chosen} needs options: give them in the spec's output entry "

@@ -16,9 +16,10 @@ import importlib
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
-from specanim.errors import did_you_mean
+from specanim.errors import did_you_mean, shortened
 from specanim.fonts import drawn, not_drawn
 from specanim.spec.limits import MAX_PADDING
+from specanim.spec.source import format_path
 
 Where = Literal["frame", "panel"]
 # Settings of a whole frame; the parts that lay it out (hconcat, data, ...) are specanim's.
@@ -123,15 +124,35 @@ def merge_into_view(view: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[s
     return merge(unit, extra)
 
 
+def problem(spec: Mapping[str, Any]) -> str | None:
+    """What makes a complete Vega-Lite spec invalid, at its deepest place (``mark: 'blob' is not
+    valid ...``), or None if the schema finds nothing wrong or only the spec as a whole."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft7Validator(_schema()).iter_errors(spec)
+    )
+    if error is None or not error.absolute_path:
+        return None  # "{...the whole spec...} is not valid": says less than vl-convert
+    return f"{format_path(tuple(error.absolute_path))}: {shortened(error.message, 120)}"
+
+
 @functools.cache
-def _relaxed_schema() -> dict[str, Any]:
-    """Altair's Vega-Lite JSON schema without any ``required``."""
+def _schema() -> dict[str, Any]:
+    """Altair's Vega-Lite JSON schema."""
     import altair
 
     core = importlib.import_module(
         f"altair.vegalite.{altair.SCHEMA_VERSION.split('.')[0]}.schema.core"
     )
-    schema: dict[str, Any] = _drop_required(core.load_schema())
+    schema: dict[str, Any] = core.load_schema()
+    return schema
+
+
+@functools.cache
+def _relaxed_schema() -> dict[str, Any]:
+    """Altair's Vega-Lite JSON schema without any ``required``."""
+    schema: dict[str, Any] = _drop_required(_schema())
     return schema
 
 

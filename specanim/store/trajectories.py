@@ -183,13 +183,21 @@ def _fit(reducer: Reducer, data: Data, progress: Progress) -> Trajectory:
     # coordinates, refused below in one line instead of numpy's warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         fitted = reducer.fit(data, progress)
+        if not isinstance(fitted, Trajectory):
+            raise TypeError(f"it returned a {type(fitted).__name__}, not a Trajectory")
         snapshots = np.ascontiguousarray(fitted.snapshots, dtype=np.float32)
+    if snapshots.shape[1] != len(data):
+        raise ValueError(
+            f"its snapshots place {snapshots.shape[1]:,} points, the data has {len(data):,}"
+        )
     # Snapshot by snapshot: no temporary the size of the whole trajectory.
-    if not all(np.isfinite(snapshot).all() for snapshot in snapshots):
+    bad = next((i for i, snap in enumerate(snapshots) if not np.isfinite(snap).all()), None)
+    if bad is not None:
         biggest = float(np.abs(data.features).max()) if data.features.size else 0.0
         raise InputError(
-            f"{reducer.name} gave NaN or infinite coordinates; the features may be too large "
-            f"(the largest is {biggest:.3g}): scale them"
+            f"{reducer.name} gave NaN or infinite coordinates (snapshot {bad} of "
+            f"{len(snapshots)}); the features may be too large (the largest is {biggest:.3g}): "
+            "scale them"
         )
     snapshots.flags.writeable = False  # the same contract as a memory-mapped cache entry
     trajectory = Trajectory(snapshots, fitted.steps, fitted.total)
