@@ -26,7 +26,7 @@ Every other run has specanim's modules byte-compiled, as every run after the fir
 phase under cProfile, and prints where the time of a frame goes. Everything is written to
 ``--out`` (default: a new temporary folder, printed at the end), results included as
 results.json. The run ends with the results table, the targets met or not, and a Markdown
-table for the README's Speed section.
+table for the docs' Speed page (docs/speed.md).
 """
 
 from __future__ import annotations
@@ -718,7 +718,7 @@ def others_load(rows: list[Row]) -> float:
 
 
 def markdown(rows: list[Row], machine: dict[str, str], workers: int) -> str:
-    """The results as the README's Speed table, with the machine line above it."""
+    """The results as the Speed page's table (docs/speed.md), with the machine line above it."""
     lines = [
         f"Measured with `benchmarks/bench_render.py` on {machine['cores']} cores "
         f"({machine['cpu']}, {machine['ram']}), other processes keeping "
@@ -803,7 +803,7 @@ def report(rows: list[Row], args: argparse.Namespace, out: Path, notes: list[str
     for line in verdicts(rows) + notes:
         say(line)
     text = markdown(rows, machine, args.workers)
-    say("\nfor README.md's Speed section:\n")
+    say("\nfor docs/speed.md's table:\n")
     say(text)
     (out / "speed.md").write_text(text + "\n", encoding="utf-8")
     results = {

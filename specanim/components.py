@@ -105,7 +105,7 @@ class Panel(Component[OptionsT]):
     """Draws one part of every frame.
 
     A panel is built once per render in the main process, then pickled into every render
-    worker process: keep only picklable state (no lambdas, open files or locks).
+    worker process: keep only picklable state (no open files, sockets, locks or threads).
     """
 
     kind: ClassVar[Kind] = "panel"

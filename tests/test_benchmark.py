@@ -46,7 +46,7 @@ def test_quick_benchmark_runs_every_case_and_prints_the_summary(tmp_path: Path) 
         "cold start: the README's first command in ",
         "still: ",
         "others' load: ",
-        "| case | result | target |",  # the Markdown table for the README
+        "| case | result | target |",  # the Markdown table for docs/speed.md
     ):
         assert line in summary, f"{line!r} missing from the summary:\n{summary}"
     # The per-frame split names its parts; the cold start its phases.

@@ -1,6 +1,6 @@
 """docs/plugins.md stays complete and true: every hook, component kind, value field and SDK name
 is documented; its code listings are the files the suite runs; every hook is exercised through a
-real render; every option has a description; the README's option table is the models'."""
+real render; every option has a description (tests/test_site.py: the site's reference)."""
 
 from __future__ import annotations
 
@@ -320,7 +320,7 @@ def code_blocks() -> list[str]:
     return re.findall(r"^```python\n(.*?)^```$", doc(), re.MULTILINE | re.DOTALL)
 
 
-# --- every option has a description; the README's table is the models' ---------------------
+# --- every option has a description ------------------------------------------------------------
 
 
 def models() -> dict[str, type[BaseModel]]:
@@ -341,15 +341,6 @@ def test_every_option_has_a_description() -> None:
         if not row.description.strip()
     ]
     assert not missing, "options without a description: " + ", ".join(missing)
-
-
-def test_the_readme_table_is_generated_from_the_models() -> None:
-    generator = load_module(ROOT / "docs" / "readme_options.py")
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert generator.with_table(readme, default_registry()) == readme, (
-        "README.md's option table is out of date: run python docs/readme_options.py"
-    )
-    assert "| panel `scatter` | `point_size`, `opacity`," in readme
 
 
 def test_the_example_readme_lists_every_option() -> None:

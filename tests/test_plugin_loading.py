@@ -550,6 +550,8 @@ def test_a_panel_that_cannot_be_pickled_is_named_before_any_frame(tmp_path: Path
         "render worker processes: its attribute 'guard' (lock) cannot be pickled ("
     )
     assert line.endswith("or render with --workers 1")
+    # Lambdas pickle (cloudpickle): the advice names what does not, as the lock here
+    assert "no open files, sockets, locks or threads" in line and "lambda" not in line
     assert not (tmp_path / "out.gif").exists()
     alone = run("render", spec, "-o", "out.gif", "-q", "-w", "1", cwd=tmp_path)
     assert alone.returncode == 0, alone.stderr

@@ -23,7 +23,7 @@ class LocalOptions(Options):
 
 
 class Local(Executor[LocalOptions]):
-    """Worker processes on this machine; with one worker, everything runs in-process."""
+    """Worker processes forked on this machine from a server process; one worker: in-process."""
 
     name = "local"
 

@@ -229,6 +229,7 @@ def check_picklable(prepared: Prepared) -> None:
         if problem is not None:
             raise prepared.plan.panels[key].fault(
                 f"cannot be sent to the render worker processes: {problem}; keep only "
-                "picklable state in a panel (module-level functions and classes; no lambdas, "
-                "open files or locks) or render with --workers 1"
+                # cloudpickle sends lambdas and closures by value: handles are what fail
+                "picklable state in a panel (no open files, sockets, locks or threads: "
+                "build them in view()) or render with --workers 1"
             )
