@@ -36,6 +36,17 @@ BENCHMARKS_PAGE = "benchmarks.md"
 
 # The MNIST scenes fit 10,000 and 30,000 digits: for the docs they render 3,000 of them.
 SMALLER = {"mnist_umap.yaml": ["dataset.limit=3000"], "mnist_tsne.yaml": ["dataset.limit=3000"]}
+# A folder holding MNIST's test split (the four IDX .gz files or the two t10k ones): the MNIST
+# scenes read their digits from it instead of downloading, as a machine with no internet must.
+MNIST_VARIABLE = "SPECANIM_DOCS_MNIST"
+
+
+def mnist_copy() -> list[str]:
+    """The overrides that point the MNIST scenes at a local copy, if one is given."""
+    folder = os.environ.get(MNIST_VARIABLE)
+    if not folder:
+        return []
+    return [f"dataset.path={Path(folder).resolve()}", "dataset.split=test"]
 
 
 def cell(text: str) -> str:
@@ -91,6 +102,7 @@ class Exhibit:
             "timeline.duration=5",
             "timeline.hold_end=1",
             *SMALLER.get(self.spec.name, []),
+            *(mnist_copy() if self.spec.name in SMALLER else []),
         ]
 
     def commands(self) -> dict[str, list[str]]:
@@ -158,8 +170,9 @@ def gallery_page(rendered: bool) -> str:
         "",
         "Every scene in `specs/`, rendered when this site was built: its last frame, a short "
         "animation (half the size, 5 seconds at 10 frames/s) and the spec itself. The MNIST "
-        "scenes download MNIST once and are drawn here with 3,000 of their digits; each "
-        "entry gives the command for the full scene.",
+        "scenes download MNIST once (or, with `SPECANIM_DOCS_MNIST` naming a folder of its files, "
+        "read its 10,000 test digits from there) and are drawn here with 3,000 of their "
+        "digits; each entry gives the command for the full scene.",
         "",
     ]
     if not rendered:
