@@ -1,9 +1,10 @@
 """The fonts are specanim's, not the host's: a font of the same family installed on the host
 changes no pixel.
 
-vl-convert reads the host's fonts from the folders fontconfig lists, ``~/.fonts`` among them
-(or, without a fontconfig file, from the usual font folders, ``~/.fonts`` among them too): a
-"Liberation Sans" put there, with HOME pointed at the test's folder, is the host's font.
+vl-convert reads the host's fonts from the folders the fontconfig file ``FONTCONFIG_FILE``
+names lists: each process here gets a home whose fontconfig file lists its ``~/.fonts`` alone,
+so a "Liberation Sans" put there is the host's font, whatever fonts the machine has (Debian's
+``fonts-liberation``, which Chromium brings, is a Liberation Sans too).
 """
 
 from __future__ import annotations
@@ -78,8 +79,13 @@ def fake_font(path: Path) -> None:
 
 
 def run(home: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """A process whose home (and so whose user font folders) is home."""
+    """A process whose home is home, and whose fontconfig file lists home's fonts alone."""
+    fonts = home / ".fonts"
+    fonts.mkdir(parents=True, exist_ok=True)
+    config = home / "fonts.conf"
+    config.write_text(f"<?xml version='1.0'?><fontconfig><dir>{fonts}</dir></fontconfig>\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "FONTCONFIG_"))}
+    env["FONTCONFIG_FILE"] = str(config)
     result = subprocess.run(
         [sys.executable, *args],
         cwd=cwd,
