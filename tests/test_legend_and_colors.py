@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pydantic import ValidationError
 
 from specanim import engine
-from specanim.errors import InputError
+from specanim.errors import InputError, SpecErrors
 from specanim.plugins import default_registry
 from specanim.spec.palette import ramp, rgb
 from specanim.spec.validate import load_plan
@@ -85,9 +84,9 @@ def test_colour_by_an_unknown_column_names_the_known_ones() -> None:
     assert caught.value.message == (
         "no column 'aeg' to colour by (did you mean 'age'?): the data's numeric columns are 'age'"
     )
-    with pytest.raises(ValidationError, match="categorical scheme"):
+    with pytest.raises(SpecErrors, match="categorical scheme"):
         make_panel(Scatter, {"color": {"field": "age", "scheme": "paired"}}, scene)
-    with pytest.raises(ValidationError, match="low < high"):
+    with pytest.raises(SpecErrors, match="low < high"):
         make_panel(Scatter, {"color": {"field": "age", "domain": [5, 5]}}, scene)
 
 
