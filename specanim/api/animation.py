@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from specanim import engine
+from specanim import engine, explore
 from specanim.api.display import Rendered
 from specanim.api.inputs import (
     FEATURES,
@@ -153,6 +153,12 @@ class Animation:
         else ``local`` with workers processes (default: all cores); or an Executor you have
         entered (``with``), to keep its workers for several renders."""
         plan = self._default_plan() if path is None else self._plan_for(Path(path))
+        if explore.is_page(plan):
+            explore.check_request(plan, frames is not None)
+            check_output(plan)
+            page = dataclasses.replace(self.prepared(), plan=plan)
+            self.result = Rendered.of(explore.write(page))
+            return self.result
         own: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         if isinstance(executor, Executor):
             runner = executor

@@ -1,0 +1,210 @@
+"""The explorer page (``-o scene.html``): one self-contained file that plays the animation in a
+real browser, offline, and lets the reader scrub, hover, zoom and highlight a class."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.browser import Visit
+
+SCENE = """
+title: "Digits, epoch {epoch} of {epochs}"
+width: 320
+height: 200
+palette: paired
+dataset: {type: sklearn-digits}
+reducer: {type: precomputed, path: traj.npz}
+panels:
+  - type: progress-bar
+  - type: scatter
+    point_size: 4
+  - type: digit-grid
+timeline: {fps: 10, hold_end: 0.3}
+"""
+SNAPSHOTS = 6
+# Mean absolute difference, per channel (0-255), between the page's picture of a frame and
+# `specanim still` of it. The page composites the points one over another in the order of the
+# data; the still composites them independently of order (optical depths add), so crowded
+# pixels mix colours differently, and Chromium's text antialiasing is not resvg's. Measured:
+# 1.6 on this scene.
+TOLERANCE = 4.0
+HANG = 60_000  # milliseconds: only a guard against a hang
+
+
+def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real `specanim` command in a new process."""
+    return subprocess.run(
+        [sys.executable, "-m", "specanim", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+        env=os.environ,
+    )
+
+
+def write_scene(folder: Path, text: str = SCENE) -> Path:
+    """A scene of the 1,797 digits walking randomly over SNAPSHOTS snapshots."""
+    walk = np.cumsum(np.random.default_rng(1).normal(size=(SNAPSHOTS, 1797, 2)), axis=0)
+    np.savez(folder / "traj.npz", walk.astype(np.float32))
+    spec = folder / "scene.yaml"
+    spec.write_text(text, encoding="utf-8")
+    return spec
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The page of the scene, rendered once by the command line."""
+    folder = tmp_path_factory.mktemp("explorer")
+    write_scene(folder)
+    done = run("render", "scene.yaml", "-o", "scene.html", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder / "scene.html"
+
+
+def opened(visit: Visit, path: Path) -> None:
+    """The page at path, opened and ready."""
+    visit.page.goto(path.as_uri())
+    visit.page.wait_for_function("window.specanim !== undefined", timeout=HANG)
+    visit.page.evaluate("window.specanim.ready")
+
+
+def drawn(visit: Visit) -> bytes:
+    """The pixels of the page's point canvases."""
+    return visit.page.evaluate(
+        "Array.from(document.querySelectorAll('canvas.points')).map((c) => c.toDataURL()).join()"
+    ).encode()
+
+
+def test_the_page_opens_offline_and_plays(visit: Visit, page_file: Path) -> None:
+    opened(visit, page_file)
+    assert visit.outside(page_file.as_uri(), "data:") == []
+    assert visit.errors == []
+    first = drawn(visit)
+    frames = visit.page.evaluate("window.specanim.frames")
+    assert frames == SNAPSHOTS + 3  # the last snapshot held 0.3 s more at 10 fps
+    visit.page.click("#play")
+    visit.page.wait_for_function("window.specanim.state.frame >= 3", timeout=HANG)
+    visit.page.click("#play")  # pause
+    assert drawn(visit) != first
+    assert visit.page.text_content("#play") == "play"
+    assert visit.errors == []
+
+
+def test_scrubbing_shows_that_frame_with_its_vega_parts(visit: Visit, page_file: Path) -> None:
+    opened(visit, page_file)
+    visit.page.fill("#scrub", "4")  # an input event, as dragging the scrubber sends
+    visit.page.wait_for_function("window.specanim.state.frame === 4", timeout=HANG)
+    assert "frame 5 / 9" in visit.page.text_content("#where")
+    # Vega shows the frame's title: the template, compiled once, with frame 4's values set
+    assert visit.page.evaluate("window.specanim.vegaSignal('specanim_v0')") == (
+        "Digits, epoch 4 of 5"
+    )
+    assert visit.page.evaluate("window.specanim.frameSpec(4).params[0].value") == (
+        "Digits, epoch 4 of 5"
+    )
+    assert visit.errors == []
+
+
+def test_a_frame_of_the_page_looks_like_the_still(visit: Visit, page_file: Path) -> None:
+    folder = page_file.parent
+    done = run("still", "scene.yaml", "--frame", "4", "-o", "still.png", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    opened(visit, page_file)
+    visit.page.evaluate("window.specanim.show(4)")
+    shot = visit.page.locator("#stage").screenshot()
+    page = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"), np.float64)
+    still = np.asarray(Image.open(folder / "still.png").convert("RGB"), np.float64)
+    assert page.shape == still.shape
+    assert np.abs(page - still).mean() < TOLERANCE
+
+
+def test_hovering_a_point_shows_its_class_index_and_image(visit: Visit, page_file: Path) -> None:
+    opened(visit, page_file)
+    where = visit.page.evaluate(
+        "(() => { const b = window.specanim.boxes[0], r = b.canvas.getBoundingClientRect();"
+        " return [r.left + b.xy[20], r.top + b.xy[21]]; })()"
+    )
+    visit.page.mouse.move(*where)
+    visit.page.wait_for_selector("#tip:not([hidden])", timeout=HANG)
+    hovered = visit.page.evaluate("window.specanim.hovered")
+    assert hovered["distance"] <= 1.0  # point 10, or one drawn on top of it
+    text = visit.page.text_content("#tip-text") or ""
+    assert f"point {hovered['index']}" in text and "epoch" in text
+    assert hovered["label"] in text
+    assert visit.page.is_visible("#tip-image")
+
+
+def test_a_class_clicked_in_the_legend_is_highlighted(visit: Visit, page_file: Path) -> None:
+    opened(visit, page_file)
+    before = drawn(visit)
+    visit.page.click("#legend button:nth-child(4)")
+    assert visit.page.evaluate("[...window.specanim.state.highlight]") == [3]
+    assert drawn(visit) != before
+    visit.page.click("#legend button:nth-child(4)")
+    assert drawn(visit) == before
+
+
+def test_zoom_and_pan_move_the_points_and_reset_puts_them_back(
+    visit: Visit, page_file: Path
+) -> None:
+    opened(visit, page_file)
+    before = drawn(visit)
+    box = visit.page.locator("canvas.points").first.bounding_box()
+    assert box is not None
+    visit.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    visit.page.mouse.wheel(0, -300)
+    visit.page.wait_for_function("window.specanim.boxes[0].zoom > 1", timeout=HANG)
+    zoomed = drawn(visit)
+    assert zoomed != before
+    visit.page.mouse.down()
+    visit.page.mouse.move(box["x"] + 10, box["y"] + 10)
+    visit.page.mouse.up()
+    assert drawn(visit) not in (before, zoomed)
+    visit.page.click("#reset")
+    assert drawn(visit) == before
+
+
+def test_the_same_scene_gives_the_same_page(page_file: Path, tmp_path: Path) -> None:
+    write_scene(tmp_path)
+    done = run("render", "scene.yaml", "-o", "again.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "again.html").read_bytes() == page_file.read_bytes()
+
+
+def test_an_html_output_replaces_only_a_previous_page(tmp_path: Path) -> None:
+    write_scene(tmp_path)
+    mine = tmp_path / "notes.html"
+    mine.write_text("<p>my notes</p>", encoding="utf-8")
+    done = run("render", "scene.yaml", "-o", "notes.html", cwd=tmp_path)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert mine.read_text(encoding="utf-8") == "<p>my notes</p>"
+    for _ in range(2):  # the second replaces the first: a previous page, its manifest beside it
+        done = run("render", "scene.yaml", "-o", "page.html", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "page.html.manifest.json").is_file()
+
+
+def test_output_type_html_in_the_spec_writes_the_page(tmp_path: Path) -> None:
+    write_scene(tmp_path, SCENE + "output: {type: html}\n")
+    done = run("render", "scene.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "scene.html").read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
+def test_frames_cannot_go_with_a_page(tmp_path: Path) -> None:
+    write_scene(tmp_path)
+    done = run("render", "scene.yaml", "-o", "scene.html", "--frames", "0:2", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--frames" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "scene.html").exists()
