@@ -208,3 +208,40 @@ def test_frames_cannot_go_with_a_page(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--frames" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "scene.html").exists()
+
+
+SIDE_BY_SIDE = """
+title: "Two walks"
+width: 400
+height: 220
+palette: paired
+dataset: {type: sklearn-digits}
+reducers:
+  short: {type: precomputed, path: traj.npz}
+  long: {type: precomputed, path: long.npz}
+panels:
+  - {id: short, type: scatter, trajectory: short, title: "short, epoch {epoch}", point_size: 3}
+  - {id: long, type: scatter, trajectory: long, title: "long, epoch {epoch}", point_size: 3,
+     view: {mode: follow}}
+layout: {row: [short, long]}
+timeline: {fps: 10, every: 2}
+"""
+
+
+def test_side_by_side_scenes_play_in_step(visit: Visit, tmp_path: Path) -> None:
+    write_scene(tmp_path, SIDE_BY_SIDE)
+    walk = np.cumsum(np.random.default_rng(2).normal(size=(3 * SNAPSHOTS, 1797, 2)), axis=0)
+    np.savez(tmp_path / "long.npz", walk.astype(np.float32))
+    done = run("render", "scene.yaml", "-o", "scene.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    frame = 4
+    done = run("still", "scene.yaml", "--frame", str(frame), "-o", "still.png", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    opened(visit, tmp_path / "scene.html")
+    assert visit.page.evaluate("window.specanim.boxes.length") == 2
+    visit.page.evaluate(f"window.specanim.show({frame})")
+    shot = visit.page.locator("#stage").screenshot()
+    page = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"), np.float64)
+    still = np.asarray(Image.open(tmp_path / "still.png").convert("RGB"), np.float64)
+    assert np.abs(page - still).mean() < TOLERANCE
+    assert visit.errors == []

@@ -80,7 +80,7 @@ def check_request(
 
 class _Hole(Panel[Any]):
     """Stands for a points panel in the page's Vega-Lite: its box, empty; the page draws the
-    points over it."""
+    points over it. It keeps the panel's options: their ``view`` sets the box's camera."""
 
     name = "specanim-hole"
     dynamic = True
@@ -109,7 +109,7 @@ def _document(prepared: Prepared) -> dict[str, Any]:
     plan, spec, scene = prepared.plan, prepared.plan.spec, prepared.composer.scene
     drawn = {k for k, p in prepared.composer.panels.items() if p.name == POINTS_PANEL}
     panels = {
-        k: (_Hole(None, scene) if k in drawn else p) for k, p in prepared.composer.panels.items()
+        k: (_Hole(p.options, scene) if k in drawn else p) for k, p in prepared.composer.panels.items()
     }
     composer = Composer(
         spec, plan.layout, panels, scene, plan.panels, prepared.composer.trajectories
