@@ -245,3 +245,36 @@ def test_side_by_side_scenes_play_in_step(visit: Visit, tmp_path: Path) -> None:
     still = np.asarray(Image.open(tmp_path / "still.png").convert("RGB"), np.float64)
     assert np.abs(page - still).mean() < TOLERANCE
     assert visit.errors == []
+
+
+def test_the_page_puts_the_points_where_the_video_does(visit: Visit, page_file: Path) -> None:
+    from specanim import engine
+    from specanim.plugins import default_registry
+    from specanim.spec.validate import load_plan
+
+    folder = page_file.parent
+    plan = load_plan(folder / "scene.yaml", default_registry(), folder / "scene.html")
+    prepared = engine.prepare(plan)
+    box = prepared.composer.boxes()["scatter"]
+    opened(visit, page_file)
+    for frame in (0, 3, prepared.frames - 1):
+        seen = prepared.frame(prepared.shot_of(frame))
+        expected = box.camera.to_pixels(seen.coords, seen.position)
+        drawn = np.asarray(visit.page.evaluate(f"window.specanim.positions(0, {frame})"))
+        # the page's steps: 1/16383 of a snapshot's range, a few hundredths of a pixel here
+        assert np.abs(drawn.reshape(-1, 2) - expected).max() < 0.05
+
+
+def test_the_page_recovers_every_snapshot_exactly(visit: Visit, page_file: Path) -> None:
+    snapshots = np.load(page_file.parent / "traj.npz")["arr_0"].astype(np.float64)
+    opened(visit, page_file)
+    name = visit.page.evaluate("Object.keys(window.specanim.data.trajectories)[0]")
+    ranges = visit.page.evaluate(f"window.specanim.data.trajectories['{name}'].ranges")
+    for s, snapshot in enumerate(snapshots):
+        expected = np.empty_like(snapshot)
+        for axis in range(2):  # the snapshot in whole steps of its range, as the page stores it
+            lo, step = ranges[s][2 * axis : 2 * axis + 2]
+            steps = np.clip(np.floor((snapshot[:, axis] - lo) / step + 0.5), 0, 16383)
+            expected[:, axis] = lo + steps * step
+        recovered = visit.page.evaluate(f"window.specanim.coordinates('{name}', {s})")
+        assert np.array_equal(np.reshape(recovered, (-1, 2)), expected.astype(np.float32))

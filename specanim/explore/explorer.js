@@ -7,7 +7,8 @@
 
   // Arrays come deflated (zlib) and base64-encoded.
   async function inflate(text) {
-    const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    const binary = atob(text), bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
     return new Uint8Array(await new Response(stream).arrayBuffer());
   }
@@ -22,7 +23,7 @@
   stage.style.height = data.height + "px";
   stage.style.background = data.background;
   const state = { frame: 0, shot: -1, playing: false, speed: 1, highlight: new Set(), paints: 0 };
-  const api = { frames, paints: 0, state };
+  const api = { frames, paints: 0, state, data };
   window.specanim = api;
 
   let vector, view, embedded = null;
@@ -85,12 +86,39 @@
   const boxes = data.boxes.map((box) => ({ ...box, zoom: 1, dx: 0, dy: 0, xy: null }));
   api.boxes = boxes;
 
+  function recover(track) {
+    // Every snapshot's steps from the stored ones: each is the zigzagged difference (modulo
+    // 2**16) from where the two snapshots before put the point, carried on (see pack.py).
+    const n = data.points, bytes = track.bytes, ranges = track.ranges, top = data.quanta;
+    const steps = new Uint16Array(track.count * 2 * n);
+    for (let s = 0; s < track.count; s++) {
+      for (let axis = 0; axis < 2; axis++) {
+        const base = (s * 2 + axis) * 2 * n, at = (s * 2 + axis) * n;
+        const lo = ranges[s][axis * 2], step = ranges[s][axis * 2 + 1];
+        const at1 = at - 2 * n, at0 = at - 4 * n;
+        const lo1 = s > 0 ? ranges[s - 1][axis * 2] : 0, step1 = s > 0 ? ranges[s - 1][axis * 2 + 1] : 0;
+        const lo0 = s > 1 ? ranges[s - 2][axis * 2] : 0, step0 = s > 1 ? ranges[s - 2][axis * 2 + 1] : 0;
+        for (let i = 0; i < n; i++) {
+          const z = (bytes[base + i] << 8) | bytes[base + n + i];
+          const delta = (z >>> 1) ^ -(z & 1);
+          let predicted = 0;
+          if (s > 0) {
+            const x1 = lo1 + steps[at1 + i] * step1;
+            const x = s > 1 ? 2 * x1 - (lo0 + steps[at0 + i] * step0) : x1;
+            predicted = Math.min(top, Math.max(0, Math.floor((x - lo) / step + 0.5)));
+          }
+          steps[at + i] = (predicted + delta) & 0xffff;
+        }
+      }
+    }
+    return steps;
+  }
+
   function coordinates(track, snapshot, out) {
-    // uint16 steps: per snapshot, per axis, all high bytes then all low bytes.
-    const n = data.points, bytes = track.bytes, range = track.ranges[snapshot];
+    const n = data.points, steps = track.steps, range = track.ranges[snapshot];
     for (let axis = 0; axis < 2; axis++) {
-      const base = (snapshot * 2 + axis) * 2 * n, lo = range[axis * 2], step = range[axis * 2 + 1];
-      for (let i = 0; i < n; i++) out[i * 2 + axis] = lo + ((bytes[base + i] << 8) | bytes[base + n + i]) * step;
+      const at = (snapshot * 2 + axis) * n, lo = range[axis * 2], step = range[axis * 2 + 1];
+      for (let i = 0; i < n; i++) out[i * 2 + axis] = lo + steps[at + i] * step;
     }
   }
 
@@ -110,6 +138,13 @@
     }
     return xy;
   }
+
+  api.coordinates = (name, snapshot) => {
+    const out = new Float32Array(data.points * 2);
+    coordinates(tracks[name], snapshot, out);
+    return Array.from(out);
+  };
+  api.positions = (box, frame) => Array.from(positions(boxes[box], shotOf[frame]));
 
   function paint(box, shot) {
     // Antialiased discs composited "over", in premultiplied colour.
@@ -312,7 +347,8 @@
     index = new Uint32Array((await inflate(data.index)).buffer);
     if (data.image) images = await inflate(data.image.pixels);
     for (const [name, track] of Object.entries(data.trajectories)) {
-      tracks[name] = { bytes: await inflate(track.points), ranges: track.ranges, count: track.count,
+      const stored = { bytes: await inflate(track.points), ranges: track.ranges, count: track.count };
+      tracks[name] = { ...stored, steps: recover(stored), bytes: null,
         a: new Float32Array(data.points * 2), b: new Float32Array(data.points * 2) };
     }
     for (const box of boxes) {

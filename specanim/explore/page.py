@@ -20,7 +20,7 @@ from specanim.draw.layout import Leaf, leaves
 from specanim.engine.prepared import Prepared
 from specanim.engine.rendering import Result, check_output
 from specanim.errors import UserError
-from specanim.explore.pack import deflated, packed_json, quantized
+from specanim.explore.pack import QUANTA, deflated, packed_json, quantized
 from specanim.explore.vector import vary
 from specanim.spec.validate import Plan
 from specanim.store import manifest
@@ -151,6 +151,7 @@ def _document(prepared: Prepared) -> dict[str, Any]:
         "vega": packed_json(dataclasses.asdict(vector) | {"datasets": None, "params": None}),
         "boxes": boxes,
         "trajectories": tracks,
+        "quanta": QUANTA,
         "points": len(chosen),
         "of": n,
         "index": deflated(np.asarray(chosen, "<u4").tobytes()),
