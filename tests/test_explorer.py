@@ -247,22 +247,29 @@ def test_side_by_side_scenes_play_in_step(visit: Visit, tmp_path: Path) -> None:
     assert visit.errors == []
 
 
-def test_the_page_puts_the_points_where_the_video_does(visit: Visit, page_file: Path) -> None:
+def test_the_page_puts_the_points_where_the_video_does(visit: Visit, tmp_path: Path) -> None:
     from specanim import engine
     from specanim.plugins import default_registry
     from specanim.spec.validate import load_plan
 
-    folder = page_file.parent
-    plan = load_plan(folder / "scene.yaml", default_registry(), folder / "scene.html")
+    # 13 frames over 5 steps of the trajectory, eased: most frames lie between two snapshots
+    scene = SCENE.replace("hold_end: 0.3", "duration: 1.3, easing: ease-in-out")
+    write_scene(tmp_path, scene + "output: {type: html}\n")
+    done = run("render", "scene.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    plan = load_plan(tmp_path / "scene.yaml", default_registry())
     prepared = engine.prepare(plan)
     box = prepared.composer.boxes()["scatter"]
-    opened(visit, page_file)
-    for frame in (0, 3, prepared.frames - 1):
+    opened(visit, tmp_path / "scene.html")
+    between = 0
+    for frame in range(prepared.frames):
         seen = prepared.frame(prepared.shot_of(frame))
+        between += seen.position != int(seen.position)
         expected = box.camera.to_pixels(seen.coords, seen.position)
         drawn = np.asarray(visit.page.evaluate(f"window.specanim.positions(0, {frame})"))
         # the page's steps: 1/16383 of a snapshot's range, a few hundredths of a pixel here
         assert np.abs(drawn.reshape(-1, 2) - expected).max() < 0.05
+    assert between >= 8
 
 
 def test_the_page_recovers_every_snapshot_exactly(visit: Visit, page_file: Path) -> None:
