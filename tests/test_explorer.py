@@ -285,3 +285,30 @@ def test_the_page_recovers_every_snapshot_exactly(visit: Visit, page_file: Path)
             expected[:, axis] = lo + steps * step
         recovered = visit.page.evaluate(f"window.specanim.coordinates('{name}', {s})")
         assert np.array_equal(np.reshape(recovered, (-1, 2)), expected.astype(np.float32))
+
+
+def test_explore_shows_the_page_inline_in_a_notebook(visit: Visit, tmp_path: Path) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    write_scene(tmp_path)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import specanim\nspecanim.load('scene.yaml').explore()")
+    ]
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    )
+    client.execute()
+    outputs = notebook.cells[0].outputs
+    assert not [o for o in outputs if o.output_type == "error"]
+    (shown,) = (o["data"]["text/html"] for o in outputs if o.output_type == "execute_result")
+    assert shown.startswith("<iframe srcdoc=")
+    visit.page.set_content(shown)
+    inner = visit.page.frames[1]
+    inner.wait_for_function("window.specanim !== undefined", timeout=HANG)
+    inner.evaluate("window.specanim.ready")
+    assert inner.evaluate("window.specanim.frames") == SNAPSHOTS + 3
+    assert inner.evaluate("document.querySelectorAll('canvas.points').length") == 1
+    assert visit.outside("about:", "data:") == []
+    assert visit.errors == []

@@ -30,7 +30,7 @@ import numpy as np
 import yaml
 
 from specanim import engine, explore
-from specanim.api.display import Rendered
+from specanim.api.display import Explorer, Rendered
 from specanim.api.inputs import (
     FEATURES,
     IMAGES,
@@ -137,6 +137,12 @@ class Animation:
         from PIL import Image as PILImage
 
         return PILImage.fromarray(engine.still(self.prepared(), self._at(frame)))
+
+    def explore(self) -> Explorer:
+        """The animation as a page to explore (play, scrub, hover a point, zoom, highlight a
+        class), shown inline in a notebook; ``render("scene.html")`` writes the same page."""
+        spec = self.plan.spec
+        return Explorer(explore.html(self.prepared()), spec.width, spec.height)
 
     def render(
         self,
