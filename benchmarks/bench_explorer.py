@@ -78,9 +78,7 @@ def measure(page: Path, seconds: float) -> dict[str, Any]:
             tab = browser.new_page(viewport={"width": 1400, "height": 1000})
             tab.goto(page.as_uri())
             tab.wait_for_function("window.specanim !== undefined")
-            opens.append(
-                tab.evaluate("window.specanim.ready.then(() => performance.now())") / 1000
-            )
+            opens.append(tab.evaluate("window.specanim.ready.then(() => performance.now())") / 1000)
             tab.close()
         out["open_s"] = min(opens)
         tab = browser.new_page(viewport={"width": 1400, "height": 1000})

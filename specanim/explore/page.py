@@ -108,9 +108,8 @@ def _document(prepared: Prepared) -> dict[str, Any]:
     """Everything the page's script reads."""
     plan, spec, scene = prepared.plan, prepared.plan.spec, prepared.composer.scene
     drawn = {k for k, p in prepared.composer.panels.items() if p.name == POINTS_PANEL}
-    panels = {
-        k: (_Hole(p.options, scene) if k in drawn else p) for k, p in prepared.composer.panels.items()
-    }
+    shown = prepared.composer.panels
+    panels = {k: (_Hole(p.options, scene) if k in drawn else p) for k, p in shown.items()}
     composer = Composer(
         spec, plan.layout, panels, scene, plan.panels, prepared.composer.trajectories
     )
