@@ -3,7 +3,6 @@ and the page's own script and style, in one HTML file that opens offline."""
 
 from __future__ import annotations
 
-import dataclasses
 import html as markup
 import json
 import warnings
@@ -107,8 +106,8 @@ def html(prepared: Prepared) -> str:
 def _document(prepared: Prepared) -> dict[str, Any]:
     """Everything the page's script reads."""
     plan, spec, scene = prepared.plan, prepared.plan.spec, prepared.composer.scene
-    drawn = {k for k, p in prepared.composer.panels.items() if p.name == POINTS_PANEL}
     shown = prepared.composer.panels
+    drawn = {k for k, p in shown.items() if p.name == POINTS_PANEL}
     panels = {k: (_Hole(p.options, scene) if k in drawn else p) for k, p in shown.items()}
     composer = Composer(
         spec, plan.layout, panels, scene, plan.panels, prepared.composer.trajectories
@@ -131,7 +130,7 @@ def _document(prepared: Prepared) -> dict[str, Any]:
     data = prepared.data
     images = data.images
     image = None
-    if images is not None and images[chosen].nbytes <= MAX_IMAGE_BYTES:
+    if images is not None and len(chosen) * images[0].size <= MAX_IMAGE_BYTES:
         picked = np.ascontiguousarray(images[chosen], np.uint8)
         image = {
             "width": int(picked.shape[2]),
@@ -147,7 +146,7 @@ def _document(prepared: Prepared) -> dict[str, Any]:
         "fps": spec.timeline.fps,
         "repeats": [s.repeat for s in prepared.shots],
         "values": _plain([dict(f.values, frame=None, frames=None) for f in frames]),
-        "vega": packed_json(dataclasses.asdict(vector) | {"datasets": None, "params": None}),
+        "vega": packed_json({"template": vector.template, "frames": vector.frames}),
         "boxes": boxes,
         "trajectories": tracks,
         "quanta": QUANTA,
