@@ -146,26 +146,50 @@
   };
   api.positions = (box, frame) => Array.from(positions(boxes[box], shotOf[frame]));
 
+  // A disc's coverage of the pixels around it, for a point at each of SUB x SUB places within
+  // its pixel: drawing looks weights up instead of measuring distances (a 16th of a pixel off).
+  const SUB = 8;
+  function footprints(size) {
+    const r = size / 2, reach = Math.ceil(r + 0.5), side = 2 * reach + 1;
+    const weights = new Float32Array(SUB * SUB * side * side);
+    for (let sy = 0; sy < SUB; sy++) {
+      for (let sx = 0; sx < SUB; sx++) {
+        const fx = (sx + 0.5) / SUB, fy = (sy + 0.5) / SUB, base = (sy * SUB + sx) * side * side;
+        for (let dy = -reach; dy <= reach; dy++) {
+          for (let dx = -reach; dx <= reach; dx++) {
+            const d = Math.hypot(dx + 0.5 - fx, dy + 0.5 - fy);
+            weights[base + (dy + reach) * side + dx + reach] = Math.min(1, Math.max(0, r + 0.5 - d));
+          }
+        }
+      }
+    }
+    return { reach, side, weights };
+  }
+
   function paint(box, shot) {
     // Antialiased discs composited "over", in premultiplied colour.
     const w = box.width, h = box.height, n = data.points;
     const xy = positions(box, shot);
     const acc = box.acc || (box.acc = new Float32Array(w * h * 4));
     acc.fill(0);
-    const r = box.size / 2, reach = Math.ceil(r + 1), colors = box.rgb;
-    const dim = state.highlight.size > 0;
+    const { reach, side, weights } = box.foot || (box.foot = footprints(box.size));
+    const colors = box.rgb, dim = state.highlight.size > 0;
     for (let i = 0; i < n; i++) {
       const px = xy[i * 2], py = xy[i * 2 + 1];
       if (!(px > -reach && px < w + reach && py > -reach && py < h + reach)) continue;
       const opacity = dim && !state.highlight.has(labels[i]) ? box.opacity * 0.12 : box.opacity;
       const cr = colors[i * 3] / 255, cg = colors[i * 3 + 1] / 255, cb = colors[i * 3 + 2] / 255;
-      const x0 = Math.max(0, Math.floor(px - r)), x1 = Math.min(w - 1, Math.floor(px + r));
-      const y0 = Math.max(0, Math.floor(py - r)), y1 = Math.min(h - 1, Math.floor(py + r));
-      for (let y = y0; y <= y1; y++) {
-        for (let x = x0; x <= x1; x++) {
-          const d = Math.hypot(x + 0.5 - px, y + 0.5 - py);
-          const cover = Math.min(1, Math.max(0, r + 0.5 - d));
-          if (cover <= 0) continue;
+      const ix = Math.floor(px), iy = Math.floor(py);
+      const sx = Math.min(SUB - 1, Math.floor((px - ix) * SUB));
+      const sy = Math.min(SUB - 1, Math.floor((py - iy) * SUB));
+      const base = (sy * SUB + sx) * side * side;
+      for (let dy = -reach; dy <= reach; dy++) {
+        const y = iy + dy;
+        if (y < 0 || y >= h) continue;
+        const row = base + (dy + reach) * side + reach;
+        for (let dx = -reach; dx <= reach; dx++) {
+          const cover = weights[row + dx], x = ix + dx;
+          if (cover <= 0 || x < 0 || x >= w) continue;
           const a = opacity * cover, k = (y * w + x) * 4, keep = 1 - a;
           acc[k] = cr * a + acc[k] * keep;
           acc[k + 1] = cg * a + acc[k + 1] * keep;

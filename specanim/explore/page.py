@@ -29,7 +29,7 @@ from specanim.values import Frame, View
 NAME = "html"  # the output type (and encoder) of the page
 # Beyond this many points the page draws (and lets hover) a fixed sample of them: each frame
 # is drawn by the page's script point by point, 30 times a second.
-MAX_POINTS = 200_000
+MAX_POINTS = 100_000
 SAMPLE_SEED = 0
 # Images of the points (a digit's pixels, shown on hover) beyond this many bytes are left out.
 MAX_IMAGE_BYTES = 32_000_000
