@@ -312,3 +312,31 @@ def test_explore_shows_the_page_inline_in_a_notebook(visit: Visit, tmp_path: Pat
     assert inner.evaluate("document.querySelectorAll('canvas.points').length") == 1
     assert visit.outside("about:", "data:") == []
     assert visit.errors == []
+
+
+def test_above_its_limit_the_page_draws_a_fixed_sample_and_says_so(tmp_path: Path) -> None:
+    import json
+    import re
+
+    from specanim.explore.page import MAX_POINTS
+
+    n = MAX_POINTS + 1
+    rng = np.random.default_rng(3)
+    np.savez(tmp_path / "data.npz", X=rng.normal(size=(n, 2)), y=rng.integers(0, 3, n))
+    np.savez(tmp_path / "traj.npz", rng.normal(size=(2, n, 2)).astype(np.float32))
+    (tmp_path / "scene.yaml").write_text(
+        "width: 200\nheight: 150\ndataset: {type: file, path: data.npz}\n"
+        "reducer: {type: precomputed, path: traj.npz}\npanels: [{type: scatter}]\n",
+        encoding="utf-8",
+    )
+    pages = []
+    for name in ("a.html", "b.html"):
+        done = run("render", "scene.yaml", "-o", name, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert f"a sample of {MAX_POINTS:,} of the {n:,} points" in done.stderr
+        pages.append((tmp_path / name).read_text(encoding="utf-8"))
+    assert pages[0] == pages[1]  # the same sample every time
+    found = re.search(r'id="specanim-data">(.*?)</script>', pages[0], re.S)
+    assert found is not None
+    data = json.loads(found.group(1).replace("<\\/", "</"))
+    assert (data["points"], data["of"]) == (MAX_POINTS, n)
