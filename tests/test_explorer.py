@@ -340,3 +340,13 @@ def test_above_its_limit_the_page_draws_a_fixed_sample_and_says_so(tmp_path: Pat
     assert found is not None
     data = json.loads(found.group(1).replace("<\\/", "</"))
     assert (data["points"], data["of"]) == (MAX_POINTS, n)
+
+
+def test_render_to_html_from_python_writes_the_page(page_file: Path, tmp_path: Path) -> None:
+    import specanim
+
+    write_scene(tmp_path)
+    result = specanim.load(tmp_path / "scene.yaml").render(tmp_path / "python.html")
+    assert result.frames == SNAPSHOTS + 3
+    assert (tmp_path / "python.html").read_bytes() == page_file.read_bytes()
+    assert (tmp_path / "python.html.manifest.json").is_file()
