@@ -350,3 +350,13 @@ def test_render_to_html_from_python_writes_the_page(page_file: Path, tmp_path: P
     assert result.frames == SNAPSHOTS + 3
     assert (tmp_path / "python.html").read_bytes() == page_file.read_bytes()
     assert (tmp_path / "python.html.manifest.json").is_file()
+
+
+def test_a_batch_of_specs_writes_a_page_each(tmp_path: Path) -> None:
+    write_scene(tmp_path)
+    (tmp_path / "other.yaml").write_text(SCENE.replace("Digits", "Other"), encoding="utf-8")
+    done = run("render", "scene.yaml", "other.yaml", "-o", "{spec}.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for name, title in (("scene", "Digits"), ("other", "Other")):
+        page = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+        assert page.startswith("<!doctype html>") and f"<title>{title}" in page
