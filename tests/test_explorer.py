@@ -360,3 +360,49 @@ def test_a_batch_of_specs_writes_a_page_each(tmp_path: Path) -> None:
     for name, title in (("scene", "Digits"), ("other", "Other")):
         page = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
         assert page.startswith("<!doctype html>") and f"<title>{title}" in page
+
+
+LEGEND = """
+width: 360
+height: 200
+palette: paired
+dataset: {type: sklearn-digits}
+reducer: {type: precomputed, path: traj.npz}
+panels:
+  - type: scatter
+  - type: legend
+layout: {row: [scatter, legend], sizes: [3, 1]}
+timeline: {fps: 10}
+"""
+# Where Vega drew a mark whose datum names the class: its centre, in page pixels.
+WHERE_IN_VEGA = """(name) => {
+  const view = window.specanim.view();
+  const found = [];
+  const walk = (node) => {
+    for (const item of node.items || []) {
+      if (item.datum && item.datum.t === name && item.mark.marktype === "text") found.push(item);
+      walk(item);
+    }
+  };
+  walk(view.scenegraph().root);
+  const item = found[0];
+  let x = (item.bounds.x1 + item.bounds.x2) / 2, y = (item.bounds.y1 + item.bounds.y2) / 2;
+  for (let group = item.mark.group; group; group = group.mark && group.mark.group) {
+    x += group.x || 0; y += group.y || 0;
+  }
+  const rect = document.querySelector("#vega canvas").getBoundingClientRect();
+  const [ox, oy] = view.origin();
+  return [rect.left + ox + x, rect.top + oy + y];
+}"""
+
+
+def test_a_class_clicked_in_a_legend_panel_is_highlighted(visit: Visit, tmp_path: Path) -> None:
+    write_scene(tmp_path, LEGEND)
+    done = run("render", "scene.yaml", "-o", "scene.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    opened(visit, tmp_path / "scene.html")
+    before = drawn(visit)
+    visit.page.mouse.click(*visit.page.evaluate(WHERE_IN_VEGA, "3"))
+    assert visit.page.evaluate("[...window.specanim.state.highlight]") == [3]
+    assert drawn(visit) != before
+    assert visit.errors == []

@@ -42,17 +42,39 @@
   }
   api.frameSpec = (frame) => shotSpec(shotOf[frame]);
   api.vegaSignal = (name) => view.signal(name);
+  api.view = () => view;
 
   async function embed(spec) {
     const result = await vegaEmbed("#vega", spec, { renderer: "canvas", actions: false, mode: "vega-lite" });
     view = result.view;
-    view.addEventListener("click", (event, item) => {
-      const datum = item && item.datum;
-      if (!datum) return;
-      const hit = Object.values(datum).find((v) => typeof v === "string" && data.classes.includes(v));
-      if (hit !== undefined) toggle(data.classes.indexOf(hit));
-    });
   }
+
+  // The class a mark of Vega's names at a point of the page (a legend's entry, say): Vega-Lite
+  // makes marks without selections deaf to events, so the scenegraph is searched here.
+  function classAt(clientX, clientY) {
+    const rect = document.querySelector("#vega canvas").getBoundingClientRect();
+    const [ox, oy] = view.origin();
+    const px = clientX - rect.left - ox, py = clientY - rect.top - oy;
+    let found = -1;
+    const walk = (mark, x, y) => {
+      for (const item of mark.items || []) {
+        const b = item.bounds, datum = item.datum;
+        if (mark.marktype !== "group" && datum && b && px - x >= b.x1 && px - x <= b.x2 && py - y >= b.y1 && py - y <= b.y2) {
+          const name = Object.values(datum).find((v) => typeof v === "string" && data.classes.includes(v));
+          if (name !== undefined) found = data.classes.indexOf(name);
+        }
+        if (mark.marktype === "group") {
+          for (const child of item.items || []) walk(child, x + (item.x || 0), y + (item.y || 0));
+        }
+      }
+    };
+    walk(view.scenegraph().root, 0, 0);
+    return found;
+  }
+  document.getElementById("vega").addEventListener("click", (event) => {
+    const cls = classAt(event.clientX, event.clientY);
+    if (cls >= 0) toggle(cls);
+  });
 
   // Vega's part of a shot: the template's values set (compiled once), or the shot's own spec.
   let vegaBusy = null, vegaWanted = -1;

@@ -88,6 +88,21 @@ class _Hole(Panel[Any]):
         return {"layer": [EMPTY]}
 
 
+class _Live(Panel[Any]):
+    """A panel drawn by Vega in every frame of the page, even one that never changes (a
+    legend), which the video draws once as an image: the page's reader clicks its marks."""
+
+    name = "specanim-live"
+    dynamic = True
+
+    def __init__(self, panel: Panel[Any]) -> None:
+        super().__init__(panel.options, panel.scene)
+        self.panel = panel
+
+    def view(self, frame: Frame, box: Box) -> View:
+        return self.panel.view(frame, box)
+
+
 def html(prepared: Prepared) -> str:
     """The page of prepared, as text: the same scene gives the same text."""
     data = _document(prepared)
@@ -108,7 +123,9 @@ def _document(prepared: Prepared) -> dict[str, Any]:
     plan, spec, scene = prepared.plan, prepared.plan.spec, prepared.composer.scene
     shown = prepared.composer.panels
     drawn = {k for k, p in shown.items() if p.name == POINTS_PANEL}
-    panels = {k: (_Hole(p.options, scene) if k in drawn else p) for k, p in shown.items()}
+    panels: dict[str, Panel[Any]] = {
+        k: (_Hole(p.options, scene) if k in drawn else _Live(p)) for k, p in shown.items()
+    }
     composer = Composer(
         spec, plan.layout, panels, scene, plan.panels, prepared.composer.trajectories
     )
