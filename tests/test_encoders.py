@@ -24,6 +24,7 @@ from specanim.plugins import default_registry, load_registry
 from specanim.spec.validate import load_plan
 from specanim.store import manifest
 from specanim_encoders.images import Apng, Gif, PngFolder, WebP
+from specanim_encoders.page import Page
 from specanim_encoders.video import Mp4, WebM
 
 BACKGROUND = (20, 30, 40)
@@ -101,6 +102,7 @@ def assert_square_frame(rgb: np.ndarray, i: int, n: int, tolerance: int) -> None
         ("webp", WebP),
         ("apng", Apng),
         ("png", PngFolder),
+        ("html", Page),
     ],
 )
 def test_encoders_are_registered_through_their_entry_points(name: str, cls: type[Encoder]) -> None:
@@ -116,6 +118,7 @@ def test_encoders_are_registered_through_their_entry_points(name: str, cls: type
         (".gif", "gif"),
         (".webp", "webp"),
         (".apng", "apng"),
+        (".html", "html"),
         ("", "png"),
         (".png", None),
     ],

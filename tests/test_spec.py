@@ -116,7 +116,7 @@ def test_the_output_format_follows_the_output_ending(write_spec: Callable[..., P
     assert load_plan(path, default_registry(), Path("x.mp4")).encoder.cls.name == "mp4"
     assert errors_of(path, Path("x.xyz")) == [
         "x.xyz: no encoder writes '.xyz' files "
-        "(known: .apng, .gif, .mp4, .webm, .webp; no ending: a folder of PNG frames)"
+        "(known: .apng, .gif, .html, .mp4, .webm, .webp; no ending: a folder of PNG frames)"
     ]
 
 

@@ -18,6 +18,7 @@ from pydantic import Field
 from specanim.sdk import Encoder, FrameSink, InputError, Options, hookimpl
 
 from ._common import AvEncoder, AvFormat, AvSink, Loop, check_frame
+from .page import Page
 
 _PALETTE_FRAMES = 8  # how many distinct leading frames the GIF palette is quantised from
 _GIF_MAX_FPS = 50  # browsers play delays under 2 centiseconds as 10
@@ -228,8 +229,10 @@ class PngFolder(AvEncoder):
 
 @hookimpl
 def register_encoders(register: Callable[[type[Encoder]], None]) -> None:
-    """Register the gif, webp, apng and png encoders."""
+    """Register the gif, webp, apng and png encoders, and html, the explorer page (the formats
+    that are no video)."""
     register(Gif)
     register(WebP)
     register(Apng)
     register(PngFolder)
+    register(Page)

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from specanim import engine
-from specanim.api.display import Rendered
+from specanim import engine, explore
+from specanim.api.display import Explorer, Rendered
 from specanim.api.inputs import (
     FEATURES,
     IMAGES,
@@ -138,6 +138,12 @@ class Animation:
 
         return PILImage.fromarray(engine.still(self.prepared(), self._at(frame)))
 
+    def explore(self) -> Explorer:
+        """The animation as a page to explore (play, scrub, hover a point, zoom, highlight a
+        class), shown inline in a notebook; ``render("scene.html")`` writes the same page."""
+        spec = self.plan.spec
+        return Explorer(explore.html(self.prepared()), spec.width, spec.height)
+
     def render(
         self,
         path: str | Path | None = None,
@@ -153,6 +159,12 @@ class Animation:
         else ``local`` with workers processes (default: all cores); or an Executor you have
         entered (``with``), to keep its workers for several renders."""
         plan = self._default_plan() if path is None else self._plan_for(Path(path))
+        if explore.is_page(plan):
+            explore.check_request(plan, frames is not None)
+            check_output(plan)
+            page = dataclasses.replace(self.prepared(), plan=plan)
+            self.result = Rendered.of(explore.write(page))
+            return self.result
         own: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         if isinstance(executor, Executor):
             runner = executor

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from specanim import engine
+from specanim import engine, explore
 from specanim.api.sweeps import (
     Job,
     expand_specs,
@@ -312,9 +312,13 @@ def _run(
                     shared[key] = prepared.composer.trajectories[name]
                 else:
                     shared.pop(key, None)
-            rendered = engine.render(
-                prepared, frames=frames, executor=runner, report=report, resume=resume
-            )
+            if explore.is_page(plan):
+                explore.check_request(plan, frames is not None, resume)
+                rendered = explore.write(prepared)
+            else:
+                rendered = engine.render(
+                    prepared, frames=frames, executor=runner, report=report, resume=resume
+                )
         except Exception as exc:
             result.failed(exc)
             report.info(f"[{k}/{len(left)}] {result.status}: {result.lines[0]}")

@@ -53,3 +53,22 @@ class Rendered(Result):
 
     def _repr_html_(self) -> str:
         return result_html(self)
+
+
+@dataclass(frozen=True)
+class Explorer:
+    """The explorer page of an animation, shown in a notebook (Jupyter, JupyterLab, VS Code)
+    inline: an iframe holding the whole page (``srcdoc``), which needs no server and no file."""
+
+    page: str  # the page's HTML
+    width: int  # the frame's pixels
+    height: int
+
+    def _repr_html_(self) -> str:
+        # Room for the page's margin, its controls and its class list under the frame.
+        width, height = self.width + 20, self.height + 110
+        return (
+            f'<iframe srcdoc="{html.escape(self.page, quote=True)}" width="{width}" '
+            f'height="{height}" style="border: 0; max-width: 100%" '
+            'title="specanim explorer"></iframe>'
+        )

@@ -310,13 +310,21 @@ def _render_one(
     cache: CacheMode,
     quiet: bool,
 ) -> None:
-    from specanim import engine
+    from specanim import engine, explore
     from specanim.engine import executors
     from specanim.engine.rendering import check_output
     from specanim.store import manifest
 
     plan = load_plan(spec, default_registry(), output, overrides)
     check_output(plan)
+    if explore.is_page(plan):
+        explore.check_request(plan, frames is not None, resume, check)
+        with noting_replaced(plan.output):
+            prepared = engine.prepare(plan, cache=cache, report=reporter(quiet))
+            result = explore.write(prepared)
+        if not quiet:
+            click.echo(f"wrote {result.path}: {result.frames} frames to explore", err=True)
+        return
     if check:
         if frames is not None:
             raise UserError("--frames cannot go with --check: the manifest says which frames")
