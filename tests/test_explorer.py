@@ -4,9 +4,7 @@ real browser, offline, and lets the reader scrub, hover, zoom and highlight a cl
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.browser import Visit
+from tests.commands import run_specanim
 
 SCENE = """
 title: "Digits, epoch {epoch} of {epochs}"
@@ -41,15 +40,7 @@ HANG = 60_000  # milliseconds: only a guard against a hang
 
 def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The real `specanim` command in a new process."""
-    return subprocess.run(
-        [sys.executable, "-m", "specanim", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-        env=os.environ,
-    )
+    return run_specanim(cwd, *args)
 
 
 def write_scene(folder: Path, text: str = SCENE) -> Path:

@@ -8,7 +8,6 @@ import json
 import os
 import pickle
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ from specanim.plugins import UnknownComponent, load_registry
 from specanim.spec.validate import load_plan
 from specanim.values import Frame
 from specanim.versions import __version__
+
+from .commands import run_specanim
 
 # A local plugin file with a working panel (a bar as long as the progress), panels that
 # misbehave, a reducer that needs no fitting (four snapshots), and a dataset and a reducer
@@ -194,15 +195,7 @@ def run(
     *args: str | Path, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The real ``specanim`` command in a new process, with extra environment variables."""
-    return subprocess.run(
-        [sys.executable, "-m", "specanim", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-        env={**os.environ, **(env or {})},
-    )
+    return run_specanim(cwd, *args, env={**os.environ, **(env or {})})
 
 
 # --- installed plugins -------------------------------------------------------------------------
