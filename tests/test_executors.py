@@ -405,3 +405,25 @@ def test_the_python_api_renders_on_an_executor_it_is_given_or_names(tmp_path: Pa
     assert a == b == c
     with pytest.raises(UserError, match="^--executor ray: unknown executor 'ray'"):
         scene.render(tmp_path / "d.gif", executor="ray")
+
+
+def test_a_connection_reset_in_the_handshake_leaves_the_pool_able_to_close() -> None:
+    """A process that connects and resets before the handshake ends (as a worker killed while
+    it connects does) is not a worker; the pool serves on and closes without waiting forever."""
+    import socket
+    import struct
+
+    with Local(LocalOptions(workers=2)) as local:
+        assert local.submit(square, 3).result() == 9
+        crew = local.pool._crew
+        assert crew is not None
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as rude:
+            rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            rude.connect(crew.address)
+            time.sleep(0.2)  # the listener sends its challenge; the close below resets
+        time.sleep(0.2)
+        assert local.submit(square, 4).result() == 16
+        closing = threading.Thread(target=local.close, daemon=True)
+        closing.start()
+        closing.join(60)  # only a guard against a hang
+        assert not closing.is_alive(), "the pool did not close"

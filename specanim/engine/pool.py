@@ -37,6 +37,7 @@ import os
 import pickle
 import select
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -350,16 +351,17 @@ class _Crew:
         """Take the connections of the workers as they start, until the pool closes."""
         while True:
             try:
-                connection = self.listener.accept()
-            except OSError:  # the listener is closed
-                return
-            except Exception:  # a process that is not a worker (a wrong key): not ours
-                continue
+                connection: Connection | None = self.listener.accept()
+            except Exception:  # one that ended as it connected (a worker killed mid-handshake
+                connection = None  # raises ConnectionResetError), a wrong key, close()'s wake-up
             with self.lock:
                 if self.closing:
-                    connection.close()
+                    if connection is not None:
+                        connection.close()
                     self.listener.close()
                     return
+            if connection is None:
+                continue
             try:
                 token = connection.recv_bytes(64).decode()
             except Exception:  # it ended as it connected: its thread finds out
@@ -418,10 +420,15 @@ class _Crew:
         """Close the listener: wake the accepting thread, which closes it once closing is set."""
         with self.lock:
             self.closing = True
-        try:
-            Client(self.address, "AF_UNIX", authkey=self.authkey).close()
-        except Exception:  # it has ended already
-            pass
+        # A bare connection, not a Client: a Client waits for the listener's challenge, forever
+        # if the accepting thread has ended; a bare one is accepted, fails the handshake and
+        # wakes the thread, or, with the thread gone, waits in the backlog until closed here.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as wake:
+            wake.settimeout(10)
+            try:
+                wake.connect(self.address)
+            except OSError:  # the listener is closed already
+                pass
 
     def _ended(self, worker: _Worker, served: bool) -> None:
         """worker has ended: a new one takes its place if it had served; if it ended before it
