@@ -1,6 +1,6 @@
 """``python -m specanim``."""
 
-from specanim.cli import main
+from specanim.cli import run
 
 if __name__ == "__main__":  # render workers import this module too
-    main()
+    run()

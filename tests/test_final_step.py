@@ -205,3 +205,23 @@ def test_sigkill_mid_render_leaves_the_older_output_verifiable_and_the_next_rend
     ]
     older_output(tmp_path, "out.mp4")  # the next render of out.mp4 removes what it left
     assert visible(tmp_path) == ["out.mp4", "out.mp4.manifest.json", "scene.yaml", "traj.npz"]
+
+
+def test_a_signal_after_the_command_has_finished_leaves_its_exit_code(tmp_path: Path) -> None:
+    """Python restores the default handlers as it ends, so a SIGTERM then killed a process
+    whose render was complete (exit -15, no line): the program ignores signals once done."""
+    script = (
+        "import os, signal, sys\n"
+        "from specanim.cli import run\n"
+        "sys.argv = ['specanim', 'validate', 'scene.yaml']\n"
+        "try:\n"
+        "    run()\n"
+        "finally:\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)  # as the interpreter ends\n"
+        "    print('still here')\n"
+    )
+    write_scene(tmp_path, 5)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=HANG
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "scene.yaml: valid\nstill here\n", "")

@@ -1,5 +1,5 @@
 """The ``specanim`` command: parses, calls the engine and reports; nothing else."""
 
-from specanim.cli.main import cli, main
+from specanim.cli.main import cli, main, run
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "main", "run"]

@@ -68,6 +68,20 @@ def main() -> None:
         gc.freeze()
 
 
+def run() -> None:
+    """The ``specanim`` program: main(), then an exit that no late signal turns into a kill."""
+    try:
+        main()
+    except Stopped:  # it came after the command had said how it ended: it ends as it said
+        pass
+    finally:
+        # Python restores the default handlers of SIGINT and SIGTERM as it tears itself down,
+        # so one arriving then would kill a process whose run is complete (exit -15, no line):
+        # from here on they are ignored, and the exit code is the command's.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
+
 class Stopped(BaseException):
     """SIGINT or SIGTERM arrived: unwind (every finally block runs, no `except Exception`
     stops it; click, which would print a blank line for a KeyboardInterrupt, lets it pass),
