@@ -24,6 +24,19 @@ def copy_source(source: Path, folder: Path) -> Path:
     return copy
 
 
+def checkout_copy(folder: Path) -> Path:
+    """A copy of this checkout's package (pyproject.toml, README.md, specanim/, plugins/) in
+    folder: pip builds in the folder it installs from, and the checkout stays as it is."""
+    root = Path(__file__).resolve().parents[1]
+    folder.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, folder)
+    for package in ("specanim", "plugins"):
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(root / package, folder / package, ignore=ignore)
+    return folder
+
+
 def install_target(source: Path, target: Path) -> dict[str, str]:
     """source installed by pip into target: the environment of a process that sees it."""
     pip(["install", *OFFLINE, "--target", str(target), str(source)])

@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from .conftest import ROOT
-from .packages import OFFLINE, fresh_venv, outside_env, pip, run_ok
+from .packages import OFFLINE, checkout_copy, fresh_venv, outside_env, pip, run_ok
 
 USES_SDK = """
 from specanim.sdk import Box, Frame, Options, Panel, View
@@ -38,14 +37,7 @@ def documented_install() -> list[str]:
 
 @pytest.mark.slow
 def test_mypy_sees_specanim_sdk_in_the_documented_editable_install(tmp_path: Path) -> None:
-    checkout = tmp_path / "specanim"
-    checkout.mkdir()
-    shutil.copy(ROOT / "pyproject.toml", checkout)
-    shutil.copy(ROOT / "README.md", checkout)
-    for package in ("specanim", "plugins"):
-        shutil.copytree(
-            ROOT / package, checkout / package, ignore=shutil.ignore_patterns("__pycache__")
-        )
+    checkout = checkout_copy(tmp_path / "specanim")
     python = fresh_venv(tmp_path / "venv")
     args = [a if a != "." else str(checkout) for a in documented_install()]
     pip(["--python", str(python), "install", *OFFLINE, *args])

@@ -5,14 +5,13 @@ with the package's panel beside the built-in plugin of the name the tutorial fir
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from .conftest import ROOT
-from .packages import install_target, run_ok
+from .packages import OFFLINE, checkout_copy, fresh_venv, outside_env, pip, run_ok
 from .test_docs import LISTING
 
 
@@ -33,10 +32,14 @@ def test_the_tutorial_packaged_as_step_4_says_installs_and_renders(tmp_path: Pat
     (module / "__init__.py").write_text(files["legend.py"], encoding="utf-8")
     (module / "py.typed").write_text("")
     (package / "pyproject.toml").write_text(files["legend-pyproject.toml"], encoding="utf-8")
-    env = install_target(package, tmp_path / "site")
-    assert (tmp_path / "site" / "specanim_legend" / "py.typed").is_file()
-
-    listing = run_ok([sys.executable, "-m", "specanim", "plugins"], tmp_path, env)
+    # A fresh environment: specanim built from the checkout and the tutorial's package, both
+    # installed by pip (their dependencies seen through the test environment's packages).
+    python = fresh_venv(tmp_path / "venv")
+    specanim = checkout_copy(tmp_path / "specanim")
+    pip(["--python", str(python), "install", *OFFLINE, str(specanim), str(package)])
+    [typed] = (tmp_path / "venv").glob("lib/*/site-packages/specanim_legend/py.typed")
+    env = outside_env()
+    listing = run_ok([python, "-m", "specanim", "plugins"], tmp_path, env)
     assert listing.stderr == ""
     rows = [line.split(None, 3) for line in listing.stdout.splitlines()]
     assert ["panel", "my-legend", "specanim-legend"] in [row[:3] for row in rows]
@@ -44,7 +47,7 @@ def test_the_tutorial_packaged_as_step_4_says_installs_and_renders(tmp_path: Pat
     spec = tmp_path / "legend.yaml"
     text = re.sub(r"^plugins: \[legend.py\]\n", "", files["legend.yaml"], flags=re.MULTILINE)
     spec.write_text(text, encoding="utf-8")
-    run_ok([sys.executable, "-m", "specanim", "render", spec, "-o", "frames"], tmp_path, env)
+    run_ok([python, "-m", "specanim", "render", spec, "-o", "frames"], tmp_path, env)
     [png] = sorted((tmp_path / "frames").glob("*.png"))[-1:]
     image = np.asarray(Image.open(png).convert("RGB"))
     legend = image[:, image.shape[1] * 3 // 4 + 10 :]
